@@ -29,7 +29,7 @@ func TestCanonicalSortsMembersAndKeepsLiterals(t *testing.T) {
 
 func TestParseRejectsWhatStrictJSONRejects(t *testing.T) {
 	tests := []struct {
-		name, in string
+		name, in  string
 		line, col int
 	}{
 		{"trailing data", "{}\n{}", 2, 1},

@@ -1,0 +1,84 @@
+package manifests
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+)
+
+// DefaultListen is the sandbox host's default address.
+const DefaultListen = "127.0.0.1:7410"
+
+// Config is the part of ospbox.json that ospbox reads. Settings other pages define are kept in
+// the file and read by the features that need them.
+type Config struct {
+	Name   string    `json:"name"`
+	Listen string    `json:"listen"`
+	OSP    OSPConfig `json:"osp"`
+}
+
+// OSPConfig holds the osp.* settings.
+type OSPConfig struct {
+	DefaultProvider string `json:"default_provider"`
+	EndpointStyle   string `json:"endpoint_style"`
+}
+
+// EndpointStyles are the accepted values of osp.endpoint_style.
+var EndpointStyles = []string{"brace", "colon", "append"}
+
+// LoadConfig reads ospbox.json; a missing file gives the defaults.
+func LoadConfig(path string) (Config, error) {
+	cfg := Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, err
+	}
+	doc, err := jsondoc.Parse(data)
+	if err != nil {
+		var se *jsondoc.SyntaxError
+		if errors.As(err, &se) {
+			line, col := doc.Position(se.Offset)
+			return cfg, fmt.Errorf("%s:%d:%d: %s", path, line, col, se.Msg)
+		}
+		return cfg, err
+	}
+	if len(doc.Duplicates) > 0 {
+		d := doc.Duplicates[0]
+		line, col := doc.Position(d.Offset)
+		return cfg, fmt.Errorf("%s:%d:%d: duplicate setting %q", path, line, col, d.Name)
+	}
+	if doc.Root.Kind != jsondoc.Object {
+		return cfg, fmt.Errorf("%s: settings must be a JSON object", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.OSP.EndpointStyle == "" {
+		cfg.OSP.EndpointStyle = "brace"
+	}
+	if !contains(EndpointStyles, cfg.OSP.EndpointStyle) {
+		return cfg, fmt.Errorf("%s: osp.endpoint_style %q is not one of brace, colon, append", path, cfg.OSP.EndpointStyle)
+	}
+	return cfg, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

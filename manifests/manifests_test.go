@@ -1,0 +1,158 @@
+package manifests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSampleWorkspaceIsValid(t *testing.T) {
+	dir := t.TempDir()
+	seeded, err := SeedIfEmpty(dir)
+	if err != nil || !seeded {
+		t.Fatalf("seed: %v %v", seeded, err)
+	}
+	if again, _ := SeedIfEmpty(dir); again {
+		t.Error("a seeded workspace must not be seeded twice")
+	}
+	w, err := OpenWorkspace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Config.OSP.DefaultProvider != "acmedb" || w.Config.Listen != "127.0.0.1:7410" {
+		t.Errorf("config %+v", w.Config)
+	}
+	slugs, _ := w.ProviderSlugs()
+	if strings.Join(slugs, ",") != "acmedb,skyhost" {
+		t.Fatalf("slugs %v", slugs)
+	}
+	for _, slug := range slugs {
+		m, rep := w.LoadOSP(slug)
+		if m == nil {
+			t.Fatalf("%s: %+v", slug, rep.Errors)
+		}
+		if len(m.Offerings) < 3 {
+			t.Errorf("%s: want several offerings, got %d", slug, len(m.Offerings))
+		}
+		var free, paid bool
+		for _, o := range m.Offerings {
+			for _, tr := range o.Tiers {
+				free = free || tr.Free()
+				paid = paid || !tr.Free()
+			}
+		}
+		if !free || !paid {
+			t.Errorf("%s: want free and paid tiers", slug)
+		}
+	}
+	if b := w.LoadBSP(); !b.Report.Valid || b.Generation != "0.8" || len(b.Capabilities) != 2 {
+		t.Errorf("bsp %+v", b)
+	}
+	if o := w.LoadOAP(); !o.Report.Valid || o.Version != "2025-07-01" || len(o.Agents) != 1 {
+		t.Errorf("oap %+v", o)
+	}
+}
+
+func TestOSPDiagnosticsPointAtTheProblem(t *testing.T) {
+	tests := []struct {
+		name, src, rule string
+		line, col       int
+	}{
+		{"syntax", "{\n  \"osp_version\": \"1.0\",\n  \"provider_id\": x\n}", "json_syntax", 3, 18},
+		{"duplicate key", "{\"provider_name\":\"A\",\n \"provider_name\":\"B\"}", "duplicate_key", 2, 2},
+		{"bad amount", cManifest(`{"tier_id":"pro","name":"Pro","price":{"amount":"25.5.0","currency":"USD"}}`), "pattern", 1, 0},
+		{"duplicate tier", cManifest(`{"tier_id":"a","name":"A","price":{"amount":"0","currency":"USD"}},{"tier_id":"a","name":"B","price":{"amount":"0","currency":"USD"}}`), "duplicate_tier_id", 1, 0},
+		{"bad interval", cManifest(`{"tier_id":"a","name":"A","price":{"amount":"1","currency":"USD","interval":"monthly"}}`), "duration", 1, 0},
+		{"empty offering", `{"osp_version":"1.0","provider_id":"p","provider_name":"P","osp_base_url":"https://p/osp/v1","offerings":[{"offering_id":"p/x","tiers":[]}]}`, "empty_offering", 1, 0},
+		{"undetected", `{"offerings":[]}`, "dialect_undetected", 0, 0},
+	}
+	for _, tt := range tests {
+		m, rep := ParseOSP("p", "osp.json", []byte(tt.src))
+		if m != nil || rep.Valid {
+			t.Errorf("%s: want invalid", tt.name)
+			continue
+		}
+		var found *Diagnostic
+		for i := range rep.Errors {
+			if rep.Errors[i].Rule == tt.rule {
+				found = &rep.Errors[i]
+				break
+			}
+		}
+		if found == nil {
+			t.Errorf("%s: no %s error in %+v", tt.name, tt.rule, rep.Errors)
+			continue
+		}
+		if tt.line != 0 && found.Line != tt.line {
+			t.Errorf("%s: line %d, want %d", tt.name, found.Line, tt.line)
+		}
+		if tt.col != 0 && found.Column != tt.col {
+			t.Errorf("%s: column %d, want %d", tt.name, found.Column, tt.col)
+		}
+	}
+}
+
+func cManifest(tiers string) string {
+	return `{"osp_version":"1.0","provider_id":"p","provider_name":"P","osp_base_url":"https://p/osp/v1","offerings":[{"offering_id":"p/x","name":"X","tiers":[` + tiers + `]}]}`
+}
+
+func TestDialectDetection(t *testing.T) {
+	b := `{"osp_version":"1.0","manifest_id":"m","manifest_version":1,"published_at":"2026-01-01T00:00:00Z",
+	 "provider":{"provider_id":"com.example","display_name":"Ex","homepage_url":"https://example.com"},
+	 "accepted_payment_methods":["free"],"endpoints":{"base_url":"https://api.example.com"},
+	 "offerings":[{"offering_id":"ex/db","name":"DB","tiers":[{"tier_id":"free","name":"Free","price":{"amount":"0","currency":"USD","interval":"monthly"}}]}]}`
+	m, rep := ParseOSP("ex", "osp.json", []byte(b))
+	if m == nil || m.Dialect != DialectB || m.ProviderName != "Ex" {
+		t.Fatalf("B manifest: %+v", rep)
+	}
+	if m.Offerings[0].Tiers[0].Price.Interval != "P1M" {
+		t.Errorf("B interval not normalised: %q", m.Offerings[0].Tiers[0].Price.Interval)
+	}
+	a := `{"manifest_id":"mf_ex","manifest_version":1,"provider_id":"ex","display_name":"Ex","endpoints":{"provision":"/osp/v1/provision"},
+	 "offerings":[{"offering_id":"ex/db","name":"DB","tiers":[{"tier_id":"free","name":"Free","price":{"amount":"0","currency":"USD"}}]}]}`
+	if m, rep := ParseOSP("ex", "osp.json", []byte(a)); m == nil || m.Dialect != DialectA {
+		t.Fatalf("A manifest: %+v", rep)
+	}
+}
+
+func TestConfigErrorsCarryPositions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("{\n  \"listen\": \"127.0.0.1:1\",\n  \"listen\": \"x\"\n}"), 0o644)
+	if _, err := OpenWorkspace(dir); err == nil || !strings.Contains(err.Error(), ":3:3: duplicate setting") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestProviderKeyIsStable(t *testing.T) {
+	w := &Workspace{Dir: t.TempDir()}
+	k1, err := w.ProviderKey("acmedb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := w.ProviderKey("acmedb")
+	if err != nil || k1.PublicB64() != k2.PublicB64() || !strings.HasPrefix(k1.KeyID, "ospbox-acmedb-") {
+		t.Fatalf("keys differ or bad id: %v %s %s", err, k1.KeyID, k2.KeyID)
+	}
+	if st, _ := os.Stat(filepath.Join(w.KeysDir(), "acmedb.jwk")); st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v", st.Mode())
+	}
+	if _, err := w.ProviderKey("../evil"); err == nil {
+		t.Error("a slug with a path must be refused")
+	}
+}
+
+func FuzzParseOSP(f *testing.F) {
+	data, _ := os.ReadFile("testdata/examples-acmedb.json")
+	f.Add(data)
+	f.Add([]byte(cManifest(`{"tier_id":"a","name":"A","price":{"amount":"1","currency":"USD","interval":"P1M"}}`)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, rep := ParseOSP("p", "osp.json", data)
+		if (m != nil) != rep.Valid {
+			t.Fatalf("manifest presence and validity disagree")
+		}
+		if m != nil {
+			ServedManifest(m, ServeOptions{MountURL: "http://127.0.0.1:1", Style: "brace", Key: rfc8032Test2(t)})
+		}
+	})
+}

@@ -1,0 +1,130 @@
+package manifests
+
+import (
+	"strconv"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+)
+
+// Severity of a finding.
+type Severity string
+
+// Severities, in decreasing order of weight. Only errors stop a manifest from being served.
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+	SeverityInfo    Severity = "info"
+)
+
+// Diagnostic is one finding about one place in one file. Lines and columns are 1-based and count
+// characters, as editors do; zero means the finding has no place in the file.
+type Diagnostic struct {
+	File      string   `json:"file"`
+	Pointer   string   `json:"pointer"`
+	Line      int      `json:"line,omitempty"`
+	Column    int      `json:"column,omitempty"`
+	EndLine   int      `json:"end_line,omitempty"`
+	EndColumn int      `json:"end_column,omitempty"`
+	Rule      string   `json:"rule"`
+	Severity  Severity `json:"severity"`
+	Message   string   `json:"message"`
+}
+
+// Signature is the outcome of checking an authored manifest's signature.
+type Signature struct {
+	Status string  `json:"status"` // valid, invalid, unsigned, incomplete
+	KeyID  *string `json:"key_id"`
+}
+
+// Report is the validator's verdict on one file, in the shape of spec/README.md "Validator report".
+type Report struct {
+	File            string       `json:"file"`
+	Protocol        string       `json:"protocol"`
+	Dialect         *string      `json:"dialect"`
+	Generation      *string      `json:"generation"`
+	DeclaredVersion string       `json:"declared_version,omitempty"`
+	Signals         []string     `json:"signals"`
+	Valid           bool         `json:"valid"`
+	Errors          []Diagnostic `json:"errors"`
+	Warnings        []Diagnostic `json:"warnings"`
+	Signature       *Signature   `json:"signature,omitempty"`
+}
+
+// reporter collects findings against one parsed document.
+type reporter struct {
+	file string
+	doc  *jsondoc.Document
+	rep  *Report
+}
+
+func newReporter(file, protocol string) *reporter {
+	return &reporter{file: file, rep: &Report{File: file, Protocol: protocol, Signals: []string{}, Errors: []Diagnostic{}, Warnings: []Diagnostic{}}}
+}
+
+// at records a finding for the value at pointer; the span covers that value (or the member name
+// for a missing member's parent object).
+func (r *reporter) at(sev Severity, pointer, rule, msg string) {
+	d := Diagnostic{File: r.file, Pointer: pointer, Rule: rule, Severity: sev, Message: msg}
+	if r.doc != nil {
+		if n := r.doc.Lookup(pointer); n != nil && n.Start >= 0 {
+			d.Line, d.Column = r.doc.Position(n.Start)
+			d.EndLine, d.EndColumn = r.doc.Position(n.End)
+		}
+	}
+	r.add(d)
+}
+
+// atOffset records a finding at a byte range of the source.
+func (r *reporter) atOffset(sev Severity, pointer, rule, msg string, start, end int) {
+	d := Diagnostic{File: r.file, Pointer: pointer, Rule: rule, Severity: sev, Message: msg}
+	if r.doc != nil {
+		d.Line, d.Column = r.doc.Position(start)
+		d.EndLine, d.EndColumn = r.doc.Position(end)
+	}
+	r.add(d)
+}
+
+func (r *reporter) add(d Diagnostic) {
+	if d.Severity == SeverityError {
+		r.rep.Errors = append(r.rep.Errors, d)
+	} else {
+		r.rep.Warnings = append(r.rep.Warnings, d)
+	}
+}
+
+// parse parses data strictly and records syntax and duplicate-key errors. It returns false when
+// there is no tree to check further.
+func (r *reporter) parse(data []byte) bool {
+	if len(data) > MaxManifestBytes {
+		r.at(SeverityError, "", "file_too_large", "file is larger than 1 MiB")
+		return false
+	}
+	doc, err := jsondoc.Parse(data)
+	r.doc = doc
+	if err != nil {
+		off := 0
+		if se, ok := err.(*jsondoc.SyntaxError); ok {
+			off = se.Offset
+		}
+		r.atOffset(SeverityError, "", "json_syntax", err.Error(), off, off)
+		return false
+	}
+	for _, dup := range doc.Duplicates {
+		l1, c1 := doc.Position(dup.FirstAt)
+		r.atOffset(SeverityError, dup.Pointer, "duplicate_key",
+			"member \""+dup.Name+"\" appears twice; the first is at "+strconv.Itoa(l1)+":"+strconv.Itoa(c1)+" — remove one", dup.Offset, dup.Offset+len(dup.Name)+2)
+	}
+	if doc.Root.Kind != jsondoc.Object {
+		r.at(SeverityError, "", "not_an_object", "a manifest must be a JSON object, not "+doc.Root.Kind.String())
+		return false
+	}
+	return true
+}
+
+func (r *reporter) finish() Report {
+	r.rep.Valid = len(r.rep.Errors) == 0
+	return *r.rep
+}
+
+// MaxManifestBytes is the largest manifest file ospbox reads.
+const MaxManifestBytes = 1 << 20

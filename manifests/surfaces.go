@@ -1,0 +1,152 @@
+package manifests
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+)
+
+// Surface summarises a BSP/BEST or OAP manifest for the Overview: what it declares, not how it
+// behaves. Nil Doc means the file is absent or did not parse.
+type Surface struct {
+	Protocol     string // "bsp" or "oap"
+	File         string
+	Present      bool
+	RootKey      string
+	Version      string
+	Generation   string // BSP only: 0.6, 0.8, 0.9
+	Services     []string
+	Capabilities []string
+	Agents       []string
+	Report       Report
+}
+
+var semverPattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+
+// LoadBSP reads bsp/manifest.json and recognises its generation (spec/bsp.md §1.1).
+func (w *Workspace) LoadBSP() Surface {
+	s, r := w.loadSurface("bsp", BSPManifest)
+	if r == nil {
+		return s
+	}
+	root := r.doc.Root
+	body := r.singleRoot(root, "BSP", "bsp", "best")
+	if body == nil {
+		s.Report = r.finish()
+		return s
+	}
+	s.RootKey = root.Members[0].Name
+	s.Version = body.Str("version")
+	major, minor := "", ""
+	if semverPattern.MatchString(s.Version) {
+		parts := strings.Split(s.Version, ".")
+		major, minor = parts[0], parts[1]
+	} else {
+		r.at(SeverityError, "/"+s.RootKey+"/version", "version_invalid", "version must be MAJOR.MINOR.PATCH, e.g. \"0.8.1\"")
+	}
+	mm := major + "." + minor
+	switch s.RootKey {
+	case "best":
+		s.Generation = "0.9"
+	case "BSP":
+		s.Generation = "0.6"
+	default:
+		switch {
+		case mm == "0.5" || mm == "0.6":
+			s.Generation = "0.6"
+		case mm == "0.7" || mm == "0.8" || major == "":
+			s.Generation = "0.8"
+		default:
+			s.Generation = "0.8"
+			r.at(SeverityError, "/bsp", "root_key_mismatch", "BEST manifests (0.9 and later) use the root key \"best\"")
+		}
+	}
+	gen := s.Generation
+	s.Report.Generation = &gen
+	s.Report.DeclaredVersion = s.Version
+	s.fill(body)
+	s.Report = r.finish()
+	return s
+}
+
+// LoadOAP reads oap/manifest.json (spec/oap.md §1–2).
+func (w *Workspace) LoadOAP() Surface {
+	s, r := w.loadSurface("oap", OAPManifest)
+	if r == nil {
+		return s
+	}
+	root := r.doc.Root
+	body := r.singleRoot(root, "oap")
+	if body == nil {
+		s.Report = r.finish()
+		return s
+	}
+	s.RootKey = "oap"
+	s.Version = body.Str("version")
+	s.Report.DeclaredVersion = s.Version
+	if s.Version != "2025-07-01" {
+		r.at(SeverityError, "/oap/version", "version_unsupported", "ospbox serves OAP 2025-07-01 only")
+	}
+	s.fill(body)
+	s.Report = r.finish()
+	return s
+}
+
+// loadSurface reads and parses one surface manifest; the reporter is nil when there is nothing
+// further to check.
+func (w *Workspace) loadSurface(protocol, rel string) (Surface, *reporter) {
+	s := Surface{Protocol: protocol, File: rel}
+	r := newReporter(rel, protocol)
+	data, err := os.ReadFile(filepath.Join(w.Dir, filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		s.Report = r.finish()
+		return s, nil
+	}
+	s.Present = true
+	if err != nil {
+		r.at(SeverityError, "", "unreadable", err.Error())
+		s.Report = r.finish()
+		return s, nil
+	}
+	if !r.parse(data) {
+		s.Report = r.finish()
+		return s, nil
+	}
+	return s, r
+}
+
+func (r *reporter) singleRoot(root *jsondoc.Node, keys ...string) *jsondoc.Node {
+	if len(root.Members) != 1 || !contains(keys, root.Members[0].Name) {
+		r.at(SeverityError, "", "root_key", "the manifest must be an object with exactly one member: "+strings.Join(keys, " or "))
+		return nil
+	}
+	body := root.Members[0].Value
+	if body.Kind != jsondoc.Object {
+		r.at(SeverityError, "/"+root.Members[0].Name, "type", "the root member must be an object")
+		return nil
+	}
+	return body
+}
+
+func (s *Surface) fill(body *jsondoc.Node) {
+	if svc := body.Get("services"); svc != nil {
+		for _, m := range svc.Members {
+			s.Services = append(s.Services, m.Name)
+		}
+	}
+	if caps := body.Get("capabilities"); caps != nil {
+		for _, c := range caps.Items {
+			s.Capabilities = append(s.Capabilities, c.Str("name"))
+		}
+	}
+	if ag := body.Get("agents"); ag != nil {
+		for _, a := range ag.Items {
+			s.Agents = append(s.Agents, a.Str("id"))
+		}
+	}
+}
