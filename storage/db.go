@@ -1,0 +1,179 @@
+// Package storage keeps ospbox's sandbox state in SQLite (modernc.org/sqlite): embedded numbered
+// migrations, every SQL statement ospbox runs, and a change feed published after each commit.
+// SQLite is the single source of truth; nothing else holds state that must survive a restart.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// TimeFormat is how timestamps are stored: RFC 3339 in UTC with a Z suffix, sortable as text.
+const TimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// DB is the workspace state: one writer connection (SQLite allows one writer at a time, so
+// ospbox serialises writes itself instead of meeting SQLITE_BUSY) and a pool of readers.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	Feed  *Feed
+	path  string
+}
+
+// Open opens (creating if needed) the database at path and applies pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(5000)", "synchronous(NORMAL)"} {
+		pragmas.Add("_pragma", p)
+	}
+	dsn := "file:" + filepath.ToSlash(path) + "?" + pragmas.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	db := &DB{write: w, read: r, Feed: NewFeed(), path: path}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes both pools and checkpoints the WAL so the database file stands alone.
+func (db *DB) Close() error {
+	_, _ = db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	rerr := db.read.Close()
+	werr := db.write.Close()
+	db.Feed.Close()
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	var current int
+	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, n, time.Now().UTC().Format(TimeFormat)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the highest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+// SQLiteVersion reports the embedded SQLite library's version.
+func SQLiteVersion() string {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		return "unknown"
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRow(`SELECT sqlite_version()`).Scan(&v); err != nil {
+		return "unknown"
+	}
+	return v
+}
+
+// Tx is a write transaction that remembers what it changed, for the feed.
+type Tx struct {
+	*sql.Tx
+	changes []Change
+}
+
+// Changed records a change to publish once the transaction commits.
+func (tx *Tx) Changed(table, id, kind string) {
+	tx.changes = append(tx.changes, Change{Table: table, ID: id, Kind: kind})
+}
+
+// Update runs fn in one write transaction and, after a successful commit, publishes what fn
+// recorded with Tx.Changed. A failing fn rolls everything back and publishes nothing.
+func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{Tx: sqlTx}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return err
+	}
+	for _, c := range tx.changes {
+		db.Feed.Publish(c)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// RequestLogLimit is how many requests the log keeps; older ones are deleted as new ones arrive.
+const RequestLogLimit = 10000
+
+// Request is one request a mock provider answered. Bodies are stored already redacted.
+type Request struct {
+	ID           int64
+	At           time.Time
+	Protocol     string // osp, bsp, oap, ospbox
+	Provider     string
+	Method       string
+	Path         string
+	Status       int
+	Latency      time.Duration
+	Agent        string
+	RequestID    string
+	RequestBody  string
+	ResponseBody string
+}
+
+// RecordRequest appends r to the request log and trims the log to RequestLogLimit rows.
+func (db *DB) RecordRequest(ctx context.Context, r Request) (int64, error) {
+	var id int64
+	err := db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO requests
+			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
+			r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, r.ResponseBody)
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM requests WHERE id <= ?`, id-RequestLogLimit); err != nil {
+			return err
+		}
+		tx.Changed("requests", strconv.FormatInt(id, 10), "insert")
+		return nil
+	})
+	return id, err
+}
+
+// RecentRequests returns up to limit requests, newest first.
+func (db *DB) RecentRequests(ctx context.Context, limit int) ([]Request, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, at, protocol, provider, method, path, status, latency_us, agent, request_id
+		FROM requests ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		var r Request
+		var at string
+		var us int64
+		if err := rows.Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID); err != nil {
+			return nil, err
+		}
+		r.At, _ = time.Parse(TimeFormat, at)
+		r.Latency = time.Duration(us) * time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Counts is how many rows each part of the sandbox state holds.
+type Counts struct {
+	Resources       int // not deprovisioned
+	ActiveSandboxes int
+	Credentials     int // not revoked
+	Requests        int
+	Events          int
+}
+
+// Counts reads the Overview's numbers in one snapshot.
+func (db *DB) Counts(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := db.read.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM resources WHERE status <> 'deprovisioned'),
+		(SELECT COUNT(*) FROM resources WHERE status <> 'deprovisioned' AND sandbox = 1),
+		(SELECT COUNT(*) FROM credentials WHERE revoked_at IS NULL),
+		(SELECT COUNT(*) FROM requests),
+		(SELECT COUNT(*) FROM events)`).Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events)
+	return c, err
+}
+
+// ProviderCounts is the per-provider slice of the state.
+type ProviderCounts struct {
+	Resources int
+	Requests  int
+}
+
+// CountsByProvider returns resource and request counts keyed by provider slug.
+func (db *DB) CountsByProvider(ctx context.Context) (map[string]ProviderCounts, error) {
+	out := map[string]ProviderCounts{}
+	rows, err := db.read.QueryContext(ctx, `SELECT provider, SUM(res), SUM(req) FROM (
+		SELECT provider, 1 AS res, 0 AS req FROM resources WHERE status <> 'deprovisioned'
+		UNION ALL SELECT provider, 0, 1 FROM requests WHERE provider <> '') GROUP BY provider`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var c ProviderCounts
+		if err := rows.Scan(&p, &c.Resources, &c.Requests); err != nil {
+			return nil, err
+		}
+		out[p] = c
+	}
+	return out, rows.Err()
+}

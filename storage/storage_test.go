@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOpenAppliesMigrationsOnceAndSetsPragmas(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := db.SchemaVersion(ctx)
+	if v < 1 {
+		t.Fatalf("schema version %d", v)
+	}
+	var mode string
+	var fk int
+	db.write.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+	db.write.QueryRow(`PRAGMA foreign_keys`).Scan(&fk)
+	if mode != "wal" || fk != 1 {
+		t.Errorf("journal_mode=%s foreign_keys=%d", mode, fk)
+	}
+	if _, err := db.read.Exec(`INSERT INTO events (id, at, protocol, type) VALUES ('x','t','osp','y')`); err == nil {
+		t.Error("reader pool must be read-only")
+	}
+	db.RecordRequest(ctx, Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/x", Status: 200})
+	db.Close()
+	db2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db2.Close()
+	if v2, _ := db2.SchemaVersion(ctx); v2 != v {
+		t.Errorf("reopen changed schema version %d -> %d", v, v2)
+	}
+	if c, _ := db2.Counts(ctx); c.Requests != 1 {
+		t.Errorf("data lost across reopen: %+v", c)
+	}
+}
+
+func TestFeedPublishesOnlyAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	ch, cancel := db.Feed.Subscribe()
+	defer cancel()
+	failed := db.Update(ctx, func(tx *Tx) error {
+		tx.Changed("requests", "1", "insert")
+		return context.Canceled
+	})
+	if failed == nil {
+		t.Fatal("want the error back")
+	}
+	id, err := db.RecordRequest(ctx, Request{At: time.Now(), Protocol: "osp", Provider: "acmedb", Method: "GET", Path: "/.well-known/osp.json", Status: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-ch:
+		if c.Table != "requests" || c.ID != "1" || id != 1 {
+			t.Errorf("change %+v id %d (a rolled-back change must not be published)", c, id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change published")
+	}
+}
+
+func TestRequestLogIsBounded(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	err := db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < ?)
+			INSERT INTO requests (at, protocol, method, path, status, latency_us) SELECT 't', 'osp', 'GET', '/', 200, 1 FROM n`, RequestLogLimit)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.RecordRequest(ctx, Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/new", Status: 404})
+	c, _ := db.Counts(ctx)
+	if c.Requests != RequestLogLimit {
+		t.Errorf("requests %d, want %d", c.Requests, RequestLogLimit)
+	}
+	recent, _ := db.RecentRequests(ctx, 1)
+	if len(recent) != 1 || recent[0].Path != "/new" {
+		t.Errorf("newest request lost: %+v", recent)
+	}
+}
+
+func TestServedVersionIncrementsOnlyOnChange(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	t0 := time.Date(2026, 4, 10, 8, 0, 0, 0, time.UTC)
+	v1, p1, _ := db.ServedVersion(ctx, "acmedb", "h1", t0)
+	v1b, p1b, _ := db.ServedVersion(ctx, "acmedb", "h1", t0.Add(time.Hour))
+	v2, p2, _ := db.ServedVersion(ctx, "acmedb", "h2", t0.Add(2*time.Hour))
+	other, _, _ := db.ServedVersion(ctx, "skyhost", "h1", t0)
+	if v1 != 1 || v1b != 1 || !p1b.Equal(p1) || v2 != 2 || !p2.Equal(t0.Add(2*time.Hour)) || other != 1 {
+		t.Errorf("versions %d %d %d %d, published %v %v %v", v1, v1b, v2, other, p1, p1b, p2)
+	}
+}
+
+func TestConcurrentWritesAreSerialised(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 25; j++ {
+				if _, err := db.RecordRequest(ctx, Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/", Status: 200}); err != nil {
+					t.Error(err)
+					return
+				}
+				db.Counts(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	if c, _ := db.Counts(ctx); c.Requests != 200 {
+		t.Errorf("requests %d, want 200", c.Requests)
+	}
+}
