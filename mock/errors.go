@@ -1,0 +1,77 @@
+package mock
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// OSPError is an error a client sees in OSP's envelope (spec/osp.md §4.3). Handlers return it;
+// writeOSPError is the one place it becomes a response.
+type OSPError struct {
+	Status     int
+	Code       string
+	Message    string
+	Details    map[string]any
+	RetryAfter int            // seconds; 0 for none
+	Extra      map[string]any // members beside code/message at the error level (§4.2's 406)
+}
+
+func (e *OSPError) Error() string { return e.Code + ": " + e.Message }
+
+// ospErrorStatus maps each code ospbox emits to its status and retryability (spec/osp.md §20.1).
+var ospErrorStatus = map[string]struct {
+	status    int
+	retryable bool
+}{
+	"invalid_request":       {400, false},
+	"not_found":             {404, false},
+	"resource_not_found":    {404, false},
+	"method_not_allowed":    {405, false},
+	"version_not_supported": {406, false},
+	"payload_too_large":     {413, false},
+	"provider_error":        {500, true},
+	"not_implemented":       {501, false},
+	"provider_unavailable":  {503, true},
+}
+
+// newOSPError builds an error whose status comes from the code table.
+func newOSPError(code, msg string) *OSPError {
+	e := &OSPError{Status: ospErrorStatus[code].status, Code: code, Message: msg}
+	if e.Status == 0 {
+		e.Status = http.StatusInternalServerError
+	}
+	if e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests {
+		e.RetryAfter = 5
+	}
+	return e
+}
+
+func writeOSPError(w http.ResponseWriter, e *OSPError) {
+	body := map[string]any{
+		"code":      e.Code,
+		"message":   e.Message,
+		"retryable": ospErrorStatus[e.Code].retryable,
+	}
+	for k, v := range e.Extra {
+		body[k] = v
+	}
+	if e.Details != nil {
+		body["details"] = e.Details
+	}
+	if e.RetryAfter > 0 {
+		body["retry_after_seconds"] = e.RetryAfter
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	writeJSON(w, e.Status, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"provider_error","message":"response could not be encoded","retryable":true}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,178 @@
+package mock
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Supported OSP versions, lowest first (spec/osp.md §4.2).
+var ospVersions = []string{"1.0", "1.1"}
+
+var (
+	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+	pastVersionPath  = regexp.MustCompile(`^/\.well-known/osp\.v([0-9]{1,9})\.json$`)
+	// plannedRoutes are profile routes (spec/osp.md §5) whose engine is not in this build yet.
+	plannedRoutes = regexp.MustCompile(`^/osp/v1/(provision|resources/[^/]+(/status|/credentials(/rotate)?|/upgrade|/usage)?|status/[^/]+|deprovision/[^/]+|credentials/[^/]+|rotate/[^/]+|usage/[^/]+|projects/[^/]+/cost|cost-summary|promote/[^/]+|budgets(/[^/]+)?|webhooks/[^/]+|events/[^/]+)$`)
+)
+
+// serveProvider answers one request to an OSP provider mounted at mount (an absolute URL without
+// trailing slash); path is the request path relative to the mount.
+func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, p *ProviderState, mount, path string) {
+	s.logged(w, r, "osp", p.Slug, func(w http.ResponseWriter) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("X-Request-Id", requestID(r, s.clock.Now()))
+		if t := r.Header.Get("X-OSP-Trace-Id"); requestIDPattern.MatchString(t) {
+			h.Set("X-OSP-Trace-Id", t)
+		}
+		version, verr := negotiateVersion(r.Header.Get("X-OSP-Version"), r.Header.Get("X-OSP-Version-Min"))
+		h.Set("X-OSP-Version", version)
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-OSP-Version, X-OSP-Version-Min, X-Request-Id, X-OSP-Trace-Id, X-OSP-Agent-Public-Key")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if p.Serving == nil {
+			e := newOSPError("provider_unavailable", "provider "+p.Slug+" has no valid manifest yet: fix "+p.Report.File+" ("+strconv.Itoa(len(p.Report.Errors))+" errors)")
+			writeOSPError(w, e)
+			return
+		}
+		if verr != nil {
+			writeOSPError(w, verr)
+			return
+		}
+		switch {
+		case path == "/.well-known/osp.json":
+			s.serveManifest(w, r, p.Serving, mount, p.Serving.Version)
+		case pastVersionPath.MatchString(path):
+			n, _ := strconv.Atoi(pastVersionPath.FindStringSubmatch(path)[1])
+			s.serveManifest(w, r, p.Serving, mount, n)
+		case path == "/osp/v1/health" || path == "/osp/v1/health/detailed":
+			if !allow(w, r, http.MethodGet, http.MethodHead) {
+				return
+			}
+			s.serveHealth(w, p, path == "/osp/v1/health/detailed")
+		case plannedRoutes.MatchString(path):
+			writeOSPError(w, newOSPError("not_implemented", r.Method+" "+path+" is part of the OSP profile but this ospbox build does not simulate it yet"))
+		default:
+			writeOSPError(w, newOSPError("not_found", "no OSP route at "+path+"; the provider's routes are listed in "+mount+"/.well-known/osp.json"))
+		}
+	})
+}
+
+// allow answers 405 with an Allow header unless the method is one of methods.
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	e := newOSPError("method_not_allowed", r.Method+" is not allowed here; use "+strings.Join(methods, " or "))
+	writeOSPError(w, e)
+	return false
+}
+
+func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount string, version int) {
+	if !allow(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	if version != sv.Version {
+		writeOSPError(w, newOSPError("not_found", "manifest version "+strconv.Itoa(version)+" is not kept; the current version is "+strconv.Itoa(sv.Version)))
+		return
+	}
+	style := r.URL.Query().Get("endpoint_style")
+	if style == "" {
+		style = s.ws.Config.OSP.EndpointStyle
+	}
+	if style != "brace" && style != "colon" && style != "append" {
+		writeOSPError(w, &OSPError{Status: 400, Code: "invalid_request", Message: "endpoint_style must be brace, colon or append",
+			Details: map[string]any{"errors": []map[string]string{{"pointer": "endpoint_style", "message": "unknown style " + strconv.Quote(style)}}}})
+		return
+	}
+	b := sv.body(mount, style)
+	h := w.Header()
+	h.Set("ETag", b.etag)
+	h.Set("Cache-Control", "no-cache")
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, b.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b.body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(b.body)
+	}
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/"))
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sandbox) serveHealth(w http.ResponseWriter, p *ProviderState, detailed bool) {
+	status := "healthy"
+	if p.Stale() {
+		status = "degraded"
+	}
+	body := map[string]any{
+		"status":             status,
+		"version":            "1.1",
+		"supported_versions": ospVersions,
+		"uptime_seconds":     int(time.Since(s.started).Seconds()),
+		"osp_version":        "1.0",
+		"provider_id":        p.Serving.Manifest.ProviderID,
+		"timestamp":          s.clock.Now().UTC().Format(time.RFC3339),
+	}
+	if detailed {
+		manifest := "healthy"
+		if p.Stale() {
+			manifest = "degraded"
+		}
+		body["checks"] = []map[string]any{{"name": "manifest", "status": manifest, "latency_ms": 0}}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// negotiateVersion applies spec/osp.md §4.2; it always returns a version to echo.
+func negotiateVersion(requested, minimum string) (string, *OSPError) {
+	if requested == "" {
+		return "1.0", nil
+	}
+	for _, v := range ospVersions {
+		if v == requested {
+			return v, nil
+		}
+	}
+	if minimum != "" {
+		if mf, err := strconv.ParseFloat(minimum, 64); err == nil {
+			for i := len(ospVersions) - 1; i >= 0; i-- {
+				if vf, _ := strconv.ParseFloat(ospVersions[i], 64); vf >= mf {
+					return ospVersions[i], nil
+				}
+			}
+		}
+	}
+	e := &OSPError{Status: 406, Code: "version_not_supported",
+		Message: "OSP version " + strconv.Quote(requested) + " is not supported; use 1.0 or 1.1",
+		Details: map[string]any{"supported_versions": ospVersions, "recommended_version": "1.1"},
+		Extra:   map[string]any{"supported_versions": ospVersions, "recommended_version": "1.1"}}
+	return "1.0", e
+}
+
+func requestID(r *http.Request, now time.Time) string {
+	if id := r.Header.Get("X-Request-Id"); requestIDPattern.MatchString(id) {
+		return id
+	}
+	return NewID("req_", now)
+}

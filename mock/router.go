@@ -1,0 +1,76 @@
+package mock
+
+import (
+	"net"
+	"net/http"
+	"strings"
+)
+
+// ServeHTTP routes a request to the surface it addresses (spec/README.md, Addressing):
+// <slug>.localhost host names, /providers/<slug>/…, then the default provider at the root.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	snap := s.Snapshot()
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	origin := scheme + "://" + r.Host
+	if slug := hostSlug(r.Host); slug != "" && snap.Provider(slug) != nil {
+		s.serveProvider(w, r, snap.Provider(slug), origin, r.URL.Path)
+		return
+	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/providers/"); ok {
+		slug, sub, _ := strings.Cut(rest, "/")
+		p := snap.Provider(slug)
+		if p == nil {
+			s.logged(w, r, "osp", "", func(w http.ResponseWriter) {
+				writeOSPError(w, &OSPError{Status: 404, Code: "not_found",
+					Message: "no provider \"" + slug + "\" in this workspace", Details: map[string]any{"providers": slugs(snap)}})
+			})
+			return
+		}
+		s.serveProvider(w, r, p, origin+"/providers/"+slug, "/"+sub)
+		return
+	}
+	if isOSPPath(r.URL.Path) {
+		if p := snap.Provider(snap.Default); p != nil {
+			s.serveProvider(w, r, p, origin, r.URL.Path)
+			return
+		}
+		s.logged(w, r, "osp", "", func(w http.ResponseWriter) {
+			writeOSPError(w, &OSPError{Status: 404, Code: "not_found",
+				Message: "no default provider: name one in ospbox.json (osp.default_provider) or use /providers/<slug>/",
+				Details: map[string]any{"providers": slugs(snap)}})
+		})
+		return
+	}
+	s.logged(w, r, "", "", func(w http.ResponseWriter) {
+		writeOSPError(w, newOSPError("not_found", "nothing is served at "+r.URL.Path+"; providers are under /providers/<slug>/ and the UI under /ui/"))
+	})
+}
+
+func isOSPPath(p string) bool {
+	return strings.HasPrefix(p, "/.well-known/osp") || p == "/osp/v1" || strings.HasPrefix(p, "/osp/v1/")
+}
+
+// hostSlug returns <slug> for a Host of <slug>.localhost[:port], else "".
+func hostSlug(host string) string {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	slug, ok := strings.CutSuffix(h, ".localhost")
+	if !ok || strings.Contains(slug, ".") {
+		return ""
+	}
+	return slug
+}
+
+func slugs(snap *Snapshot) []string {
+	out := []string{}
+	for _, p := range snap.Providers {
+		out = append(out, p.Slug)
+	}
+	return out
+}

@@ -1,0 +1,199 @@
+// Package mock is the provider simulation: the sandbox host's HTTP surfaces for OSP (and, as they
+// arrive, BSP/BEST and OAP) and the engine behind them. Its behaviour is driven by the workspace's
+// authored manifests; its state lives in storage.
+package mock
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// Sandbox is the mock provider host for one workspace.
+type Sandbox struct {
+	ws      *manifests.Workspace
+	db      *storage.DB
+	clock   Clock
+	log     *slog.Logger
+	started time.Time
+	snap    atomic.Pointer[Snapshot]
+	reload  sync.Mutex // one reload at a time; readers never wait for it
+}
+
+// Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
+// and swaps it in atomically, so a request sees one consistent set of manifests.
+type Snapshot struct {
+	Providers []*ProviderState // sorted by slug
+	Default   string           // slug mounted at the root, "" for none
+	BSP       manifests.Surface
+	OAP       manifests.Surface
+	LoadedAt  time.Time
+}
+
+// ProviderState pairs what is on disk with what is being served.
+type ProviderState struct {
+	Slug    string
+	Report  manifests.Report // the file on disk as last read
+	Serving *Served          // last good version; nil when the file never validated
+}
+
+// Served is a validated manifest with its published identity.
+type Served struct {
+	Manifest    *manifests.OSPManifest
+	Version     int
+	PublishedAt time.Time
+	LoadedAt    time.Time
+	key         manifests.SigningKey
+	bodies      sync.Map // servedKey → *servedBody
+	cached      atomic.Int32
+}
+
+// maxCachedBodies bounds the per-version cache: the mount comes from the Host header, and a
+// client inventing host names must not grow memory without limit.
+const maxCachedBodies = 32
+
+type servedKey struct{ mount, style string }
+
+type servedBody struct {
+	body []byte
+	etag string
+}
+
+// Provider returns the state of provider slug, or nil.
+func (s *Snapshot) Provider(slug string) *ProviderState {
+	for _, p := range s.Providers {
+		if p.Slug == slug {
+			return p
+		}
+	}
+	return nil
+}
+
+// Stale reports whether the provider serves an older version than the file on disk.
+func (p *ProviderState) Stale() bool { return p.Serving != nil && !p.Report.Valid }
+
+// Options configures a Sandbox.
+type Options struct {
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// New creates the sandbox and loads the workspace's manifests.
+func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options) (*Sandbox, error) {
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now()}
+	s.snap.Store(&Snapshot{})
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Snapshot returns what is being served now.
+func (s *Sandbox) Snapshot() *Snapshot { return s.snap.Load() }
+
+// Workspace is the workspace the sandbox serves.
+func (s *Sandbox) Workspace() *manifests.Workspace { return s.ws }
+
+// Reload re-reads every manifest. A provider whose file now has errors keeps serving its last
+// good version; the new report records the errors.
+func (s *Sandbox) Reload(ctx context.Context) error {
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	prev := s.snap.Load()
+	slugs, err := s.ws.ProviderSlugs()
+	if err != nil {
+		return err
+	}
+	next := &Snapshot{LoadedAt: s.clock.Now()}
+	for _, slug := range slugs {
+		m, rep := s.ws.LoadOSP(slug)
+		ps := &ProviderState{Slug: slug, Report: rep}
+		if old := prev.Provider(slug); old != nil {
+			ps.Serving = old.Serving
+		}
+		if m != nil {
+			served, err := s.install(ctx, m, ps.Serving)
+			if err != nil {
+				return err
+			}
+			ps.Serving = served
+		} else {
+			s.log.Warn("manifest has errors", "provider", slug, "errors", len(rep.Errors), "serving_last_good", ps.Serving != nil)
+		}
+		next.Providers = append(next.Providers, ps)
+	}
+	next.Default = defaultProvider(s.ws.Config.OSP.DefaultProvider, next.Providers)
+	next.BSP = s.ws.LoadBSP()
+	next.OAP = s.ws.LoadOAP()
+	s.snap.Store(next)
+	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
+	return nil
+}
+
+// install publishes a valid manifest: same content keeps its version, new content gets the next.
+func (s *Sandbox) install(ctx context.Context, m *manifests.OSPManifest, old *Served) (*Served, error) {
+	sum := sha256.Sum256(jsondoc.Canonical(m.Doc.Root))
+	hash := hex.EncodeToString(sum[:])
+	version, published, err := s.db.ServedVersion(ctx, m.Slug, hash, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && old.Version == version {
+		return old, nil
+	}
+	key, err := s.ws.ProviderKey(m.Slug)
+	if err != nil {
+		return nil, err
+	}
+	return &Served{Manifest: m, Version: version, PublishedAt: published, LoadedAt: s.clock.Now(), key: key}, nil
+}
+
+// defaultProvider is the configured default when it exists, else the only provider, else none.
+func defaultProvider(configured string, ps []*ProviderState) string {
+	if configured != "" {
+		for _, p := range ps {
+			if p.Slug == configured {
+				return configured
+			}
+		}
+		return ""
+	}
+	if len(ps) == 1 {
+		return ps[0].Slug
+	}
+	return ""
+}
+
+// body renders (once per mount and style) the signed served manifest.
+func (sv *Served) body(mount, style string) *servedBody {
+	k := servedKey{mount, style}
+	if b, ok := sv.bodies.Load(k); ok {
+		return b.(*servedBody)
+	}
+	n := manifests.ServedManifest(sv.Manifest, manifests.ServeOptions{
+		MountURL: mount, Version: sv.Version, PublishedAt: sv.PublishedAt, Style: style, Key: sv.key,
+	})
+	body := jsondoc.Indent(n)
+	sum := sha256.Sum256(body)
+	b := &servedBody{body: body, etag: `"` + strconv.Itoa(sv.Version) + "-" + hex.EncodeToString(sum[:])[:16] + `"`}
+	if sv.cached.Add(1) > maxCachedBodies {
+		return b
+	}
+	actual, _ := sv.bodies.LoadOrStore(k, b)
+	return actual.(*servedBody)
+}
