@@ -1,0 +1,12 @@
+// Bundles the UI's JavaScript and CSS into dist/, which the Go binary embeds.
+import * as esbuild from "esbuild";
+
+await esbuild.build({
+  entryPoints: { app: "src/app.js", style: "src/app.css" },
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: ["chrome100", "safari15", "firefox100"],
+  outdir: "dist",
+  logLevel: "info",
+});

@@ -1,0 +1,196 @@
+// Package frontend is ospbox's UI: templ components rendered on the server, htmx fragments, and
+// an SSE stream of state changes. One http.Handler serves it in the browser (under /ui/ on the
+// sandbox host) and inside the desktop window (through Wails' AssetServer).
+package frontend
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// Options configures the UI.
+type Options struct {
+	Sandbox    *mock.Sandbox
+	DB         *storage.DB
+	Token      string // per-launch token; every request must carry it
+	SandboxURL string // e.g. http://127.0.0.1:7410, used in links shown to the user
+	Version    string
+	Logger     *slog.Logger
+	// KeepaliveInterval is how often the SSE stream sends a comment; 15 s when zero.
+	KeepaliveInterval time.Duration
+}
+
+// UI is the http.Handler for every /ui/ path.
+type UI struct {
+	Options
+	token string
+	csrf  string
+	mux   *http.ServeMux
+}
+
+// New builds the UI handler.
+func New(o Options) *UI {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.KeepaliveInterval == 0 {
+		o.KeepaliveInterval = 15 * time.Second
+	}
+	u := &UI{Options: o, token: o.Token, csrf: csrfFor(o.Token), mux: http.NewServeMux()}
+	u.mux.HandleFunc("GET /ui/{$}", u.overview)
+	u.mux.HandleFunc("GET /ui/overview/live", u.overviewFragment)
+	u.mux.HandleFunc("POST /ui/reload", u.reload)
+	u.mux.HandleFunc("GET /ui/requests", u.requests)
+	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
+	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
+	u.mux.HandleFunc("GET /ui/manifests/live", u.manifestsFragment)
+	u.mux.HandleFunc("GET /ui/events", u.events)
+	u.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "ospbox UI: no page at "+r.URL.Path, http.StatusNotFound)
+	})
+	return u
+}
+
+// ServeHTTP serves assets without a token (they are public files) and everything else behind
+// the guard.
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	if name, ok := strings.CutPrefix(r.URL.Path, "/ui/assets/"); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		serveAsset(w, r, name)
+		return
+	}
+	if !u.guard(w, r) {
+		return
+	}
+	u.mux.ServeHTTP(w, r)
+}
+
+func (u *UI) meta(title, active string) pageMeta {
+	return pageMeta{Title: title, Active: active, CSRF: u.csrf, AssetsBuilt: assetsBuilt(),
+		Workspace: u.Sandbox.Workspace().Name(), Version: u.Version}
+}
+
+func (u *UI) render(w http.ResponseWriter, r *http.Request, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := c.Render(r.Context(), w); err != nil {
+		u.Logger.Error("render", "path", r.URL.Path, "err", err)
+	}
+}
+
+func (u *UI) fail(w http.ResponseWriter, err error) {
+	u.Logger.Error("ui", "err", err)
+	http.Error(w, "ospbox UI: could not read the sandbox state: "+err.Error(), http.StatusInternalServerError)
+}
+
+func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
+	v, err := u.overviewView(r.Context())
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, overviewPage(u.meta("Overview", "overview"), v))
+}
+
+func (u *UI) overviewFragment(w http.ResponseWriter, r *http.Request) {
+	v, err := u.overviewView(r.Context())
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, overviewLive(v))
+}
+
+func (u *UI) reload(w http.ResponseWriter, r *http.Request) {
+	if err := u.Sandbox.Reload(r.Context()); err != nil {
+		u.fail(w, err)
+		return
+	}
+	if r.Header.Get("HX-Request") == "" {
+		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+		return
+	}
+	u.overviewFragment(w, r)
+}
+
+func (u *UI) requests(w http.ResponseWriter, r *http.Request) {
+	reqs, err := u.DB.RecentRequests(r.Context(), 200)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, requestsPage(u.meta("Requests", "requests"), reqs))
+}
+
+func (u *UI) requestsFragment(w http.ResponseWriter, r *http.Request) {
+	reqs, err := u.DB.RecentRequests(r.Context(), 200)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, requestsTable(reqs))
+}
+
+func (u *UI) manifests(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, manifestsPage(u.meta("Manifests", "manifests"), reportsOf(u.Sandbox.Snapshot())))
+}
+
+func (u *UI) manifestsFragment(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, manifestsLive(reportsOf(u.Sandbox.Snapshot())))
+}
+
+// events streams "changed" whenever committed state changes, coalescing bursts so a busy agent
+// costs the browser one re-render per interval, not one per request.
+func (u *UI) events(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	changes, cancel := u.DB.Feed.Subscribe()
+	defer cancel()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("retry: 2000\n: connected\n\n"))
+	flusher.Flush()
+	keepalive := time.NewTicker(u.KeepaliveInterval)
+	defer keepalive.Stop()
+	var pending <-chan time.Time
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case _, open := <-changes:
+			if !open {
+				return
+			}
+			if pending == nil {
+				pending = time.After(150 * time.Millisecond)
+			}
+		case <-pending:
+			pending = nil
+			if _, err := w.Write([]byte("event: changed\ndata: {}\n\n")); err != nil {
+				return
+			}
+			flusher.Flush()
+		case <-keepalive.C:
+			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+

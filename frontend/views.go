@@ -1,0 +1,125 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// overviewView is everything the Overview shows, read from the live snapshot and SQLite.
+type overviewView struct {
+	SandboxURL   string
+	WorkspaceDir string
+	Counts       storage.Counts
+	Providers    []providerView
+	BSP, OAP     manifests.Surface
+}
+
+// providerView is one provider card.
+type providerView struct {
+	Slug, Name, ProviderID, Dialect string
+	BaseURL, ManifestURL            string
+	IsDefault, Serving, Stale       bool
+	Version                         int
+	LoadedAt                        string
+	Errors, Warnings                int
+	Offerings                       []manifests.Offering
+	Resources, Requests             int
+}
+
+func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
+	snap := u.Sandbox.Snapshot()
+	counts, err := u.DB.Counts(ctx)
+	if err != nil {
+		return overviewView{}, err
+	}
+	per, err := u.DB.CountsByProvider(ctx)
+	if err != nil {
+		return overviewView{}, err
+	}
+	v := overviewView{SandboxURL: u.SandboxURL, WorkspaceDir: u.Sandbox.Workspace().Dir, Counts: counts, BSP: snap.BSP, OAP: snap.OAP}
+	for _, p := range snap.Providers {
+		v.Providers = append(v.Providers, providerViewOf(p, snap, u.SandboxURL, per[p.Slug]))
+	}
+	return v, nil
+}
+
+func providerViewOf(p *mock.ProviderState, snap *mock.Snapshot, base string, c storage.ProviderCounts) providerView {
+	mount := base + "/providers/" + p.Slug
+	pv := providerView{
+		Slug: p.Slug, Name: p.Slug, BaseURL: mount + "/osp/v1", ManifestURL: mount + "/.well-known/osp.json",
+		IsDefault: snap.Default == p.Slug, Serving: p.Serving != nil, Stale: p.Stale(),
+		Errors: len(p.Report.Errors), Warnings: len(p.Report.Warnings), Resources: c.Resources, Requests: c.Requests,
+	}
+	if p.Report.Dialect != nil {
+		pv.Dialect = *p.Report.Dialect
+	}
+	if s := p.Serving; s != nil {
+		pv.Name, pv.ProviderID, pv.Version = s.Manifest.ProviderName, s.Manifest.ProviderID, s.Version
+		pv.Offerings = s.Manifest.Offerings
+		pv.LoadedAt = s.LoadedAt.Local().Format("15:04:05")
+		if pv.Dialect == "" {
+			pv.Dialect = s.Manifest.Dialect
+		}
+	}
+	return pv
+}
+
+func reportsOf(snap *mock.Snapshot) []manifests.Report {
+	var out []manifests.Report
+	for _, p := range snap.Providers {
+		out = append(out, p.Report)
+	}
+	for _, s := range []manifests.Surface{snap.BSP, snap.OAP} {
+		if s.Present {
+			out = append(out, s.Report)
+		}
+	}
+	return out
+}
+
+func csrfHeaders(csrf string) string {
+	b, _ := json.Marshal(map[string]string{CSRFHeader: csrf})
+	return string(b)
+}
+
+func displayName(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
+}
+
+func joinOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}
+
+func bspPath(s manifests.Surface) string {
+	if s.Generation == "0.9" {
+		return "/.well-known/best"
+	}
+	return "/.well-known/bsp"
+}
+
+func latency(r storage.Request) string {
+	if r.Latency < time.Millisecond {
+		return strconv.FormatInt(r.Latency.Microseconds(), 10) + " µs"
+	}
+	return strconv.FormatFloat(float64(r.Latency.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
+
+func position(d manifests.Diagnostic) string {
+	if d.Line == 0 {
+		return d.File
+	}
+	return d.File + ":" + strconv.Itoa(d.Line) + ":" + strconv.Itoa(d.Column)
+}
