@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -29,10 +30,15 @@ type Options struct {
 // UI is the http.Handler for every /ui/ path.
 type UI struct {
 	Options
-	token string
-	csrf  string
-	mux   *http.ServeMux
+	token   string
+	csrf    string
+	mux     *http.ServeMux
+	closing chan struct{}
+	once    sync.Once
 }
+
+// Close ends every open event stream, so a server shutdown does not wait on them.
+func (u *UI) Close() { u.once.Do(func() { close(u.closing) }) }
 
 // New builds the UI handler.
 func New(o Options) *UI {
@@ -42,7 +48,7 @@ func New(o Options) *UI {
 	if o.KeepaliveInterval == 0 {
 		o.KeepaliveInterval = 15 * time.Second
 	}
-	u := &UI{Options: o, token: o.Token, csrf: csrfFor(o.Token), mux: http.NewServeMux()}
+	u := &UI{Options: o, token: o.Token, csrf: csrfFor(o.Token), mux: http.NewServeMux(), closing: make(chan struct{})}
 	u.mux.HandleFunc("GET /ui/{$}", u.overview)
 	u.mux.HandleFunc("GET /ui/overview/live", u.overviewFragment)
 	u.mux.HandleFunc("POST /ui/reload", u.reload)
@@ -151,11 +157,10 @@ func (u *UI) manifestsFragment(w http.ResponseWriter, r *http.Request) {
 // events streams "changed" whenever committed state changes, coalescing bursts so a busy agent
 // costs the browser one re-render per interval, not one per request.
 func (u *UI) events(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
+	// Inside the desktop window the writer is a pipe with no Flush; writes reach the page as
+	// they happen, so a missing Flusher is fine.
+	rc := http.NewResponseController(w)
+	flush := func() { _ = rc.Flush() }
 	changes, cancel := u.DB.Feed.Subscribe()
 	defer cancel()
 	h := w.Header()
@@ -164,13 +169,15 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte("retry: 2000\n: connected\n\n"))
-	flusher.Flush()
+	flush()
 	keepalive := time.NewTicker(u.KeepaliveInterval)
 	defer keepalive.Stop()
 	var pending <-chan time.Time
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-u.closing:
 			return
 		case _, open := <-changes:
 			if !open {
@@ -184,13 +191,12 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request) {
 			if _, err := w.Write([]byte("event: changed\ndata: {}\n\n")); err != nil {
 				return
 			}
-			flusher.Flush()
+			flush()
 		case <-keepalive.C:
 			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
 				return
 			}
-			flusher.Flush()
+			flush()
 		}
 	}
 }
-

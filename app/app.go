@@ -1,0 +1,236 @@
+// Package app is ospbox's composition root: it opens a workspace, wires storage, the mock and the
+// UI together, runs the sandbox host, and decides between the desktop window and browser mode.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ospbox/ospbox/frontend"
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// BuildInfo identifies the binary.
+type BuildInfo struct {
+	Version string
+	Commit  string
+}
+
+// Config is what the command line decides.
+type Config struct {
+	Workspace string // "" for the per-user default workspace
+	Addr      string // "" for the workspace's listen setting
+	Open      bool   // open the UI in the default browser (browser mode)
+	Build     BuildInfo
+	Out       io.Writer // where the startup banner goes
+	Logger    *slog.Logger
+}
+
+// App is a running ospbox: state, mock, UI and the sandbox host's listener.
+type App struct {
+	Workspace *manifests.Workspace
+	DB        *storage.DB
+	Sandbox   *mock.Sandbox
+	UI        *frontend.UI
+	Token     string
+	URL       string // sandbox host, e.g. http://127.0.0.1:7410
+	Seeded    bool   // the workspace was created from the samples at this start
+
+	server   *http.Server
+	listener net.Listener
+	served   chan error
+	log      *slog.Logger
+}
+
+// Start opens the workspace and state, and starts serving. The caller must call Shutdown.
+func Start(ctx context.Context, cfg Config) (*App, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	dir := cfg.Workspace
+	if dir == "" {
+		d, err := manifests.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", dir, err)
+	}
+	seeded, err := manifests.SeedIfEmpty(dir)
+	if err != nil {
+		return nil, fmt.Errorf("seed workspace %s: %w", dir, err)
+	}
+	ws, err := manifests.OpenWorkspace(dir)
+	if err != nil {
+		return nil, err
+	}
+	addr := cfg.Addr
+	if addr == "" {
+		addr = ws.Config.Listen
+	}
+	if err := checkLoopback(addr, ws.Config.Listen); err != nil {
+		return nil, err
+	}
+	db, err := storage.Open(ctx, ws.StatePath())
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	a := &App{Workspace: ws, DB: db, Seeded: seeded, Token: frontend.NewToken(), served: make(chan error, 1), log: log}
+	if err := a.listen(ctx, addr); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Sandbox, err = mock.New(ctx, ws, db, mock.Options{Logger: log})
+	if err != nil {
+		a.listener.Close()
+		db.Close()
+		return nil, err
+	}
+	a.UI = frontend.New(frontend.Options{Sandbox: a.Sandbox, DB: db, Token: a.Token, SandboxURL: a.URL,
+		Version: cfg.Build.Version, Logger: log})
+	a.server = &http.Server{
+		Handler:           hostGuard(a.Handler(), ws.Config.Listen),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	a.server.RegisterOnShutdown(a.UI.Close)
+	go func() { a.served <- a.server.Serve(a.listener) }()
+	log.Info("sandbox host listening", "url", a.URL, "workspace", ws.Dir)
+	return a, nil
+}
+
+func (a *App) listen(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s: the address is in use (another ospbox?); pass --addr 127.0.0.1:0 for a free port", addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	a.listener = l
+	a.URL = "http://" + l.Addr().String()
+	return nil
+}
+
+// Handler is the sandbox host: the UI under /ui/, the mock everywhere else.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", a.UI)
+	mux.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+	mux.Handle("/", a.Sandbox)
+	return mux
+}
+
+// UIURL is the browser link that carries the launch token.
+func (a *App) UIURL() string { return a.URL + "/ui/?token=" + a.Token }
+
+// Shutdown stops accepting requests, drains the ones in flight, and closes the database so the
+// WAL is checkpointed.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.server.Shutdown(ctx)
+	if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := a.DB.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Done is closed when the server stops on its own (for example, the listener failed).
+func (a *App) Done() <-chan error { return a.served }
+
+// Banner is what ospbox prints at start in browser mode.
+func (a *App) Banner(build BuildInfo) string {
+	snap := a.Sandbox.Snapshot()
+	var providers []string
+	for _, p := range snap.Providers {
+		s := p.Slug
+		if p.Slug == snap.Default {
+			s += " (default, also at the root)"
+		}
+		if p.Serving == nil {
+			s += fmt.Sprintf(" [not served: %d errors]", len(p.Report.Errors))
+		}
+		providers = append(providers, s)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ospbox %s — workspace %s (%s)\n", build.Version, a.Workspace.Name(), a.Workspace.Dir)
+	if a.Seeded {
+		fmt.Fprintf(&b, "  created the workspace from the built-in samples\n")
+	}
+	fmt.Fprintf(&b, "  sandbox host  %s\n", a.URL)
+	fmt.Fprintf(&b, "  manifest      %s/.well-known/osp.json\n", a.URL)
+	fmt.Fprintf(&b, "  providers     %s\n", strings.Join(providers, ", "))
+	fmt.Fprintf(&b, "  UI            %s\n", a.UIURL())
+	fmt.Fprintf(&b, "Press Ctrl+C to stop.\n")
+	return b.String()
+}
+
+// RunBrowser serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down cleanly.
+func RunBrowser(ctx context.Context, cfg Config) error {
+	a, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return a.serveUntilDone(ctx, cfg)
+}
+
+func (a *App) serveUntilDone(ctx context.Context, cfg Config) error {
+	out := cfg.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	fmt.Fprint(out, a.Banner(cfg.Build))
+	if cfg.Open {
+		if err := openBrowser(a.UIURL()); err != nil {
+			a.log.Warn("could not open a browser; open the UI link yourself", "err", err)
+		}
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-a.served:
+		a.served <- serveErr
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Shutdown(sctx); err != nil && serveErr == nil {
+		return err
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+func openBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	return cmd.Start()
+}
