@@ -1,0 +1,242 @@
+package frontend
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/storage"
+)
+
+const testToken = "test-token-0123456789"
+
+type fixture struct {
+	ui  *UI
+	db  *storage.DB
+	srv *httptest.Server
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	manifests.SeedIfEmpty(dir)
+	ws, err := manifests.OpenWorkspace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(context.Background(), ws.StatePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sb, err := mock.New(context.Background(), ws, db, mock.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := New(Options{Sandbox: sb, DB: db, Token: testToken, SandboxURL: "http://127.0.0.1:7410", Version: "test", KeepaliveInterval: time.Hour})
+	srv := httptest.NewServer(ui)
+	t.Cleanup(srv.Close)
+	t.Cleanup(ui.Close)
+	return &fixture{ui: ui, db: db, srv: srv}
+}
+
+func (f *fixture) get(t *testing.T, path string, hdr http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func authed() http.Header { return http.Header{TokenHeader: {testToken}} }
+
+func TestUIRefusesRequestsWithoutTheLaunchToken(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name   string
+		path   string
+		hdr    http.Header
+		status int
+	}{
+		{"no token", "/ui/", nil, 401},
+		{"wrong token", "/ui/", http.Header{TokenHeader: {"nope"}}, 401},
+		{"wrong cookie", "/ui/", http.Header{"Cookie": {CookieName + "=nope"}}, 401},
+		{"wrong link token", "/ui/?token=nope", nil, 401},
+		{"foreign origin", "/ui/", http.Header{TokenHeader: {testToken}, "Origin": {"http://evil.example"}}, 403},
+		{"cross-site fetch", "/ui/", http.Header{TokenHeader: {testToken}, "Sec-Fetch-Site": {"cross-site"}}, 403},
+		{"event stream without token", "/ui/events", nil, 401},
+		{"fragment without token", "/ui/overview/live", nil, 401},
+		{"assets are public", "/ui/assets/icon.svg", nil, 200},
+		{"token header", "/ui/", authed(), 200},
+		{"cookie", "/ui/", http.Header{"Cookie": {CookieName + "=" + testToken}}, 200},
+	}
+	for _, tt := range tests {
+		resp, body := f.get(t, tt.path, tt.hdr)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d: %.200s", tt.name, resp.StatusCode, tt.status, body)
+		}
+		if tt.status == 401 && strings.Contains(body, "AcmeDB") {
+			t.Errorf("%s: refused response leaks page content", tt.name)
+		}
+	}
+}
+
+func TestTokenLinkIsTradedForACookie(t *testing.T) {
+	f := newFixture(t)
+	resp, _ := f.get(t, "/ui/?token="+testToken, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/" {
+		t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == CookieName {
+			cookie = c
+		}
+	}
+	if cookie == nil || cookie.Value != testToken || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie %+v", cookie)
+	}
+}
+
+func TestPostsNeedTheCSRFToken(t *testing.T) {
+	f := newFixture(t)
+	post := func(hdr http.Header, form url.Values) int {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/ui/reload", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post(authed(), nil); s != 403 {
+		t.Errorf("no CSRF token: %d", s)
+	}
+	if s := post(authed(), url.Values{"csrf": {"wrong"}}); s != 403 {
+		t.Errorf("wrong CSRF token: %d", s)
+	}
+	if s := post(http.Header{CSRFHeader: {csrfFor(testToken)}}, nil); s != 401 {
+		t.Errorf("CSRF token without the launch token: %d", s)
+	}
+	if s := post(authed(), url.Values{"csrf": {csrfFor(testToken)}}); s != http.StatusSeeOther {
+		t.Errorf("form with CSRF token: %d", s)
+	}
+	h := authed()
+	h.Set(CSRFHeader, csrfFor(testToken))
+	h.Set("HX-Request", "true")
+	if s := post(h, nil); s != 200 {
+		t.Errorf("htmx with CSRF header: %d", s)
+	}
+}
+
+func TestOverviewShowsProvidersOfferingsAndCounts(t *testing.T) {
+	f := newFixture(t)
+	f.db.RecordRequest(context.Background(), storage.Request{At: time.Now(), Protocol: "osp", Provider: "acmedb", Method: "GET", Path: "/", Status: 200})
+	_, body := f.get(t, "/ui/", authed())
+	for _, want := range []string{
+		"AcmeDB", "SkyHost", "acmedb/postgres", "Managed Postgres", "skyhost/object-storage",
+		"USD 25.00 / month", "http://127.0.0.1:7410/providers/acmedb/osp/v1", "default", `data-copy="http://127.0.0.1:7410/providers/skyhost/osp/v1"`,
+		`sse-connect="/ui/events"`, "io.bsp.agents.commands", "2025-07-01", csrfFor(testToken),
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("Overview lacks %q", want)
+		}
+	}
+	if !strings.Contains(body, `id="tile-requests"><div class="n">1</div>`) {
+		t.Errorf("request count not read from SQLite")
+	}
+}
+
+func TestAssetsNotBuiltNoticeSaysHowToBuild(t *testing.T) {
+	var b bytes.Buffer
+	layout(pageMeta{Title: "x", AssetsBuilt: false}).Render(context.Background(), &b)
+	if !strings.Contains(b.String(), "make assets") || !strings.Contains(b.String(), "fallback.css") {
+		t.Errorf("no build notice: %s", b.String())
+	}
+	b.Reset()
+	layout(pageMeta{Title: "x", AssetsBuilt: true}).Render(context.Background(), &b)
+	if strings.Contains(b.String(), "make assets") || !strings.Contains(b.String(), "/ui/assets/app.js") {
+		t.Error("built assets must not show the notice")
+	}
+}
+
+func TestEventStreamSignalsCommittedChanges(t *testing.T) {
+	f := newFixture(t)
+	req, _ := http.NewRequest("GET", f.srv.URL+"/ui/events", nil)
+	req.Header.Set(TokenHeader, testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Scan() // retry:
+	// Several commits in a burst coalesce into one event.
+	for i := 0; i < 5; i++ {
+		f.db.RecordRequest(context.Background(), storage.Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/", Status: 200})
+	}
+	got := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "event: ") {
+				got <- lines.Text()
+				return
+			}
+		}
+	}()
+	select {
+	case ev := <-got:
+		if ev != "event: changed" {
+			t.Errorf("event %q", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event after a commit")
+	}
+	// Close ends the stream so a server shutdown does not hang on it.
+	f.ui.Close()
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stream still open after Close")
+	}
+}
+
+func TestRequestsAndManifestsPagesRender(t *testing.T) {
+	f := newFixture(t)
+	f.db.RecordRequest(context.Background(), storage.Request{At: time.Now(), Protocol: "osp", Provider: "skyhost", Method: "GET", Path: "/.well-known/osp.json", Status: 200, RequestID: "req_abc"})
+	if _, body := f.get(t, "/ui/requests", authed()); !strings.Contains(body, "req_abc") || !strings.Contains(body, "/.well-known/osp.json") {
+		t.Errorf("requests page lacks the logged request")
+	}
+	_, body := f.get(t, "/ui/manifests", authed())
+	for _, want := range []string{"providers/acmedb/osp.json", "bsp/manifest.json", "oap/manifest.json", "unsigned"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("manifests page lacks %q", want)
+		}
+	}
+}

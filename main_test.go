@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary builds ospbox once per test run, the way a user gets it.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ospbox")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// syncBuffer is a bytes.Buffer safe for the exec copier and the test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var uiLine = regexp.MustCompile(`UI\s+(http://127\.0\.0\.1:\d+)/ui/\?token=(\S+)`)
+
+// startServe runs the binary and waits for its banner; it returns the sandbox URL and token.
+func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string, string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=")
+	stdout, _ := cmd.StdoutPipe()
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := uiLine.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+			}
+		}
+		close(found)
+	}()
+	select {
+	case m, ok := <-found:
+		if !ok {
+			t.Fatalf("ospbox exited before printing its UI link; stderr:\n%s", stderr.String())
+		}
+		return cmd, m[1], m[2], stderr
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no UI link within 30s; stderr:\n%s", stderr.String())
+	}
+	return nil, "", "", nil
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+	ws := t.TempDir()
+	cmd, base, token, stderr := startServe(t, bin, "serve", "--workspace", ws, "--addr", "127.0.0.1:0")
+	resp, err := http.Get(base + "/.well-known/osp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"provider_id": "acmedb.example"`) {
+		t.Fatalf("manifest: %d %s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest("GET", base+"/ui/", nil)
+	req.Header.Set("X-Ospbox-Token", token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("UI with token: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("ospbox did not stop within 15s of SIGTERM")
+	}
+	if st, err := os.Stat(filepath.Join(ws, ".ospbox", "state.db-wal")); err == nil && st.Size() > 0 {
+		t.Error("WAL left behind after a clean shutdown")
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".ospbox", "state.db")); err != nil {
+		t.Errorf("state database missing: %v", err)
+	}
+}
+
+func TestBareCommandFallsBackToBrowserModeWithoutADisplay(t *testing.T) {
+	bin := buildBinary(t)
+	_, base, _, stderr := startServe(t, bin, "--workspace", t.TempDir(), "--addr", "127.0.0.1:0")
+	resp, err := http.Get(base + "/providers/skyhost/.well-known/osp.json")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("manifest in fallback mode: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if !strings.Contains(stderr.String(), "serving the UI in the browser instead") {
+		t.Errorf("fallback not announced; stderr:\n%s", stderr)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^sqlite  3\.\d+\.\d+$`).Match(out) || !strings.Contains(string(out), "go      go1.") {
+		t.Errorf("version: %v\n%s", err, out)
+	}
+	out, _ = exec.Command(bin, "serve", "--help").CombinedOutput()
+	for _, want := range []string{"--workspace", "--addr", "--open", "/ui/"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("serve --help lacks %q", want)
+		}
+	}
+	out, err = exec.Command(bin, "serve", "--addr", "0.0.0.0:0", "--workspace", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "refusing to listen") {
+		t.Errorf("non-loopback listen must be refused: %v %s", err, out)
+	}
+}
