@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -61,7 +62,17 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 }
 
 func (f *serveFlags) config(cmd *cobra.Command) app.Config {
-	return app.Config{Workspace: f.workspace, Addr: f.addr, Open: f.open, Build: buildInfo(), Out: cmd.OutOrStdout()}
+	return app.Config{Workspace: f.workspace, Addr: f.addr, Open: f.open, Build: buildInfo(), Out: cmd.OutOrStdout(), Logger: logger(cmd)}
+}
+
+// logger writes text logs to stderr at the level named by OSPBOX_LOG_LEVEL (debug, info, warn,
+// error; info by default).
+func logger(cmd *cobra.Command) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("OSPBOX_LOG_LEVEL"))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 }
 
 func rootCommand() *cobra.Command {

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospbox/ospbox/build"
 	"github.com/ospbox/ospbox/frontend"
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
 )
 
 // ErrNoDesktop says the desktop window cannot open here; the caller falls back to browser mode.
@@ -24,21 +26,21 @@ func HasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND
 func DesktopBuild() bool { return desktopBuild }
 
 // DesktopHandler is the UI as the window sees it: the same handler as browser mode, with the
-// launch token supplied by the process itself (the webview is ours, so it needs no link), and
-// the start page redirected to the Overview.
+// launch token supplied by the process itself (the webview is ours, so it needs no link). The
+// start page is the Overview itself: the webview does not follow redirects from the AssetServer.
 func (a *App) DesktopHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
 		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
-			http.Redirect(w, r, "/ui/", http.StatusFound)
-			return
+			r.URL.Path = "/ui/"
 		}
 		if !strings.HasPrefix(r.URL.Path, "/ui/") {
 			http.NotFound(w, r)
 			return
 		}
-		r = r.Clone(r.Context())
 		r.Header.Set(frontend.TokenHeader, a.Token)
 		r.Header.Del("Origin") // the webview's own scheme; the request never left the process
+		a.log.Debug("desktop: request", "method", r.Method, "path", r.URL.Path)
 		a.UI.ServeHTTP(w, r)
 	})
 }
@@ -66,6 +68,7 @@ func RunDesktop(ctx context.Context, cfg Config) error {
 		MinHeight:        600,
 		BackgroundColour: &options.RGBA{R: 246, G: 247, B: 249, A: 255},
 		AssetServer:      &assetserver.Options{Handler: a.DesktopHandler()},
+		Linux:            &linux.Options{Icon: build.AppIcon, ProgramName: "ospbox"},
 		OnDomReady: func(context.Context) {
 			a.log.Info("desktop: window DOM ready")
 		},

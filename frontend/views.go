@@ -123,3 +123,11 @@ func position(d manifests.Diagnostic) string {
 	}
 	return d.File + ":" + strconv.Itoa(d.Line) + ":" + strconv.Itoa(d.Column)
 }
+
+// plural writes "1 request", "3 requests".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}

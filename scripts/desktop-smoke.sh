@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Desktop smoke test: start the real desktop binary under Xvfb, wait for the window's DOM-ready log
+# line, screenshot the whole screen, and fail when the screenshot is blank or the app died.
+set -euo pipefail
+bin=${1:?usage: desktop-smoke.sh path/to/ospbox-desktop}
+out=${SCREENSHOT_DIR:-frontend/test-results}
+mkdir -p "$out"
+work=$(mktemp -d)
+display=":$((100 + RANDOM % 400))"
+cleanup() {
+  [ -n "${app_pid:-}" ] && kill "$app_pid" 2>/dev/null || true
+  [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+Xvfb "$display" -screen 0 1400x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+
+DISPLAY=$display WAYLAND_DISPLAY= OSPBOX_LOG_LEVEL=debug XDG_DATA_HOME="$work/data" "$bin" --addr 127.0.0.1:0 >"$work/app.out" 2>"$work/app.err" &
+app_pid=$!
+
+ready=""
+for _ in $(seq 600); do
+  if grep -q "window DOM ready" "$work/app.err"; then ready=yes; break; fi
+  if ! kill -0 "$app_pid" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+if [ -z "$ready" ]; then
+  echo "desktop-smoke: FAIL: the window never reported DOM ready" >&2
+  cat "$work/app.err" >&2
+  exit 1
+fi
+# The page's script opens the live event stream once htmx runs: that request proves the
+# Overview loaded with its assets, not an error page.
+live=""
+for _ in $(seq 150); do
+  if grep -q 'msg="desktop: request" method=GET path=/ui/events' "$work/app.err"; then live=yes; break; fi
+  sleep 0.1
+done
+if [ -z "$live" ]; then
+  echo "desktop-smoke: FAIL: the window never opened the live event stream (page or assets failed)" >&2
+  cat "$work/app.err" >&2
+  exit 1
+fi
+sleep 1 # let WebKit paint the frame the stream was opened from
+DISPLAY=$display import -window root "$out/desktop.png"
+colors=$(convert "$out/desktop.png" -format '%k' info:)
+# The Overview's accent blue (nav brand, badges, icon) must be on screen: a blank window, an
+# error page or an unstyled page has none of it.
+accent=$(convert "$out/desktop.png" -fuzz 6% -fill black +opaque '#3b5bdb' -fill white -opaque '#3b5bdb' -format '%[fx:round(mean*w*h)]' info:)
+echo "desktop-smoke: screenshot $out/desktop.png has $colors colours, $accent accent pixels"
+if [ "$colors" -lt 64 ] || [ "$accent" -lt 200 ]; then
+  echo "desktop-smoke: FAIL: the window does not show the styled Overview" >&2
+  cat "$work/app.err" >&2
+  exit 1
+fi
+if ! grep -q "sandbox host listening" "$work/app.err"; then
+  echo "desktop-smoke: FAIL: the sandbox host did not start" >&2
+  exit 1
+fi
+url=$(grep -o 'url=http://127.0.0.1:[0-9]*' "$work/app.err" | head -1 | cut -d= -f2)
+status=$(curl -s -o /dev/null -w '%{http_code}' "$url/.well-known/osp.json")
+if [ "$status" != 200 ]; then
+  echo "desktop-smoke: FAIL: the sandbox host answered $status while the window was open" >&2
+  exit 1
+fi
+# An agent's request must reach the open window live: the SSE "changed" event makes htmx fetch
+# the Overview fragment through the AssetServer.
+refreshed=""
+for _ in $(seq 100); do
+  if grep -q 'msg="desktop: request" method=GET path=/ui/overview/live' "$work/app.err"; then refreshed=yes; break; fi
+  sleep 0.1
+done
+if [ -z "$refreshed" ]; then
+  echo "desktop-smoke: FAIL: the window did not refresh after an agent's request (SSE in the window)" >&2
+  exit 1
+fi
+DISPLAY=$display import -window root "$out/desktop-live.png"
+kill -TERM "$app_pid"
+for _ in $(seq 100); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$app_pid" 2>/dev/null; then
+  echo "desktop-smoke: FAIL: the app did not stop on SIGTERM" >&2
+  exit 1
+fi
+app_pid=""
+echo "desktop-smoke: PASS"
