@@ -148,6 +148,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	a.Sandbox.Close()
 	if cerr := a.DB.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -42,6 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(sb.Close)
 	ui := New(Options{Sandbox: sb, DB: db, Token: testToken, SandboxURL: "http://127.0.0.1:7410", Version: "test", KeepaliveInterval: time.Hour})
 	srv := httptest.NewServer(ui)
 	t.Cleanup(srv.Close)

@@ -23,7 +23,7 @@ type fixture struct {
 	srv *httptest.Server
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := manifests.SeedIfEmpty(dir); err != nil {
@@ -42,6 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(sb.Close)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	return &fixture{sb: sb, db: db, dir: dir, srv: srv}
@@ -228,6 +229,7 @@ func TestRequestsAreLoggedWithSecretsRedacted(t *testing.T) {
 	f := newFixture(t)
 	f.do(t, "POST", "/osp/v1/provision", map[string]string{"X-Request-Id": "trace-1"},
 		strings.NewReader(`{"offering_id":"acmedb/postgres","api_key":"sk_live_123","config":{"db_url":"postgres://u:hunter2@h/db"}}`))
+	f.sb.FlushRequestLog()
 	reqs, err := f.db.RecentRequests(context.Background(), 5)
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("requests %v %v", reqs, err)

@@ -1,27 +1,25 @@
 package mock
 
 import (
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
 )
 
 // Redacted replaces secret values in logs.
 const Redacted = "[redacted]"
 
-// secretParts are fragments of member names whose values are secrets wherever they appear.
+// secretParts are fragments of member names whose scalar values are secrets.
 var secretParts = []string{"password", "secret", "token", "api_key", "apikey", "private_key", "ciphertext", "authorization", "passphrase"}
 
-// secretNames are whole member names whose values hold secrets.
-var secretNames = map[string]bool{"credentials": true, "credentials_bundle": true, "d": true}
+// wholeSecrets are member names whose entire value, object or not, holds secrets: credential
+// bundles and the private part of a JWK.
+var wholeSecrets = map[string]bool{"credentials": true, "credentials_bundle": true, "d": true}
 
-// isSecretName reports whether a JSON member or header name carries a secret.
 func isSecretName(name string) bool {
 	n := strings.ToLower(name)
-	if secretNames[n] {
-		return true
-	}
 	for _, w := range secretParts {
 		if strings.Contains(n, w) {
 			return true
@@ -45,42 +43,41 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// RedactJSON returns body with every value under a secret-looking member name replaced, so the
-// request log can keep bodies without keeping secrets. A body that is not JSON is replaced
-// whole when it is not empty, since its secrets cannot be located.
+// RedactJSON returns body with secrets replaced, so the request log can keep bodies without
+// keeping secrets: scalar values under secret-looking names, whole credential bundles, and
+// passwords inside URLs. Member order is kept. A body that is not JSON is not logged, since its
+// secrets cannot be located.
 func RedactJSON(body []byte) string {
 	if len(body) == 0 {
 		return ""
 	}
-	var v any
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
+	doc, err := jsondoc.Parse(body)
+	if err != nil {
 		return "[non-JSON body, " + strconv.Itoa(len(body)) + " bytes, not logged]"
 	}
-	out, err := json.Marshal(redactValue(v))
-	if err != nil {
-		return Redacted
-	}
-	return string(out)
+	redactNode(doc.Root)
+	return string(jsondoc.Compact(doc.Root))
 }
 
-func redactValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, val := range t {
-			if isSecretName(k) {
-				t[k] = Redacted
-			} else {
-				t[k] = redactValue(val)
+func redactNode(n *jsondoc.Node) {
+	switch n.Kind {
+	case jsondoc.Object:
+		for i := range n.Members {
+			m := &n.Members[i]
+			switch {
+			case wholeSecrets[strings.ToLower(m.Name)]:
+				m.Value = jsondoc.NewString(Redacted)
+			case isSecretName(m.Name) && m.Value.Kind != jsondoc.Object && m.Value.Kind != jsondoc.Array && m.Value.Kind != jsondoc.Null:
+				m.Value = jsondoc.NewString(Redacted)
+			default:
+				redactNode(m.Value)
 			}
 		}
-	case []any:
-		for i := range t {
-			t[i] = redactValue(t[i])
+	case jsondoc.Array:
+		for _, it := range n.Items {
+			redactNode(it)
 		}
-	case string:
-		return redactURL(t)
+	case jsondoc.String:
+		n.Text = redactURL(n.Text)
 	}
-	return v
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ospbox/ospbox/storage"
@@ -22,6 +24,9 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
+	// logBody, when set by a handler, is the already-redacted form of the response to log
+	// (a served manifest is the same bytes every time, so it is redacted once).
+	logBody *string
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -35,8 +40,10 @@ func (rec *recorder) Write(b []byte) (int, error) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	if room := maxLoggedBody - rec.body.Len(); room > 0 {
-		rec.body.Write(b[:min(room, len(b))])
+	if rec.logBody == nil {
+		if room := maxLoggedBody - rec.body.Len(); room > 0 {
+			rec.body.Write(b[:min(room, len(b))])
+		}
 	}
 	return rec.ResponseWriter.Write(b)
 }
@@ -47,8 +54,15 @@ func (rec *recorder) Flush() {
 	}
 }
 
-// logged runs serve with a size-limited, replayable request body and records the exchange in the
-// request log, secrets redacted. A body over MaxBodyBytes is answered 413 without calling serve.
+// setLogBody tells the request log to store s (already redacted) as the response body.
+func setLogBody(w http.ResponseWriter, s *string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.logBody = s
+	}
+}
+
+// logged runs serve with a size-limited, replayable request body and queues the exchange for
+// the request log. A body over MaxBodyBytes is answered 413 without calling serve.
 func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provider string, serve func(http.ResponseWriter)) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
@@ -72,20 +86,17 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK)
 	}
-	entry := storage.Request{
+	if protocol == "" {
+		protocol = "none"
+	}
+	e := pendingRequest{entry: storage.Request{
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: r.URL.RequestURI(),
 		Status: rec.status, Latency: time.Since(start), Agent: r.UserAgent(), RequestID: w.Header().Get("X-Request-Id"),
-		RequestBody: RedactJSON(truncate(reqBody)), ResponseBody: RedactJSON(truncate(rec.body.Bytes())),
+	}, reqBody: truncate(reqBody), respLog: rec.logBody}
+	if rec.logBody == nil {
+		e.respBody = truncate(rec.body.Bytes())
 	}
-	if protocol == "" {
-		entry.Protocol = "none"
-	}
-	// The log must not fail or slow the agent's request when the client has gone away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	if _, err := s.db.RecordRequest(ctx, entry); err != nil {
-		s.log.Error("request log", "err", err)
-	}
+	s.requests.add(e)
 }
 
 func truncate(b []byte) []byte {
@@ -93,4 +104,122 @@ func truncate(b []byte) []byte {
 		return b[:maxLoggedBody]
 	}
 	return b
+}
+
+// pendingRequest is a request waiting to be written; redaction happens in the writer, off the
+// agent's request path.
+type pendingRequest struct {
+	entry    storage.Request
+	reqBody  []byte
+	respBody []byte
+	respLog  *string
+	flushed  chan struct{} // set for a flush marker instead of a request
+}
+
+// requestLog writes the request log in batches from one goroutine: the agent's request never
+// waits for SQLite, and a burst of requests costs one commit, not one each. The queue is
+// bounded; when it is full, requests wait for room (backpressure) rather than go unlogged.
+type requestLog struct {
+	db     *storage.DB
+	log    *slog.Logger
+	queue  chan pendingRequest
+	closed chan struct{}
+	mu     sync.RWMutex // guards sending against close
+	done   bool
+}
+
+// requestLogBatch and requestLogLinger bound a batch: at most this many requests, collected for
+// at most this long after the first one.
+const (
+	requestLogBatch  = 256
+	requestLogLinger = 5 * time.Millisecond
+)
+
+func newRequestLog(db *storage.DB, log *slog.Logger) *requestLog {
+	l := &requestLog{db: db, log: log, queue: make(chan pendingRequest, 4096), closed: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+func (l *requestLog) add(p pendingRequest) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.done {
+		return
+	}
+	l.queue <- p
+}
+
+// Flush waits until every request queued before the call is committed.
+func (l *requestLog) Flush() {
+	ch := make(chan struct{})
+	l.mu.RLock()
+	if l.done {
+		l.mu.RUnlock()
+		return
+	}
+	l.queue <- pendingRequest{flushed: ch}
+	l.mu.RUnlock()
+	<-ch
+}
+
+// Close writes what is queued and stops the writer.
+func (l *requestLog) Close() {
+	l.mu.Lock()
+	if !l.done {
+		l.done = true
+		close(l.queue)
+	}
+	l.mu.Unlock()
+	<-l.closed
+}
+
+func (l *requestLog) run() {
+	defer close(l.closed)
+	batch := make([]storage.Request, 0, requestLogBatch)
+	var flushes []chan struct{}
+	for p := range l.queue {
+		l.collect(&batch, &flushes, p)
+		// Linger briefly so a burst shares one commit; a flush request cuts the wait short.
+		linger := time.NewTimer(requestLogLinger)
+	drain:
+		for len(batch) < requestLogBatch && len(flushes) == 0 {
+			select {
+			case p, ok := <-l.queue:
+				if !ok {
+					break drain
+				}
+				l.collect(&batch, &flushes, p)
+			case <-linger.C:
+				break drain
+			}
+		}
+		linger.Stop()
+		if len(batch) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if _, err := l.db.RecordRequests(ctx, batch); err != nil {
+				l.log.Error("request log", "err", err, "lost", len(batch))
+			}
+			cancel()
+		}
+		for _, f := range flushes {
+			close(f)
+		}
+		batch, flushes = batch[:0], flushes[:0]
+	}
+}
+
+func (l *requestLog) collect(batch *[]storage.Request, flushes *[]chan struct{}, p pendingRequest) {
+	if p.flushed != nil {
+		*flushes = append(*flushes, p.flushed)
+		return
+	}
+	e := p.entry
+	e.RequestBody = RedactJSON(p.reqBody)
+	if p.respLog != nil {
+		e.ResponseBody = *p.respLog
+	} else {
+		e.ResponseBody = RedactJSON(p.respBody)
+	}
+	*batch = append(*batch, e)
 }

@@ -20,13 +20,14 @@ import (
 
 // Sandbox is the mock provider host for one workspace.
 type Sandbox struct {
-	ws      *manifests.Workspace
-	db      *storage.DB
-	clock   Clock
-	log     *slog.Logger
-	started time.Time
-	snap    atomic.Pointer[Snapshot]
-	reload  sync.Mutex // one reload at a time; readers never wait for it
+	ws       *manifests.Workspace
+	db       *storage.DB
+	clock    Clock
+	log      *slog.Logger
+	started  time.Time
+	snap     atomic.Pointer[Snapshot]
+	reload   sync.Mutex // one reload at a time; readers never wait for it
+	requests *requestLog
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -64,8 +65,9 @@ const maxCachedBodies = 32
 type servedKey struct{ mount, style string }
 
 type servedBody struct {
-	body []byte
-	etag string
+	body   []byte
+	etag   string
+	logged string // the body as the request log stores it (redacted once)
 }
 
 // Provider returns the state of provider slug, or nil.
@@ -96,12 +98,21 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		o.Logger = slog.Default()
 	}
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now()}
+	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{})
 	if err := s.Reload(ctx); err != nil {
+		s.requests.Close()
 		return nil, err
 	}
 	return s, nil
 }
+
+// FlushRequestLog waits until every request answered so far is in the request log.
+func (s *Sandbox) FlushRequestLog() { s.requests.Flush() }
+
+// Close writes the queued request log entries and stops background work. Call it after the HTTP
+// server has drained and before the database closes.
+func (s *Sandbox) Close() { s.requests.Close() }
 
 // Snapshot returns what is being served now.
 func (s *Sandbox) Snapshot() *Snapshot { return s.snap.Load() }
@@ -190,7 +201,7 @@ func (sv *Served) body(mount, style string) *servedBody {
 	})
 	body := jsondoc.Indent(n)
 	sum := sha256.Sum256(body)
-	b := &servedBody{body: body, etag: `"` + strconv.Itoa(sv.Version) + "-" + hex.EncodeToString(sum[:])[:16] + `"`}
+	b := &servedBody{body: body, etag: `"` + strconv.Itoa(sv.Version) + "-" + hex.EncodeToString(sum[:])[:16] + `"`, logged: RedactJSON(body)}
 	if sv.cached.Add(1) > maxCachedBodies {
 		return b
 	}

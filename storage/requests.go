@@ -27,18 +27,30 @@ type Request struct {
 
 // RecordRequest appends r to the request log and trims the log to RequestLogLimit rows.
 func (db *DB) RecordRequest(ctx context.Context, r Request) (int64, error) {
+	return db.RecordRequests(ctx, []Request{r})
+}
+
+// RecordRequests appends a batch in one transaction (one commit for many requests is what lets
+// the log keep up with a load test) and returns the last id.
+func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 	var id int64
 	err := db.Update(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO requests
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO requests
 			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
-			r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, r.ResponseBody)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
+		defer stmt.Close()
+		for _, r := range rs {
+			res, err := stmt.ExecContext(ctx, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
+				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, r.ResponseBody)
+			if err != nil {
+				return err
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM requests WHERE id <= ?`, id-RequestLogLimit); err != nil {
 			return err

@@ -10,16 +10,26 @@ import (
 // every depth, no whitespace, minimal string escaping, number literals as written.
 func Canonical(n *Node) []byte {
 	var b bytes.Buffer
-	writeCanonical(&b, n)
+	writeCompact(&b, n, true)
 	return b.Bytes()
 }
 
-func writeCanonical(b *bytes.Buffer, n *Node) {
+// Compact writes n without whitespace, keeping member order.
+func Compact(n *Node) []byte {
+	var b bytes.Buffer
+	writeCompact(&b, n, false)
+	return b.Bytes()
+}
+
+func writeCompact(b *bytes.Buffer, n *Node, sorted bool) {
 	switch n.Kind {
 	case Object:
-		ms := append([]Member(nil), n.Members...)
-		// Code-point order equals byte order of the UTF-8 encodings.
-		sort.SliceStable(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+		ms := n.Members
+		if sorted {
+			ms = append([]Member(nil), n.Members...)
+			// Code-point order equals byte order of the UTF-8 encodings.
+			sort.SliceStable(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+		}
 		b.WriteByte('{')
 		for i, m := range ms {
 			if i > 0 {
@@ -27,7 +37,7 @@ func writeCanonical(b *bytes.Buffer, n *Node) {
 			}
 			writeString(b, m.Name)
 			b.WriteByte(':')
-			writeCanonical(b, m.Value)
+			writeCompact(b, m.Value, sorted)
 		}
 		b.WriteByte('}')
 	case Array:
@@ -36,7 +46,7 @@ func writeCanonical(b *bytes.Buffer, n *Node) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeCanonical(b, it)
+			writeCompact(b, it, sorted)
 		}
 		b.WriteByte(']')
 	default:

@@ -148,5 +148,10 @@ func NewStrings(ss ...string) *Node {
 
 // PointerToken escapes one reference token for a JSON Pointer (RFC 6901).
 func PointerToken(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return pointerEscaper.Replace(s)
 }
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")

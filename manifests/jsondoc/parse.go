@@ -3,6 +3,7 @@ package jsondoc
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -43,7 +44,7 @@ func Parse(data []byte) (*Document, error) {
 	d := &Document{src: data}
 	p.doc = d
 	p.skipSpace()
-	root, err := p.value("", 0)
+	root, err := p.value(0)
 	if err != nil {
 		return d, err
 	}
@@ -135,9 +136,29 @@ func splitPointer(p string) []string {
 }
 
 type parser struct {
-	src []byte
-	pos int
-	doc *Document
+	src  []byte
+	pos  int
+	doc  *Document
+	path []pathElem // where the parser is, turned into a JSON Pointer only when needed
+}
+
+// pathElem is one step of the current location: a member name or an array index.
+type pathElem struct {
+	name  string
+	index int // -1 for a member
+}
+
+func (p *parser) pointer() string {
+	var b strings.Builder
+	for _, e := range p.path {
+		b.WriteByte('/')
+		if e.index >= 0 {
+			b.WriteString(strconv.Itoa(e.index))
+		} else {
+			b.WriteString(PointerToken(e.name))
+		}
+	}
+	return b.String()
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -166,7 +187,7 @@ func (p *parser) skipSpace() {
 	}
 }
 
-func (p *parser) value(ptr string, depth int) (*Node, error) {
+func (p *parser) value(depth int) (*Node, error) {
 	if depth > MaxDepth {
 		return nil, p.errf("nesting deeper than %d levels", MaxDepth)
 	}
@@ -176,9 +197,9 @@ func (p *parser) value(ptr string, depth int) (*Node, error) {
 	start := p.pos
 	switch c := p.src[p.pos]; {
 	case c == '{':
-		return p.object(ptr, depth)
+		return p.object(depth)
 	case c == '[':
-		return p.array(ptr, depth)
+		return p.array(depth)
 	case c == '"':
 		s, err := p.str()
 		if err != nil {
@@ -347,10 +368,10 @@ func (p *parser) hex4() (rune, error) {
 	return rune(v), nil
 }
 
-func (p *parser) object(ptr string, depth int) (*Node, error) {
+func (p *parser) object(depth int) (*Node, error) {
 	n := &Node{Kind: Object, Start: p.pos, Members: []Member{}}
 	p.pos++
-	seen := map[string]int{}
+	var seen map[string]int // allocated on the second member: most objects are small
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == '}' {
 		p.pos++
@@ -373,22 +394,26 @@ func (p *parser) object(ptr string, depth int) (*Node, error) {
 		}
 		p.pos++
 		p.skipSpace()
-		childPtr := ptr + "/" + PointerToken(name)
-		v, err := p.value(childPtr, depth+1)
+		p.path = append(p.path, pathElem{name: name, index: -1})
+		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
 		if first, dup := seen[name]; dup {
-			p.doc.Duplicates = append(p.doc.Duplicates, Duplicate{Pointer: childPtr, Name: name, Offset: nameAt, FirstAt: first})
+			p.doc.Duplicates = append(p.doc.Duplicates, Duplicate{Pointer: p.pointer(), Name: name, Offset: nameAt, FirstAt: first})
 			for i := range n.Members {
 				if n.Members[i].Name == name {
 					n.Members[i].Value = v
 				}
 			}
 		} else {
+			if seen == nil {
+				seen = make(map[string]int, 8)
+			}
 			seen[name] = nameAt
 			n.Members = append(n.Members, Member{Name: name, NameAt: nameAt, Value: v})
 		}
+		p.path = p.path[:len(p.path)-1]
 		p.skipSpace()
 		if p.pos >= len(p.src) {
 			return nil, p.errf("unexpected end of input, expected ',' or '}'")
@@ -406,7 +431,7 @@ func (p *parser) object(ptr string, depth int) (*Node, error) {
 	}
 }
 
-func (p *parser) array(ptr string, depth int) (*Node, error) {
+func (p *parser) array(depth int) (*Node, error) {
 	n := &Node{Kind: Array, Start: p.pos, Items: []*Node{}}
 	p.pos++
 	p.skipSpace()
@@ -417,10 +442,12 @@ func (p *parser) array(ptr string, depth int) (*Node, error) {
 	}
 	for {
 		p.skipSpace()
-		v, err := p.value(ptr+"/"+strconv.Itoa(len(n.Items)), depth+1)
+		p.path = append(p.path, pathElem{index: len(n.Items)})
+		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
+		p.path = p.path[:len(p.path)-1]
 		n.Items = append(n.Items, v)
 		p.skipSpace()
 		if p.pos >= len(p.src) {

@@ -1,0 +1,38 @@
+package mock
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactJSON(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"api_key":"sk_1","name":"x"}`, `{"api_key":"[redacted]","name":"x"}`},
+		{`{"credentials_bundle":{"format":"plaintext","values":{"host":"h"}}}`, `{"credentials_bundle":"[redacted]"}`},
+		{`{"db":"postgres://app:hunter2@db.local:5432/main"}`, `{"db":"postgres://app:redacted@db.local:5432/main"}`},
+		{`{"credentials_schema":{"properties":{"password":{"type":"string"}}}}`, `{"credentials_schema":{"properties":{"password":{"type":"string"}}}}`},
+		{`[{"resource_access_token":"rat_1"},{"Authorization":"Bearer x"}]`, `[{"resource_access_token":"[redacted]"},{"Authorization":"[redacted]"}]`},
+		{`{"kty":"OKP","d":"seed","x":"pub"}`, `{"kty":"OKP","d":"[redacted]","x":"pub"}`},
+		{`{"b":1,"a":2}`, `{"b":1,"a":2}`},
+		{``, ``},
+	}
+	for _, tt := range tests {
+		if got := RedactJSON([]byte(tt.in)); got != tt.want {
+			t.Errorf("RedactJSON(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	if got := RedactJSON([]byte("password=hunter2")); strings.Contains(got, "hunter2") {
+		t.Errorf("non-JSON body leaked: %s", got)
+	}
+}
+
+func FuzzRedactJSON(f *testing.F) {
+	f.Add([]byte(`{"password":"p","u":"x://a:b@c"}`))
+	f.Add([]byte(`[1,{"credentials":{"k":"v"}}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out := RedactJSON(data)
+		if strings.Contains(out, "hunter2") && strings.Contains(strings.ToLower(string(data)), `"password":"hunter2"`) {
+			t.Fatalf("secret survived: %s", out)
+		}
+	})
+}
