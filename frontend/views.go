@@ -18,7 +18,7 @@ type overviewView struct {
 	WorkspaceDir string
 	Counts       storage.Counts
 	Providers    []providerView
-	BSP, OAP     manifests.Surface
+	BSP, OAP     mock.SurfaceState
 }
 
 // providerView is one provider card.
@@ -76,9 +76,9 @@ func reportsOf(snap *mock.Snapshot) []manifests.Report {
 	for _, p := range snap.Providers {
 		out = append(out, p.Report)
 	}
-	for _, s := range []manifests.Surface{snap.BSP, snap.OAP} {
-		if s.Present {
-			out = append(out, s.Report)
+	for _, s := range []mock.SurfaceState{snap.BSP, snap.OAP} {
+		if s.Disk.Present {
+			out = append(out, s.Disk.Report)
 		}
 	}
 	return out
@@ -103,12 +103,6 @@ func joinOrNone(xs []string) string {
 	return strings.Join(xs, ", ")
 }
 
-func bspPath(s manifests.Surface) string {
-	if s.Generation == "0.9" {
-		return "/.well-known/best"
-	}
-	return "/.well-known/bsp"
-}
 
 func latency(r storage.Request) string {
 	if r.Latency < time.Millisecond {

@@ -24,6 +24,8 @@ type Surface struct {
 	Capabilities []string
 	Agents       []string
 	Report       Report
+	// Doc is the parsed file when it has no errors; only then may it be served.
+	Doc *jsondoc.Document
 }
 
 var semverPattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
@@ -70,8 +72,7 @@ func (w *Workspace) LoadBSP() Surface {
 	s.Report.Generation = &gen
 	s.Report.DeclaredVersion = s.Version
 	s.fill(body)
-	s.Report = r.finish()
-	return s
+	return s.finish(r)
 }
 
 // LoadOAP reads oap/manifest.json (spec/oap.md §1–2).
@@ -93,7 +94,14 @@ func (w *Workspace) LoadOAP() Surface {
 		r.at(SeverityError, "/oap/version", "version_unsupported", "ospbox serves OAP 2025-07-01 only")
 	}
 	s.fill(body)
+	return s.finish(r)
+}
+
+func (s Surface) finish(r *reporter) Surface {
 	s.Report = r.finish()
+	if s.Report.Valid {
+		s.Doc = r.doc
+	}
 	return s
 }
 

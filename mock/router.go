@@ -32,6 +32,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveProvider(w, r, p, origin+"/providers/"+slug, "/"+sub)
 		return
 	}
+	if isSurfacePath(r.URL.Path) {
+		s.serveSurface(w, r, snap, origin)
+		return
+	}
 	if isOSPPath(r.URL.Path) {
 		if p := snap.Provider(snap.Default); p != nil {
 			s.serveProvider(w, r, p, origin, r.URL.Path)
@@ -73,4 +77,30 @@ func slugs(snap *Snapshot) []string {
 		out = append(out, p.Slug)
 	}
 	return out
+}
+
+// serveSurface answers the BSP/BEST and OAP paths: discovery now; the service APIs under /bsp/
+// and /oap/ answer in the surface's error body until they are simulated.
+func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Snapshot, origin string) {
+	path := r.URL.Path
+	if st, ok := surfaceFor(snap, path); ok {
+		s.serveSurfaceDiscovery(w, r, st, origin)
+		return
+	}
+	proto := "bsp"
+	if strings.HasPrefix(path, "/oap") || strings.HasPrefix(path, "/.well-known/oap") {
+		proto = "oap"
+	}
+	s.logged(w, r, proto, "", func(w http.ResponseWriter) {
+		msg := "nothing is served at " + path
+		switch {
+		case proto == "bsp" && !snap.BSP.Disk.Present, proto == "oap" && !snap.OAP.Disk.Present:
+			msg += "; the workspace has no " + proto + "/manifest.json"
+		case strings.HasPrefix(path, "/.well-known/"):
+			msg += "; this workspace's discovery document is at " + DiscoveryPath(map[string]SurfaceState{"bsp": snap.BSP, "oap": snap.OAP}[proto].Disk)
+		default:
+			msg += "; the " + strings.ToUpper(proto) + " service APIs are not simulated by this ospbox build yet"
+		}
+		surfaceError(w, http.StatusNotFound, "NOT_FOUND", msg)
+	})
 }

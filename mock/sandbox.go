@@ -35,8 +35,8 @@ type Sandbox struct {
 type Snapshot struct {
 	Providers []*ProviderState // sorted by slug
 	Default   string           // slug mounted at the root, "" for none
-	BSP       manifests.Surface
-	OAP       manifests.Surface
+	BSP       SurfaceState
+	OAP       SurfaceState
 	LoadedAt  time.Time
 }
 
@@ -149,8 +149,8 @@ func (s *Sandbox) Reload(ctx context.Context) error {
 		next.Providers = append(next.Providers, ps)
 	}
 	next.Default = defaultProvider(s.ws.Config.OSP.DefaultProvider, next.Providers)
-	next.BSP = s.ws.LoadBSP()
-	next.OAP = s.ws.LoadOAP()
+	next.BSP = nextSurface(s.ws.LoadBSP(), prev.BSP)
+	next.OAP = nextSurface(s.ws.LoadOAP(), prev.OAP)
 	s.snap.Store(next)
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
 	return nil
