@@ -103,7 +103,6 @@ func joinOrNone(xs []string) string {
 	return strings.Join(xs, ", ")
 }
 
-
 func latency(r storage.Request) string {
 	if r.Latency < time.Millisecond {
 		return strconv.FormatInt(r.Latency.Microseconds(), 10) + " µs"
