@@ -49,6 +49,7 @@ type App struct {
 	URL       string // sandbox host, e.g. http://127.0.0.1:7410
 	Seeded    bool   // the workspace was created from the samples at this start
 
+	watcher  *manifests.Watcher
 	server   *http.Server
 	listener net.Listener
 	served   chan error
@@ -102,6 +103,18 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	a.watcher, err = manifests.Watch(ws.Dir, log, func(paths []string) {
+		log.Info("workspace changed", "files", paths)
+		if err := a.Sandbox.ReloadPaths(context.Background(), paths); err != nil {
+			log.Error("reload", "err", err)
+		}
+	})
+	if err != nil {
+		a.Sandbox.Close()
+		a.listener.Close()
+		db.Close()
+		return nil, fmt.Errorf("watch workspace: %w", err)
+	}
 	a.UI = frontend.New(frontend.Options{Sandbox: a.Sandbox, DB: db, Token: a.Token, SandboxURL: a.URL,
 		Version: cfg.Build.Version, Logger: log})
 	a.server = &http.Server{
@@ -148,6 +161,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	a.watcher.Close()
 	a.Sandbox.Close()
 	if cerr := a.DB.Close(); cerr != nil && err == nil {
 		err = cerr

@@ -160,3 +160,54 @@ func TestRunDesktopFallsBackWithoutTagsOrDisplay(t *testing.T) {
 		t.Errorf("want ErrNoDesktop, got %v", err)
 	}
 }
+
+func TestEditsOnDiskAreServedLiveAndBrokenEditsKeepTheLastGood(t *testing.T) {
+	a := startTestApp(t)
+	defer a.Shutdown(context.Background())
+	changes, cancel := a.DB.Feed.Subscribe()
+	defer cancel()
+	get := func() string {
+		resp, err := http.Get(a.URL + "/providers/skyhost/.well-known/osp.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	awaitReload := func(check func() bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for !check() {
+			select {
+			case <-changes:
+			case <-deadline:
+				t.Fatal("the edit was not picked up")
+			}
+		}
+	}
+	path := filepath.Join(a.Workspace.Dir, "providers", "skyhost", "osp.json")
+	good, _ := os.ReadFile(path)
+	before := get()
+
+	// Break it the way an editor would: atomic save of invalid JSON.
+	tmp := path + ".tmp"
+	os.WriteFile(tmp, []byte(strings.Replace(string(good), `"Team"`, `"Team",,`, 1)), 0o644)
+	os.Rename(tmp, path)
+	awaitReload(func() bool { return !a.Sandbox.Snapshot().Provider("skyhost").Report.Valid })
+	p := a.Sandbox.Snapshot().Provider("skyhost")
+	if e := p.Report.Errors[0]; e.Rule != "json_syntax" || e.Line == 0 {
+		t.Errorf("diagnostic %+v", e)
+	}
+	if get() != before {
+		t.Error("a broken edit must not change what is served")
+	}
+
+	// Fix it with new content: served at once, as the next version.
+	os.WriteFile(path, []byte(strings.Replace(string(good), `"Team"`, `"Team Plus"`, 1)), 0o644)
+	awaitReload(func() bool { return a.Sandbox.Snapshot().Provider("skyhost").Report.Valid })
+	after := get()
+	if !strings.Contains(after, `"Team Plus"`) || !strings.Contains(after, `"manifest_version": 2`) {
+		t.Errorf("fixed manifest not served as version 2:\n%.400s", after)
+	}
+}

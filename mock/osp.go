@@ -20,7 +20,7 @@ var (
 
 // serveProvider answers one request to an OSP provider mounted at mount (an absolute URL without
 // trailing slash); path is the request path relative to the mount.
-func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, p *ProviderState, mount, path string) {
+func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Snapshot, p *ProviderState, mount, path string) {
 	s.logged(w, r, "osp", p.Slug, func(w http.ResponseWriter) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
@@ -47,10 +47,10 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, p *Provi
 		}
 		switch {
 		case path == "/.well-known/osp.json":
-			s.serveManifest(w, r, p.Serving, mount, p.Serving.Version)
+			s.serveManifest(w, r, p.Serving, mount, p.Serving.Version, snap.Config.OSP.EndpointStyle)
 		case pastVersionPath.MatchString(path):
 			n, _ := strconv.Atoi(pastVersionPath.FindStringSubmatch(path)[1])
-			s.serveManifest(w, r, p.Serving, mount, n)
+			s.serveManifest(w, r, p.Serving, mount, n, snap.Config.OSP.EndpointStyle)
 		case path == "/osp/v1/health" || path == "/osp/v1/health/detailed":
 			if !allow(w, r, http.MethodGet, http.MethodHead) {
 				return
@@ -77,7 +77,7 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 	return false
 }
 
-func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount string, version int) {
+func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount string, version int, defaultStyle string) {
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
@@ -87,7 +87,7 @@ func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Serv
 	}
 	style := r.URL.Query().Get("endpoint_style")
 	if style == "" {
-		style = s.ws.Config.OSP.EndpointStyle
+		style = defaultStyle
 	}
 	if style != "brace" && style != "colon" && style != "append" {
 		writeOSPError(w, &OSPError{Status: 400, Code: "invalid_request", Message: "endpoint_style must be brace, colon or append",

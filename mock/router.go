@@ -16,7 +16,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	origin := scheme + "://" + r.Host
 	if slug := hostSlug(r.Host); slug != "" && snap.Provider(slug) != nil {
-		s.serveProvider(w, r, snap.Provider(slug), origin, r.URL.Path)
+		s.serveProvider(w, r, snap, snap.Provider(slug), origin, r.URL.Path)
 		return
 	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/providers/"); ok {
@@ -29,7 +29,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			})
 			return
 		}
-		s.serveProvider(w, r, p, origin+"/providers/"+slug, "/"+sub)
+		s.serveProvider(w, r, snap, p, origin+"/providers/"+slug, "/"+sub)
 		return
 	}
 	if isSurfacePath(r.URL.Path) {
@@ -38,7 +38,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isOSPPath(r.URL.Path) {
 		if p := snap.Provider(snap.Default); p != nil {
-			s.serveProvider(w, r, p, origin, r.URL.Path)
+			s.serveProvider(w, r, snap, p, origin, r.URL.Path)
 			return
 		}
 		s.logged(w, r, "osp", "", func(w http.ResponseWriter) {

@@ -8,7 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,7 @@ type Sandbox struct {
 // and swaps it in atomically, so a request sees one consistent set of manifests.
 type Snapshot struct {
 	Providers []*ProviderState // sorted by slug
+	Config    manifests.Config // the workspace settings in force
 	Default   string           // slug mounted at the root, "" for none
 	BSP       SurfaceState
 	OAP       SurfaceState
@@ -99,7 +102,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	}
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now()}
 	s.requests = newRequestLog(db, o.Logger)
-	s.snap.Store(&Snapshot{})
+	s.snap.Store(&Snapshot{Config: ws.Config})
 	if err := s.Reload(ctx); err != nil {
 		s.requests.Close()
 		return nil, err
@@ -122,19 +125,56 @@ func (s *Sandbox) Workspace() *manifests.Workspace { return s.ws }
 
 // Reload re-reads every manifest. A provider whose file now has errors keeps serving its last
 // good version; the new report records the errors.
-func (s *Sandbox) Reload(ctx context.Context) error {
+func (s *Sandbox) Reload(ctx context.Context) error { return s.ReloadPaths(ctx, nil) }
+
+// ReloadPaths re-reads what the changed workspace-relative paths affect: one provider for a file
+// under providers/<slug>/, the BSP or OAP surface for a file under bsp/ or oap/, the settings
+// for ospbox.json. Everything else carries over from the current snapshot untouched. A nil
+// list re-reads everything. The new snapshot is swapped in atomically and announced on the feed.
+func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	s.reload.Lock()
 	defer s.reload.Unlock()
 	prev := s.snap.Load()
+	all := paths == nil
+	slugsChanged, bspChanged, oapChanged, configChanged := map[string]bool{}, all, all, all
+	for _, p := range paths {
+		switch {
+		case p == manifests.ConfigFile:
+			configChanged = true
+		case strings.HasPrefix(p, manifests.ProvidersDir+"/"):
+			slug, _, _ := strings.Cut(strings.TrimPrefix(p, manifests.ProvidersDir+"/"), "/")
+			slugsChanged[slug] = true
+		case strings.HasPrefix(p, "bsp/"):
+			bspChanged = true
+		case strings.HasPrefix(p, "oap/"):
+			oapChanged = true
+		}
+	}
+	if !all && len(slugsChanged) == 0 && !bspChanged && !oapChanged && !configChanged {
+		return nil
+	}
+	next := &Snapshot{LoadedAt: s.clock.Now(), Config: prev.Config, BSP: prev.BSP, OAP: prev.OAP}
+	if configChanged {
+		cfg, err := manifests.LoadConfig(filepath.Join(s.ws.Dir, manifests.ConfigFile))
+		if err != nil {
+			s.log.Warn("settings not reloaded; keeping the previous ones", "err", err)
+		} else {
+			next.Config = cfg
+		}
+	}
 	slugs, err := s.ws.ProviderSlugs()
 	if err != nil {
 		return err
 	}
-	next := &Snapshot{LoadedAt: s.clock.Now()}
 	for _, slug := range slugs {
+		old := prev.Provider(slug)
+		if old != nil && !all && !slugsChanged[slug] {
+			next.Providers = append(next.Providers, old)
+			continue
+		}
 		m, rep := s.ws.LoadOSP(slug)
 		ps := &ProviderState{Slug: slug, Report: rep}
-		if old := prev.Provider(slug); old != nil {
+		if old != nil {
 			ps.Serving = old.Serving
 		}
 		if m != nil {
@@ -148,9 +188,13 @@ func (s *Sandbox) Reload(ctx context.Context) error {
 		}
 		next.Providers = append(next.Providers, ps)
 	}
-	next.Default = defaultProvider(s.ws.Config.OSP.DefaultProvider, next.Providers)
-	next.BSP = nextSurface(s.ws.LoadBSP(), prev.BSP)
-	next.OAP = nextSurface(s.ws.LoadOAP(), prev.OAP)
+	next.Default = defaultProvider(next.Config.OSP.DefaultProvider, next.Providers)
+	if bspChanged {
+		next.BSP = nextSurface(s.ws.LoadBSP(), prev.BSP)
+	}
+	if oapChanged {
+		next.OAP = nextSurface(s.ws.LoadOAP(), prev.OAP)
+	}
 	s.snap.Store(next)
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
 	return nil
