@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 
 	"github.com/ospbox/ospbox/app"
@@ -45,8 +47,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := rootCommand().ExecuteContext(ctx); err != nil {
+		var code exitError
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		fmt.Fprintln(os.Stderr, "ospbox:", err)
-		os.Exit(1)
+		// Usage mistakes (unknown flags, bad arguments) exit 2, like validate's own failures.
+		os.Exit(2)
 	}
 }
 
@@ -105,7 +112,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 		},
 	}
 	f.register(root)
-	root.AddCommand(serveCommand(), versionCommand())
+	root.AddCommand(serveCommand(), validateCommand(), signCommand(), versionCommand())
 	return root
 }
 
@@ -127,6 +134,76 @@ Stop with Ctrl+C: requests in flight finish and the state database is closed cle
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&f.open, "open", false, "open the UI in the default browser")
+	return cmd
+}
+
+// exitError carries a process exit code out of a command without printing anything more.
+type exitError int
+
+func (e exitError) Error() string { return "exit " + strconv.Itoa(int(e)) }
+
+func validateCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "validate [PATH ...]",
+		Short: "Check manifests and print diagnostics with line:column (no server needed)",
+		Long: `validate checks OSP, BSP/BEST and OAP manifests the way the running sandbox does and prints every
+finding with its position, severity and rule id. A PATH is a manifest file, a workspace folder
+(with ospbox.json or providers/), or a folder of .json manifests. With no PATH it checks the
+current folder when it is a workspace, else the default workspace.
+
+Exit status: 0 when there are no errors (warnings are fine), 1 when there are errors, 2 when
+the command could not run (bad flags, unreadable paths).`,
+		Example: `  ospbox validate
+  ospbox validate providers/acmedb/osp.json
+  ospbox validate --format sarif ./workspace > ospbox.sarif`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			code := app.Validate(app.ValidateOptions{
+				Paths: args, Format: format, Colour: isTerminal(cmd.OutOrStdout()), Version: version,
+				Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(),
+			})
+			if code != 0 {
+				return exitError(code)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text, json or sarif")
+	return cmd
+}
+
+// isTerminal reports whether w is a terminal (for colour), honouring NO_COLOR.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func signCommand() *cobra.Command {
+	var workspace string
+	cmd := &cobra.Command{
+		Use:   "sign PROVIDER|FILE",
+		Short: "Sign a provider's osp.json with its workspace key (Ed25519 over canonical JSON)",
+		Long: `sign adds provider_public_key, provider_key_id and provider_signature to a provider's authored
+manifest, signed with the provider's key in <workspace>/.ospbox/keys/<slug>.jwk (created on first
+use). The file is rewritten with two-space indentation, member order kept; the validator then
+reports the signature as valid, and any later edit as invalid until you sign again.`,
+		Example: `  ospbox sign acmedb
+  ospbox sign ./workspace/providers/acmedb/osp.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := app.Sign(workspace, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "signed %s with key %s\n", res.File, res.KeyID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&workspace, "workspace", "w", "", "workspace folder (default: the per-user workspace, or the one FILE is in)")
 	return cmd
 }
 

@@ -245,7 +245,7 @@ func (r *reporter) offerings(root *jsondoc.Node, dialect string) []Offering {
 				r.at(SeverityError, ptr+"/offering_id", "pattern", `offering_id must look like "provider/service" (lower-case letters, digits and hyphens)`)
 			}
 			if first, dup := seen[o.ID]; dup {
-				r.at(SeverityError, ptr+"/offering_id", "duplicate_offering_id", fmt.Sprintf("offering_id %q is already used at %s; give each offering its own id", o.ID, first))
+				r.at(SeverityError, ptr+"/offering_id", "duplicate_offering_id", fmt.Sprintf("offering_id %q is already used %s; give each offering its own id", o.ID, r.where(first+"/offering_id")))
 			}
 			seen[o.ID] = ptr
 		}
@@ -283,7 +283,7 @@ func (r *reporter) tiers(on *jsondoc.Node, ptr, dialect string) []Tier {
 				r.at(SeverityError, tp+"/tier_id", "pattern", "tier_id must be lower-case letters, digits, '-' or '_' (at most 64)")
 			}
 			if first, dup := seen[t.ID]; dup {
-				r.at(SeverityError, tp+"/tier_id", "duplicate_tier_id", fmt.Sprintf("tier_id %q is already used at %s in this offering", t.ID, first))
+				r.at(SeverityError, tp+"/tier_id", "duplicate_tier_id", fmt.Sprintf("tier_id %q is already used %s in this offering; tier ids must be unique", t.ID, r.where(first+"/tier_id")))
 			}
 			seen[t.ID] = tp
 		}

@@ -74,6 +74,18 @@ func (r *reporter) at(sev Severity, pointer, rule, msg string) {
 	r.add(d)
 }
 
+// where describes the place of pointer for a message: "on line 12" (or the pointer when the
+// value has no position).
+func (r *reporter) where(pointer string) string {
+	if r.doc != nil {
+		if n := r.doc.Lookup(pointer); n != nil && n.Start >= 0 {
+			line, col := r.doc.Position(n.Start)
+			return "at " + strconv.Itoa(line) + ":" + strconv.Itoa(col)
+		}
+	}
+	return "at " + pointer
+}
+
 // atOffset records a finding at a byte range of the source.
 func (r *reporter) atOffset(sev Severity, pointer, rule, msg string, start, end int) {
 	d := Diagnostic{File: r.file, Pointer: pointer, Rule: rule, Severity: sev, Message: msg}

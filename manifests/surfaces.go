@@ -31,8 +31,14 @@ type Surface struct {
 var semverPattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 // LoadBSP reads bsp/manifest.json and recognises its generation (spec/bsp.md §1.1).
-func (w *Workspace) LoadBSP() Surface {
-	s, r := w.loadSurface("bsp", BSPManifest)
+func (w *Workspace) LoadBSP() Surface { return w.loadSurface("bsp", BSPManifest, ParseBSP) }
+
+// LoadOAP reads oap/manifest.json (spec/oap.md §1–2).
+func (w *Workspace) LoadOAP() Surface { return w.loadSurface("oap", OAPManifest, ParseOAP) }
+
+// ParseBSP validates a BSP/BEST manifest and recognises its generation.
+func ParseBSP(file string, data []byte) Surface {
+	s, r := parseSurface("bsp", file, data)
 	if r == nil {
 		return s
 	}
@@ -75,9 +81,9 @@ func (w *Workspace) LoadBSP() Surface {
 	return s.finish(r)
 }
 
-// LoadOAP reads oap/manifest.json (spec/oap.md §1–2).
-func (w *Workspace) LoadOAP() Surface {
-	s, r := w.loadSurface("oap", OAPManifest)
+// ParseOAP validates an OAP 2025-07-01 manifest.
+func ParseOAP(file string, data []byte) Surface {
+	s, r := parseSurface("oap", file, data)
 	if r == nil {
 		return s
 	}
@@ -105,22 +111,25 @@ func (s Surface) finish(r *reporter) Surface {
 	return s
 }
 
-// loadSurface reads and parses one surface manifest; the reporter is nil when there is nothing
-// further to check.
-func (w *Workspace) loadSurface(protocol, rel string) (Surface, *reporter) {
-	s := Surface{Protocol: protocol, File: rel}
-	r := newReporter(rel, protocol)
+// loadSurface reads one surface manifest; an absent file is a Surface with Present false.
+func (w *Workspace) loadSurface(protocol, rel string, parse func(string, []byte) Surface) Surface {
 	data, err := os.ReadFile(filepath.Join(w.Dir, filepath.FromSlash(rel)))
 	if errors.Is(err, fs.ErrNotExist) {
-		s.Report = r.finish()
-		return s, nil
+		return Surface{Protocol: protocol, File: rel, Report: newReporter(rel, protocol).finish()}
 	}
-	s.Present = true
 	if err != nil {
+		r := newReporter(rel, protocol)
 		r.at(SeverityError, "", "unreadable", err.Error())
-		s.Report = r.finish()
-		return s, nil
+		return Surface{Protocol: protocol, File: rel, Present: true, Report: r.finish()}
 	}
+	return parse(rel, data)
+}
+
+// parseSurface parses a surface manifest; the reporter is nil when there is nothing further to
+// check.
+func parseSurface(protocol, file string, data []byte) (Surface, *reporter) {
+	s := Surface{Protocol: protocol, File: file, Present: true}
+	r := newReporter(file, protocol)
 	if !r.parse(data) {
 		s.Report = r.finish()
 		return s, nil

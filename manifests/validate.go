@@ -1,0 +1,157 @@
+package manifests
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+)
+
+// ProtocolOf infers a manifest's protocol from its root key (spec/README.md, Validator report):
+// oap → OAP, BSP/bsp/best → BSP, anything else → OSP.
+func ProtocolOf(data []byte) string {
+	doc, err := jsondoc.Parse(data)
+	if err != nil || doc.Root.Kind != jsondoc.Object || len(doc.Root.Members) != 1 {
+		return "osp"
+	}
+	switch doc.Root.Members[0].Name {
+	case "oap":
+		return "oap"
+	case "BSP", "bsp", "best":
+		return "bsp"
+	}
+	return "osp"
+}
+
+// ValidateData validates one manifest's bytes; protocol "" infers it. file names the manifest in
+// the report.
+func ValidateData(file, protocol string, data []byte) Report {
+	if protocol == "" {
+		protocol = ProtocolOf(data)
+	}
+	switch protocol {
+	case "bsp":
+		return ParseBSP(file, data).Report
+	case "oap":
+		return ParseOAP(file, data).Report
+	default:
+		slug := filepath.Base(filepath.Dir(file))
+		_, rep := ParseOSP(slug, file, data)
+		return rep
+	}
+}
+
+// ValidateWorkspace validates every manifest a workspace serves, in a stable order.
+func (w *Workspace) ValidateWorkspace() ([]Report, error) {
+	slugs, err := w.ProviderSlugs()
+	if err != nil {
+		return nil, err
+	}
+	var out []Report
+	for _, slug := range slugs {
+		_, rep := w.LoadOSP(slug)
+		out = append(out, rep)
+	}
+	for _, s := range []Surface{w.LoadBSP(), w.LoadOAP()} {
+		if s.Present {
+			out = append(out, s.Report)
+		}
+	}
+	return out, nil
+}
+
+// ValidatePaths validates files and workspaces named on a command line. A folder with an
+// ospbox.json or a providers/ folder is a workspace; any other folder is searched for *.json
+// manifests; a file is validated on its own. Report file names are the paths as given (joined
+// with the workspace-relative name for workspaces).
+func ValidatePaths(paths []string) ([]Report, error) {
+	var out []Report
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ValidateData(filepath.ToSlash(p), "", data))
+			continue
+		}
+		if isWorkspace(p) {
+			w, err := OpenWorkspace(p)
+			if err != nil {
+				return nil, err
+			}
+			reps, err := w.ValidateWorkspace()
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range reps {
+				r = prefixReport(r, p)
+				out = append(out, r)
+			}
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != p && skipDir(filepath.Base(path)) {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && filepath.Ext(path) == ".json" {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s: no workspace (ospbox.json or providers/) and no .json files", p)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ValidateData(filepath.ToSlash(f), "", data))
+		}
+	}
+	return out, nil
+}
+
+func isWorkspace(dir string) bool {
+	for _, marker := range []string{ConfigFile, ProvidersDir} {
+		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixReport rewrites a workspace-relative report to be relative to where the user pointed.
+func prefixReport(r Report, dir string) Report {
+	if dir == "." || dir == "" {
+		return r
+	}
+	join := func(f string) string { return filepath.ToSlash(filepath.Join(dir, filepath.FromSlash(f))) }
+	r.File = join(r.File)
+	fix := func(ds []Diagnostic) []Diagnostic {
+		out := make([]Diagnostic, len(ds))
+		for i, d := range ds {
+			d.File = join(d.File)
+			out[i] = d
+		}
+		return out
+	}
+	r.Errors, r.Warnings = fix(r.Errors), fix(r.Warnings)
+	return r
+}
