@@ -3,6 +3,7 @@ package manifests
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -155,4 +156,27 @@ func FuzzParseOSP(f *testing.F) {
 			ServedManifest(m, ServeOptions{MountURL: "http://127.0.0.1:1", Style: "brace", Key: rfc8032Test2(t)})
 		}
 	})
+}
+
+// TestEveryEmittedRuleIsDocumented reads the validator's source for rule ids and checks that
+// each has a documentation line, so SARIF rules and the docs never show a bare id.
+func TestEveryEmittedRuleIsDocumented(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	re := regexp.MustCompile(`\br\.(?:at|atOffset)\(Severity\w+, [^,]+, "([a-z_]+)"`)
+	seen := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, _ := os.ReadFile(f)
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			seen++
+			if RuleDoc(m[1]) == m[1] {
+				t.Errorf("%s: rule %q has no documentation in rules.go", f, m[1])
+			}
+		}
+	}
+	if seen < 15 {
+		t.Errorf("found only %d rule uses; the pattern is stale", seen)
+	}
 }

@@ -36,4 +36,3 @@ func RuleDoc(rule string) string {
 	}
 	return rule
 }
-
