@@ -62,9 +62,9 @@ func TestOSPDiagnosticsPointAtTheProblem(t *testing.T) {
 	}{
 		{"syntax", "{\n  \"osp_version\": \"1.0\",\n  \"provider_id\": x\n}", "json_syntax", 3, 18},
 		{"duplicate key", "{\"provider_name\":\"A\",\n \"provider_name\":\"B\"}", "duplicate_key", 2, 2},
-		{"bad amount", cManifest(`{"tier_id":"pro","name":"Pro","price":{"amount":"25.5.0","currency":"USD"}}`), "pattern", 1, 0},
+		{"bad amount", cManifest(`{"tier_id":"pro","name":"Pro","price":{"amount":"25.5.0","currency":"USD"}}`), "price_amount", 1, 196},
 		{"duplicate tier", cManifest(`{"tier_id":"a","name":"A","price":{"amount":"0","currency":"USD"}},{"tier_id":"a","name":"B","price":{"amount":"0","currency":"USD"}}`), "duplicate_tier_id", 1, 0},
-		{"bad interval", cManifest(`{"tier_id":"a","name":"A","price":{"amount":"1","currency":"USD","interval":"monthly"}}`), "duration", 1, 0},
+		{"bad interval", cManifest(`{"tier_id":"a","name":"A","price":{"amount":"1","currency":"USD","interval":"monthly"}}`), "interval", 1, 0},
 		{"empty offering", `{"osp_version":"1.0","provider_id":"p","provider_name":"P","osp_base_url":"https://p/osp/v1","offerings":[{"offering_id":"p/x","tiers":[]}]}`, "empty_offering", 1, 0},
 		{"undetected", `{"offerings":[]}`, "dialect_undetected", 0, 0},
 	}
@@ -102,7 +102,8 @@ func TestDialectDetection(t *testing.T) {
 	b := `{"osp_version":"1.0","manifest_id":"m","manifest_version":1,"published_at":"2026-01-01T00:00:00Z",
 	 "provider":{"provider_id":"com.example","display_name":"Ex","homepage_url":"https://example.com"},
 	 "accepted_payment_methods":["free"],"endpoints":{"base_url":"https://api.example.com"},
-	 "offerings":[{"offering_id":"ex/db","name":"DB","tiers":[{"tier_id":"free","name":"Free","price":{"amount":"0","currency":"USD","interval":"monthly"}}]}]}`
+	 "offerings":[{"offering_id":"ex/db","name":"DB","description":"A database","category":"database","credentials_schema":{"type":"object"},
+	   "tiers":[{"tier_id":"free","name":"Free","price":{"amount":"0","currency":"USD","interval":"monthly"}}]}]}`
 	m, rep := ParseOSP("ex", "osp.json", []byte(b))
 	if m == nil || m.Dialect != DialectB || m.ProviderName != "Ex" {
 		t.Fatalf("B manifest: %+v", rep)
@@ -110,8 +111,9 @@ func TestDialectDetection(t *testing.T) {
 	if m.Offerings[0].Tiers[0].Price.Interval != "P1M" {
 		t.Errorf("B interval not normalised: %q", m.Offerings[0].Tiers[0].Price.Interval)
 	}
-	a := `{"manifest_id":"mf_ex","manifest_version":1,"provider_id":"ex","display_name":"Ex","endpoints":{"provision":"/osp/v1/provision"},
-	 "offerings":[{"offering_id":"ex/db","name":"DB","tiers":[{"tier_id":"free","name":"Free","price":{"amount":"0","currency":"USD"}}]}]}`
+	a := `{"manifest_id":"mf_ex","manifest_version":1,"provider_id":"ex","display_name":"Ex",
+	 "endpoints":{"provision":"/osp/v1/provision","deprovision":"/osp/v1/resources/{resource_id}","credentials":"/osp/v1/resources/{resource_id}/credentials","status":"/osp/v1/resources/{resource_id}/status","health":"/osp/v1/health"},
+	 "offerings":[{"offering_id":"ex/db","name":"DB","category":"database","credentials_schema":{"type":"object"},"tiers":[{"tier_id":"free","name":"Free","price":{"amount":"0","currency":"USD"}}]}]}`
 	if m, rep := ParseOSP("ex", "osp.json", []byte(a)); m == nil || m.Dialect != DialectA {
 		t.Fatalf("A manifest: %+v", rep)
 	}
