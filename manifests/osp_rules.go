@@ -21,7 +21,8 @@ var dialectSignals = map[string][]string{
 
 func (r *reporter) mixedDialect(root *jsondoc.Node, dialect string) {
 	var others []string
-	for d, sigs := range dialectSignals {
+	for _, d := range []string{DialectA, DialectB, DialectC} {
+		sigs := dialectSignals[d]
 		if d == dialect {
 			continue
 		}

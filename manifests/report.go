@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"sort"
 	"strconv"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
@@ -133,7 +134,24 @@ func (r *reporter) parse(data []byte) bool {
 	return true
 }
 
+// finish orders the findings by place, then rule and message, so output is stable whatever
+// order the checks ran in.
 func (r *reporter) finish() Report {
+	for _, ds := range [][]Diagnostic{r.rep.Errors, r.rep.Warnings} {
+		sort.SliceStable(ds, func(i, j int) bool {
+			a, b := ds[i], ds[j]
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			if a.Column != b.Column {
+				return a.Column < b.Column
+			}
+			if a.Rule != b.Rule {
+				return a.Rule < b.Rule
+			}
+			return a.Message < b.Message
+		})
+	}
 	r.rep.Valid = len(r.rep.Errors) == 0
 	return *r.rep
 }
