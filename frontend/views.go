@@ -80,6 +80,7 @@ func reportsOf(snap *mock.Snapshot) []manifests.Report {
 		if s.Disk.Present {
 			out = append(out, s.Disk.Report)
 		}
+		out = append(out, s.Disk.Related...)
 	}
 	return out
 }

@@ -164,7 +164,7 @@ func FuzzParseOSP(f *testing.F) {
 // each has a documentation line, so SARIF rules and the docs never show a bare id.
 func TestEveryEmittedRuleIsDocumented(t *testing.T) {
 	files, _ := filepath.Glob("*.go")
-	re := regexp.MustCompile(`\br\.(?:at|atOffset)\(Severity\w+, [^,]+, "([a-z_]+)"`)
+	re := regexp.MustCompile(`\br\.(?:at|atOffset|related)\(Severity\w+, [^,]+, "([a-z_]+)"`)
 	seen := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -180,5 +180,23 @@ func TestEveryEmittedRuleIsDocumented(t *testing.T) {
 	}
 	if seen < 15 {
 		t.Errorf("found only %d rule uses; the pattern is stale", seen)
+	}
+}
+
+// TestEverySchemaRuleIsDocumented checks the x-rule names in the embedded schemas.
+func TestEverySchemaRuleIsDocumented(t *testing.T) {
+	re := regexp.MustCompile(`"x-rule": "([a-z_]+)"`)
+	for _, name := range SchemaNames() {
+		data, _ := schemaFiles.ReadFile("schemas/" + name)
+		for _, m := range re.FindAllStringSubmatch(string(data), -1) {
+			if RuleDoc(m[1]) == m[1] {
+				t.Errorf("%s: rule %q has no documentation", name, m[1])
+			}
+		}
+	}
+	for _, rule := range keywordRules {
+		if RuleDoc(rule) == rule {
+			t.Errorf("keyword rule %q has no documentation", rule)
+		}
 	}
 }

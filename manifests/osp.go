@@ -208,4 +208,3 @@ func DetectOSPDialect(root *jsondoc.Node) (string, []string) {
 	}
 	return "", signals
 }
-

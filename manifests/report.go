@@ -29,6 +29,17 @@ type Diagnostic struct {
 	Rule      string   `json:"rule"`
 	Severity  Severity `json:"severity"`
 	Message   string   `json:"message"`
+	// Related points at the other places a cross-file finding concerns.
+	Related []Location `json:"related,omitempty"`
+}
+
+// Location is a place in a workspace file.
+type Location struct {
+	File    string `json:"file"`
+	Pointer string `json:"pointer"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Signature is the outcome of checking an authored manifest's signature.
@@ -87,6 +98,18 @@ func (r *reporter) where(pointer string) string {
 	return "at " + pointer
 }
 
+// related records a finding that also concerns another place (possibly another file).
+func (r *reporter) related(sev Severity, pointer, rule, msg string, others ...Location) {
+	r.at(sev, pointer, rule, msg)
+	list := r.rep.Errors
+	if sev != SeverityError {
+		list = r.rep.Warnings
+	}
+	if len(list) > 0 && list[len(list)-1].Rule == rule && list[len(list)-1].Pointer == pointer {
+		list[len(list)-1].Related = append(list[len(list)-1].Related, others...)
+	}
+}
+
 // atOffset records a finding at a byte range of the source.
 func (r *reporter) atOffset(sev Severity, pointer, rule, msg string, start, end int) {
 	d := Diagnostic{File: r.file, Pointer: pointer, Rule: rule, Severity: sev, Message: msg}
@@ -98,6 +121,17 @@ func (r *reporter) atOffset(sev Severity, pointer, rule, msg string, start, end 
 }
 
 func (r *reporter) add(d Diagnostic) {
+	// Two checks (a schema and a semantic rule) may find the same thing: report it once. Rules
+	// about members of an object legitimately repeat at one pointer, once per member.
+	if d.Rule != "required" && d.Rule != "unknown_member" && d.Rule != "unknown_field" {
+		for _, list := range [][]Diagnostic{r.rep.Errors, r.rep.Warnings} {
+			for _, e := range list {
+				if e.Pointer == d.Pointer && e.Rule == d.Rule {
+					return
+				}
+			}
+		}
+	}
 	if d.Severity == SeverityError {
 		r.rep.Errors = append(r.rep.Errors, d)
 	} else {

@@ -72,6 +72,7 @@ var loadSchemas = sync.OnceValues(func() (*schemaSet, error) {
 	set := &schemaSet{compiled: map[string]*jsonschema.Schema{}, docs: map[string]*jsondoc.Document{}}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
 	for _, name := range SchemaNames() {
 		data, _ := schemaFiles.ReadFile("schemas/" + name)
 		doc, err := jsondoc.Parse(data)

@@ -26,18 +26,42 @@ type Surface struct {
 	Report       Report
 	// Doc is the parsed file when it has no errors; only then may it be served.
 	Doc *jsondoc.Document
+	// Related are the reports of the files beside the manifest: BSP schema documents, OAP
+	// agent rules and memory files.
+	Related []Report
+	// Catalog is the BSP command, event and query catalogue (nil for OAP).
+	Catalog *Catalog
 }
 
 var semverPattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
-// LoadBSP reads bsp/manifest.json and recognises its generation (spec/bsp.md §1.1).
-func (w *Workspace) LoadBSP() Surface { return w.loadSurface("bsp", BSPManifest, ParseBSP) }
+// LoadBSP reads bsp/manifest.json with its schema documents and recognises its generation
+// (spec/bsp.md §1.1).
+func (w *Workspace) LoadBSP() Surface {
+	cat := w.LoadCatalog("bsp")
+	s := w.loadSurface("bsp", BSPManifest, func(file string, data []byte) Surface { return parseBSP(file, data, cat) })
+	s.Catalog, s.Related = cat, cat.Reports
+	return s
+}
 
-// LoadOAP reads oap/manifest.json (spec/oap.md §1–2).
-func (w *Workspace) LoadOAP() Surface { return w.loadSurface("oap", OAPManifest, ParseOAP) }
+// LoadOAP reads oap/manifest.json and the agent side files (spec/oap.md §1–2).
+func (w *Workspace) LoadOAP() Surface {
+	s := w.loadSurface("oap", OAPManifest, ParseOAP)
+	if s.Present {
+		var doc *jsondoc.Document
+		if s.Doc != nil {
+			doc = s.Doc
+		}
+		s.Related = w.LoadOAPSideFiles(doc)
+	}
+	return s
+}
 
-// ParseBSP validates a BSP/BEST manifest and recognises its generation.
-func ParseBSP(file string, data []byte) Surface {
+// ParseBSP validates a BSP/BEST manifest on its own (without the workspace's catalogue) and
+// recognises its generation.
+func ParseBSP(file string, data []byte) Surface { return parseBSP(file, data, nil) }
+
+func parseBSP(file string, data []byte, cat *Catalog) Surface {
 	s, r := parseSurface("bsp", file, data)
 	if r == nil {
 		return s
@@ -77,6 +101,8 @@ func ParseBSP(file string, data []byte) Surface {
 	gen := s.Generation
 	s.Report.Generation = &gen
 	s.Report.DeclaredVersion = s.Version
+	r.checkSchema("bsp/"+gen+".json", root)
+	r.bspRules(&s, body, cat)
 	s.fill(body)
 	return s.finish(r)
 }
@@ -96,9 +122,10 @@ func ParseOAP(file string, data []byte) Surface {
 	s.RootKey = "oap"
 	s.Version = body.Str("version")
 	s.Report.DeclaredVersion = s.Version
-	if s.Version != "2025-07-01" {
-		r.at(SeverityError, "/oap/version", "version_unsupported", "ospbox serves OAP 2025-07-01 only")
-	}
+	later := r.laterRevision(body)
+	r.checkSchema("oap/2025-07-01.json", root)
+	r.dropFindings(later, "unknown_member", "enum")
+	r.oapRules(body)
 	s.fill(body)
 	return s.finish(r)
 }

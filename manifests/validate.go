@@ -59,6 +59,7 @@ func (w *Workspace) ValidateWorkspace() ([]Report, error) {
 		if s.Present {
 			out = append(out, s.Report)
 		}
+		out = append(out, s.Related...)
 	}
 	return out, nil
 }
