@@ -32,6 +32,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveProvider(w, r, snap, p, origin+"/providers/"+slug, "/"+sub)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/ospbox/v1/") || strings.HasPrefix(r.URL.Path, "/schemas/") {
+		s.serveControl(w, r, origin)
+		return
+	}
 	if isSurfacePath(r.URL.Path) {
 		s.serveSurface(w, r, snap, origin)
 		return

@@ -85,3 +85,33 @@ func TestSurfaceKeepsLastGoodAndAnswers503WhenNeverValid(t *testing.T) {
 		t.Errorf("never-valid BSP manifest: %d %s", r.StatusCode, b)
 	}
 }
+
+func TestSchemasAndValidateAPI(t *testing.T) {
+	f := newFixture(t)
+	r, b := f.do(t, "GET", "/schemas/osp/c.json", nil, nil)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/schema+json" {
+		t.Fatalf("schema: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	doc, err := jsondoc.Parse(b)
+	if err != nil || doc.Root.Str("$id") != f.srv.URL+"/schemas/osp/c.json" {
+		t.Errorf("$id must name where the schema was fetched: %v %s", err, doc.Root.Str("$id"))
+	}
+	if r, b := f.do(t, "GET", "/schemas/", nil, nil); r.StatusCode != 200 || !strings.Contains(string(b), "bsp/0.8.json") {
+		t.Errorf("schema list: %d %s", r.StatusCode, b)
+	}
+	for _, bad := range []string{"/schemas/nope.json", "/schemas/../manifests/osp.go"} {
+		if r, _ := f.do(t, "GET", bad, nil, nil); r.StatusCode != 404 {
+			t.Errorf("%s: %d", bad, r.StatusCode)
+		}
+	}
+	r, b = f.do(t, "POST", "/ospbox/v1/validate", nil, strings.NewReader(`{"bsp": {"version": "0.8.1", "services": {}, "capabilities": [], "extra": 1}}`))
+	if r.StatusCode != 200 || !strings.Contains(string(b), `"protocol":"bsp"`) || !strings.Contains(string(b), `"rule":"unknown_member"`) || !strings.Contains(string(b), `"line":1`) {
+		t.Errorf("validate: %d %s", r.StatusCode, b)
+	}
+	if r, _ := f.do(t, "GET", "/ospbox/v1/validate", nil, nil); r.StatusCode != 405 {
+		t.Errorf("GET validate: %d", r.StatusCode)
+	}
+	if r, _ := f.do(t, "POST", "/ospbox/v1/validate?protocol=xml", nil, strings.NewReader("{}")); r.StatusCode != 400 {
+		t.Errorf("bad protocol: %d", r.StatusCode)
+	}
+}
