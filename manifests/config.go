@@ -58,9 +58,18 @@ func LoadConfig(path string) (Config, error) {
 	if doc.Root.Kind != jsondoc.Object {
 		return cfg, fmt.Errorf("%s: settings must be a JSON object", path)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&cfg); err != nil {
+	decoded, err := decodeConfig(data)
+	if err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return decoded, nil
+}
+
+// decodeConfig reads the settings ospbox uses from a parsed-clean ospbox.json, with defaults.
+func decodeConfig(data []byte) (Config, error) {
+	cfg := Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"}}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&cfg); err != nil {
+		return cfg, err
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
@@ -69,7 +78,7 @@ func LoadConfig(path string) (Config, error) {
 		cfg.OSP.EndpointStyle = "brace"
 	}
 	if !contains(EndpointStyles, cfg.OSP.EndpointStyle) {
-		return cfg, fmt.Errorf("%s: osp.endpoint_style %q is not one of brace, colon, append", path, cfg.OSP.EndpointStyle)
+		return cfg, fmt.Errorf("osp.endpoint_style %q is not one of brace, colon, append", cfg.OSP.EndpointStyle)
 	}
 	return cfg, nil
 }

@@ -145,84 +145,96 @@ func (r *reporter) oapRules(body *jsondoc.Node) {
 	}
 }
 
+// oapAgent is what the side-file checks need to know of an agent in the manifest.
+type oapAgent struct {
+	accepts, produces []string
+	ptr               string
+}
+
+func oapAgents(manifest *jsondoc.Document) map[string]oapAgent {
+	agents := map[string]oapAgent{}
+	if manifest == nil {
+		return nil
+	}
+	for i, a := range items(manifest.Root.Get("oap").Get("agents")) {
+		ag := oapAgent{ptr: fmt.Sprintf("/oap/agents/%d", i)}
+		for _, t := range items(a.Get("accepts")) {
+			ag.accepts = append(ag.accepts, t.Text)
+		}
+		for _, t := range items(a.Get("produces")) {
+			ag.produces = append(ag.produces, t.Text)
+		}
+		agents[a.Str("id")] = ag
+	}
+	return agents
+}
+
+// isOAPSideFile reports whether a workspace path is an agent rules or memory file.
+func isOAPSideFile(rel string) bool {
+	return strings.HasPrefix(rel, "oap/agents/") && strings.Count(rel, "/") == 2 &&
+		(strings.HasSuffix(rel, ".rules.json") || strings.HasSuffix(rel, ".memory.json"))
+}
+
 // LoadOAPSideFiles checks oap/agents/<agentId>.rules.json and .memory.json against the manifest
-// (spec/oap.md §2.3). agents maps agent ids to their accepts and produces lists.
+// (spec/oap.md §2.3).
 func (w *Workspace) LoadOAPSideFiles(manifest *jsondoc.Document) []Report {
 	dir := filepath.Join(w.Dir, "oap", "agents")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	type agent struct {
-		accepts, produces []string
-		ptr               string
-	}
-	agents := map[string]agent{}
-	if manifest != nil {
-		for i, a := range items(manifest.Root.Get("oap").Get("agents")) {
-			ag := agent{ptr: fmt.Sprintf("/oap/agents/%d", i)}
-			for _, t := range items(a.Get("accepts")) {
-				ag.accepts = append(ag.accepts, t.Text)
-			}
-			for _, t := range items(a.Get("produces")) {
-				ag.produces = append(ag.produces, t.Text)
-			}
-			agents[a.Str("id")] = ag
-		}
-	}
-	var reports []Report
-	names := []string{}
+	agents := oapAgents(manifest)
+	var names []string
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() && isOAPSideFile("oap/agents/"+e.Name()) {
 			names = append(names, e.Name())
 		}
 	}
 	sort.Strings(names)
+	var reports []Report
 	for _, name := range names {
-		var id, kind string
-		switch {
-		case strings.HasSuffix(name, ".rules.json"):
-			id, kind = strings.TrimSuffix(name, ".rules.json"), "rules"
-		case strings.HasSuffix(name, ".memory.json"):
-			id, kind = strings.TrimSuffix(name, ".memory.json"), "memory"
-		default:
-			continue
-		}
-		rel := "oap/agents/" + name
-		r := newReporter(rel, "oap")
 		data, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			r.at(SeverityError, "", "unreadable", err.Error())
-			reports = append(reports, r.finish())
-			continue
-		}
-		if !r.parse(data) {
-			reports = append(reports, r.finish())
-			continue
-		}
-		ag, known := agents[id]
-		if !known && manifest != nil {
-			r.related(SeverityWarning, "", "unknown_agent", fmt.Sprintf("no agent %q in oap/manifest.json; this file is ignored", id), Location{File: OAPManifest, Pointer: "/oap/agents", Message: "agents declared here"})
-		}
-		if kind == "rules" {
-			on := r.doc.Root.Get("on")
-			if on == nil || on.Kind != jsondoc.Object {
-				r.at(SeverityError, "", "rules_document", "a rules file is {\"on\": {\"<EventType>\": {\"produce\": [\"<CommandType>\"], \"data\": {…}}}}")
-			}
-			for _, m := range memberNamesOf(on) {
-				ptr := "/on/" + jsondoc.PointerToken(m)
-				if known && !contains(ag.accepts, m) {
-					r.related(SeverityError, ptr, "rules_type_unknown", fmt.Sprintf("agent %s does not accept %s", id, m), Location{File: OAPManifest, Pointer: ag.ptr + "/accepts", Message: "the agent's accepts"})
-				}
-				for j, p := range items(on.Get(m).Get("produce")) {
-					if known && !contains(ag.produces, p.Text) {
-						r.related(SeverityError, fmt.Sprintf("%s/produce/%d", ptr, j), "rules_type_unknown", fmt.Sprintf("agent %s does not produce %s", id, p.Text), Location{File: OAPManifest, Pointer: ag.ptr + "/produces", Message: "the agent's produces"})
-					}
-				}
-			}
-			r.placeholdersInDataschema(r.doc.Root, "")
-		}
-		reports = append(reports, r.finish())
+		reports = append(reports, checkOAPSideFile("oap/agents/"+name, data, err, agents))
 	}
 	return reports
+}
+
+// checkOAPSideFile validates one rules or memory file; agents is nil when the manifest is unknown.
+func checkOAPSideFile(rel string, data []byte, readErr error, agents map[string]oapAgent) Report {
+	name := filepath.Base(rel)
+	id, kind := strings.TrimSuffix(name, ".rules.json"), "rules"
+	if strings.HasSuffix(name, ".memory.json") {
+		id, kind = strings.TrimSuffix(name, ".memory.json"), "memory"
+	}
+	r := newReporter(rel, "oap")
+	if readErr != nil {
+		r.at(SeverityError, "", "unreadable", readErr.Error())
+		return r.finish()
+	}
+	if !r.parse(data) {
+		return r.finish()
+	}
+	ag, known := agents[id]
+	if !known && agents != nil {
+		r.related(SeverityWarning, "", "unknown_agent", fmt.Sprintf("no agent %q in oap/manifest.json; this file is ignored", id), Location{File: OAPManifest, Pointer: "/oap/agents", Message: "agents declared here"})
+	}
+	if kind == "rules" {
+		on := r.doc.Root.Get("on")
+		if on == nil || on.Kind != jsondoc.Object {
+			r.at(SeverityError, "", "rules_document", "a rules file is {\"on\": {\"<EventType>\": {\"produce\": [\"<CommandType>\"], \"data\": {…}}}}")
+		}
+		for _, m := range memberNamesOf(on) {
+			ptr := "/on/" + jsondoc.PointerToken(m)
+			if known && !contains(ag.accepts, m) {
+				r.related(SeverityError, ptr, "rules_type_unknown", fmt.Sprintf("agent %s does not accept %s", id, m), Location{File: OAPManifest, Pointer: ag.ptr + "/accepts", Message: "the agent's accepts"})
+			}
+			for j, p := range items(on.Get(m).Get("produce")) {
+				if known && !contains(ag.produces, p.Text) {
+					r.related(SeverityError, fmt.Sprintf("%s/produce/%d", ptr, j), "rules_type_unknown", fmt.Sprintf("agent %s does not produce %s", id, p.Text), Location{File: OAPManifest, Pointer: ag.ptr + "/produces", Message: "the agent's produces"})
+				}
+			}
+		}
+		r.placeholdersInDataschema(r.doc.Root, "")
+	}
+	return r.finish()
 }

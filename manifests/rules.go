@@ -110,6 +110,7 @@ var ruleDocs = map[string]string{
 	"rules_document":                   "An agent rules file is {\"on\": {\"<EventType>\": {\"produce\": [...], \"data\": {...}}}}.",
 	"rules_type_unknown":               "A rules file names an event the agent does not accept or a command it does not produce.",
 	"unknown_agent":                    "A side file names an agent the OAP manifest does not declare.",
+	"settings":                         "ospbox.json holds a setting ospbox cannot use (wrong type or unknown value).",
 }
 
 // RuleDoc returns the documentation line of a rule id.

@@ -217,7 +217,7 @@ func TestEveryRuleHasAFailingAndAPassingCase(t *testing.T) {
 	elsewhere := []string{"type_undefined", "rules_type_unknown", "type_collision", "schema_document_name", "query_document",
 		"produces", "unknown_agent", "empty_catalogue", "rules_document", "unreadable", "schema_unavailable", "file_too_large",
 		"unsigned", "any_of", "one_of", "unique_items", "property_names", "min_properties", "max_properties", "not_allowed",
-		"schema", "min_items", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
+		"schema", "min_items", "settings", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
 	for rule := range ruleDocs {
 		if !tested[rule] && !contains(elsewhere, rule) {
 			t.Errorf("rule %s has no failing/passing case", rule)
@@ -323,5 +323,39 @@ func TestCrossFileRules(t *testing.T) {
 	write("oap/agents/ghost.memory.json", `{}`)
 	if find(all(), "oap/agents/ghost.memory.json", "unknown_agent") == nil {
 		t.Error("unknown_agent")
+	}
+}
+
+func TestWorkspaceTextValidationAndPaths(t *testing.T) {
+	dir := t.TempDir()
+	WriteSamples(dir)
+	w, _ := OpenWorkspace(dir)
+	if rep := w.ValidateText(ConfigFile, []byte(`{"listen": 7410}`)); !hasRule(rep, "settings", SeverityError) {
+		t.Errorf("settings: %+v", rep)
+	}
+	if rep := w.ValidateText(ConfigFile, []byte(`{"osp": {"default_provider": "skyhost"}}`)); !rep.Valid {
+		t.Errorf("valid settings: %+v", rep)
+	}
+	bsp, _ := os.ReadFile(filepath.Join(dir, BSPManifest))
+	edited := strings.Replace(string(bsp), `"CancelOrder"]`, `"CancelOrder", "RefundOrder"]`, 1)
+	if rep := w.ValidateText(BSPManifest, []byte(edited)); !hasRule(rep, "type_undefined", SeverityWarning) {
+		t.Errorf("unsaved BSP text must be checked against the workspace catalogue: %+v", rep)
+	}
+	if rep := w.ValidateText("oap/agents/triage.rules.json", []byte(`{"on": {"Nope": {"produce": []}}}`)); !hasRule(rep, "rules_type_unknown", SeverityError) {
+		t.Errorf("unsaved rules text must be checked against the OAP manifest: %+v", rep)
+	}
+	files := w.EditableFiles()
+	for _, want := range []string{ConfigFile, "providers/acmedb/osp.json", BSPManifest, "bsp/commands/place-order/1.0.json", OAPManifest, "oap/agents/triage.rules.json"} {
+		if !contains(files, want) {
+			t.Errorf("EditableFiles lacks %s: %v", want, files)
+		}
+	}
+	for _, bad := range []string{"", "../x.json", "/etc/passwd.json", ".ospbox/keys/acmedb.jwk", ".ospbox/x.json", "providers/../../x.json", "providers/acmedb/osp.txt", "./ospbox.json"} {
+		if _, err := w.ResolveFile(bad); err == nil {
+			t.Errorf("ResolveFile(%q) must be refused", bad)
+		}
+	}
+	if p, err := w.ResolveFile("providers/acmedb/osp.json"); err != nil || p != filepath.Join(dir, "providers", "acmedb", "osp.json") {
+		t.Errorf("ResolveFile: %s %v", p, err)
 	}
 }

@@ -1,11 +1,13 @@
 package manifests
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
 )
@@ -155,4 +157,83 @@ func prefixReport(r Report, dir string) Report {
 	}
 	r.Errors, r.Warnings = fix(r.Errors), fix(r.Warnings)
 	return r
+}
+
+// SettingsFile validates ospbox.json: strict JSON and the settings ospbox reads.
+func SettingsFile(file string, data []byte) Report {
+	r := newReporter(file, "settings")
+	if r.parse(data) {
+		if _, err := decodeConfig(data); err != nil {
+			r.at(SeverityError, "", "settings", err.Error())
+		}
+	}
+	return r.finish()
+}
+
+// ValidateText validates the (possibly unsaved) text of one workspace file with everything the
+// workspace knows: the BSP catalogue for bsp/manifest.json, the OAP manifest for agent side
+// files. rel is workspace-relative with forward slashes.
+func (w *Workspace) ValidateText(rel string, data []byte) Report {
+	switch {
+	case rel == ConfigFile:
+		return SettingsFile(rel, data)
+	case strings.HasPrefix(rel, ProvidersDir+"/") && strings.HasSuffix(rel, "/osp.json"):
+		slug := strings.TrimSuffix(strings.TrimPrefix(rel, ProvidersDir+"/"), "/osp.json")
+		_, rep := ParseOSP(slug, rel, data)
+		return rep
+	case rel == BSPManifest:
+		return parseBSP(rel, data, w.LoadCatalog("bsp")).Report
+	case rel == OAPManifest:
+		return ParseOAP(rel, data).Report
+	case isOAPSideFile(rel):
+		oap := w.LoadOAP()
+		return checkOAPSideFile(rel, data, nil, oapAgents(oap.Doc))
+	case strings.HasPrefix(rel, "bsp/"):
+		parts := strings.Split(rel, "/")
+		if len(parts) == 4 && (parts[1] == "commands" || parts[1] == "events" || parts[1] == "queries") {
+			_, rep := checkSchemaDocument(parts[1], parts[2], rel, data, nil)
+			return rep
+		}
+	}
+	return ValidateData(rel, "", data)
+}
+
+// EditableFiles lists the workspace files ospbox reads, workspace-relative, sorted: settings,
+// provider manifests, and everything JSON under bsp/ and oap/.
+func (w *Workspace) EditableFiles() []string {
+	var out []string
+	if _, err := os.Stat(filepath.Join(w.Dir, ConfigFile)); err == nil {
+		out = append(out, ConfigFile)
+	}
+	slugs, _ := w.ProviderSlugs()
+	for _, s := range slugs {
+		out = append(out, OSPPath(s))
+	}
+	for _, top := range []string{"bsp", "oap"} {
+		var files []string
+		filepath.WalkDir(filepath.Join(w.Dir, top), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") {
+				rel, _ := filepath.Rel(w.Dir, path)
+				files = append(files, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out
+}
+
+// ErrOutsideWorkspace is returned for a path the editor may not touch.
+var ErrOutsideWorkspace = errors.New("not a workspace manifest file")
+
+// ResolveFile turns a workspace-relative path from a client into an absolute path, refusing
+// anything outside the workspace, inside .ospbox/, or not a .json file.
+func (w *Workspace) ResolveFile(rel string) (string, error) {
+	clean := filepath.ToSlash(filepath.Clean(filepath.FromSlash(rel)))
+	if rel == "" || filepath.IsAbs(rel) || strings.HasPrefix(clean, "../") || clean == ".." || strings.Contains(rel, "\\") ||
+		!strings.HasSuffix(clean, ".json") || clean == StateDir || strings.HasPrefix(clean, StateDir+"/") || clean != rel {
+		return "", ErrOutsideWorkspace
+	}
+	return filepath.Join(w.Dir, filepath.FromSlash(clean)), nil
 }
