@@ -2,7 +2,7 @@
 import * as esbuild from "esbuild";
 
 await esbuild.build({
-  entryPoints: { app: "src/app.js", style: "src/app.css" },
+  entryPoints: { app: "src/app.js", editor: "src/editor.js", style: "src/app.css" },
   bundle: true,
   minify: true,
   sourcemap: false,

@@ -55,7 +55,11 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
-	u.mux.HandleFunc("GET /ui/manifests/live", u.manifestsFragment)
+	u.mux.HandleFunc("GET /ui/manifests/tree", u.manifestsTree)
+	u.mux.HandleFunc("GET /ui/manifests/file", u.manifestFile)
+	u.mux.HandleFunc("GET /ui/manifests/status", u.manifestStatus)
+	u.mux.HandleFunc("POST /ui/manifests/validate", u.validateText)
+	u.mux.HandleFunc("POST /ui/manifests/save", u.saveFile)
 	u.mux.HandleFunc("GET /ui/events", u.events)
 	u.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ospbox UI: no page at "+r.URL.Path, http.StatusNotFound)
@@ -144,14 +148,6 @@ func (u *UI) requestsFragment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, requestsTable(reqs))
-}
-
-func (u *UI) manifests(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, manifestsPage(u.meta("Manifests", "manifests"), reportsOf(u.Sandbox.Snapshot())))
-}
-
-func (u *UI) manifestsFragment(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, manifestsLive(reportsOf(u.Sandbox.Snapshot())))
 }
 
 // events streams "changed" whenever committed state changes, coalescing bursts so a busy agent

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -111,11 +112,12 @@ func latency(r storage.Request) string {
 	return strconv.FormatFloat(float64(r.Latency.Microseconds())/1000, 'f', 1, 64) + " ms"
 }
 
-func position(d manifests.Diagnostic) string {
+// linecol is a finding's place within its file, as the Problems panel shows it.
+func linecol(d manifests.Diagnostic) string {
 	if d.Line == 0 {
-		return d.File
+		return "file"
 	}
-	return d.File + ":" + strconv.Itoa(d.Line) + ":" + strconv.Itoa(d.Column)
+	return strconv.Itoa(d.Line) + ":" + strconv.Itoa(d.Column)
 }
 
 // plural writes "1 request", "3 requests".
@@ -124,4 +126,14 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// treeURL is where the file tree re-renders itself from, keeping the current file marked.
+func treeURL(files []fileEntry) string {
+	for _, f := range files {
+		if f.Current {
+			return "/ui/manifests/tree?file=" + url.QueryEscape(f.Path)
+		}
+	}
+	return "/ui/manifests/tree"
 }
