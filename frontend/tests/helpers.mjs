@@ -29,6 +29,7 @@ export function startOspbox() {
           base: m[1],
           token: m[2],
           uiURL: `${m[1]}/ui/?token=${m[2]}`,
+          workspace,
           stop() {
             proc.kill("SIGTERM");
             rmSync(workspace, { recursive: true, force: true });
