@@ -1,9 +1,12 @@
 package manifests
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
@@ -126,18 +129,49 @@ func (r *reporter) compilesAsSchema(n *jsondoc.Node, ptr string) {
 	if n == nil || n.Kind != jsondoc.Object {
 		return
 	}
+	var src []byte
+	if r.doc != nil && n.Start >= 0 {
+		src = r.doc.Source()[n.Start:n.End]
+	}
+	if err := compileEmbedded(n, src); err != nil {
+		r.at(SeverityError, ptr, "schema_invalid", "not a valid JSON Schema 2020-12: "+firstLine(err.Error()))
+	}
+}
+
+// compiledSchemas remembers which embedded schemas compiled, keyed by their canonical form:
+// manifests repeat the same credentials_schema across offerings, and every save revalidates.
+var compiledSchemas sync.Map // [32]byte → error (nil when it compiled)
+
+const maxCompiledSchemas = 4096
+
+var compiledCount atomic.Int64
+
+// compileEmbedded compiles n (src, when known, is its source text: hashing it is cheaper than
+// canonicalising).
+func compileEmbedded(n *jsondoc.Node, src []byte) error {
+	if src == nil {
+		src = jsondoc.Canonical(n)
+	}
+	key := sha256.Sum256(src)
+	if v, ok := compiledSchemas.Load(key); ok {
+		err, _ := v.(error)
+		return err
+	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	const url = "https://schemas.ospbox.invalid/embedded.json"
-	if err := c.AddResource(url, toValue(n)); err == nil {
-		if _, err = c.Compile(url); err == nil {
-			return
-		} else {
-			r.at(SeverityError, ptr, "schema_invalid", "not a valid JSON Schema 2020-12: "+firstLine(err.Error()))
-			return
-		}
+	err := c.AddResource(url, toValue(n))
+	if err == nil {
+		_, err = c.Compile(url)
 	}
-	r.at(SeverityError, ptr, "schema_invalid", "not a valid JSON Schema 2020-12")
+	if compiledCount.Add(1) <= maxCompiledSchemas {
+		var stored any = err
+		if err == nil {
+			stored = (error)(nil)
+		}
+		compiledSchemas.Store(key, stored)
+	}
+	return err
 }
 
 func firstLine(s string) string {
@@ -147,6 +181,9 @@ func firstLine(s string) string {
 
 // deprecation checks sunset_at against deprecated_at (OSP spec §4.5 asks for 90 days' notice).
 func (r *reporter) deprecation(n *jsondoc.Node, ptr string) {
+	if !n.Has("sunset_at") || !n.Has("deprecated_at") {
+		return
+	}
 	dep, err1 := time.Parse(time.RFC3339, n.Str("deprecated_at"))
 	sun, err2 := time.Parse(time.RFC3339, n.Str("sunset_at"))
 	if err1 == nil && err2 == nil && sun.Sub(dep) < 90*24*time.Hour {

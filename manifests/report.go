@@ -168,6 +168,22 @@ func (r *reporter) parse(data []byte) bool {
 	return true
 }
 
+// fork returns a reporter for the same document that collects findings of its own, so checks
+// can run concurrently; merge brings them back.
+func (r *reporter) fork() *reporter {
+	return &reporter{file: r.file, doc: r.doc, rep: &Report{File: r.file, Protocol: r.rep.Protocol}}
+}
+
+// merge adds another reporter's findings, errors first, as if they had been found here.
+func (r *reporter) merge(o *reporter) {
+	for _, d := range o.rep.Errors {
+		r.add(d)
+	}
+	for _, d := range o.rep.Warnings {
+		r.add(d)
+	}
+}
+
 // finish orders the findings by place, then rule and message, so output is stable whatever
 // order the checks ran in.
 func (r *reporter) finish() Report {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -33,6 +34,7 @@ type Document struct {
 	Duplicates []Duplicate
 	src        []byte
 	lineStarts []int
+	lines      sync.Once // lineStarts is built on first use, safely from any goroutine
 }
 
 // Parse decodes data strictly: invalid UTF-8, trailing data, control characters in strings and
@@ -62,14 +64,14 @@ func (d *Document) Source() []byte { return d.src }
 // Position turns a byte offset into a 1-based line and a 1-based column counted in characters
 // (Unicode code points), which is what editors show.
 func (d *Document) Position(offset int) (line, col int) {
-	if d.lineStarts == nil {
+	d.lines.Do(func() {
 		d.lineStarts = []int{0}
 		for i, b := range d.src {
 			if b == '\n' {
 				d.lineStarts = append(d.lineStarts, i+1)
 			}
 		}
-	}
+	})
 	if offset < 0 {
 		offset = 0
 	}
@@ -140,6 +142,18 @@ type parser struct {
 	pos  int
 	doc  *Document
 	path []pathElem // where the parser is, turned into a JSON Pointer only when needed
+	slab []Node     // nodes are carved from slabs: one allocation per 256 values, not one each
+}
+
+// node returns a fresh node from the slab.
+func (p *parser) node(k Kind, start int) *Node {
+	if len(p.slab) == 0 {
+		p.slab = make([]Node, 256)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	n.Kind, n.Start = k, start
+	return n
 }
 
 // pathElem is one step of the current location: a member name or an array index.
@@ -205,7 +219,9 @@ func (p *parser) value(depth int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Node{Kind: String, Text: s, Start: start, End: p.pos}, nil
+		n := p.node(String, start)
+		n.Text, n.End = s, p.pos
+		return n, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -225,7 +241,8 @@ func (p *parser) literal(word string, k Kind) (*Node, error) {
 		return nil, p.errf("invalid literal, expected %q", word)
 	}
 	p.pos += len(word)
-	n := &Node{Kind: k, Start: start, End: p.pos}
+	n := p.node(k, start)
+	n.End = p.pos
 	if k == Bool {
 		n.Text = word
 	}
@@ -268,7 +285,9 @@ func (p *parser) number() (*Node, error) {
 			return nil, p.errf("invalid number: expected a digit in the exponent")
 		}
 	}
-	return &Node{Kind: Number, Text: string(p.src[start:p.pos]), Start: start, End: p.pos}, nil
+	n := p.node(Number, start)
+	n.Text, n.End = string(p.src[start:p.pos]), p.pos
+	return n, nil
 }
 
 func (p *parser) str() (string, error) {
@@ -282,9 +301,14 @@ func (p *parser) str() (string, error) {
 		c := p.src[p.pos]
 		switch {
 		case c == '"':
-			out = append(out, p.src[runStart:p.pos]...)
+			var s string
+			if out == nil {
+				s = string(p.src[runStart:p.pos]) // no escapes: one allocation
+			} else {
+				s = string(append(out, p.src[runStart:p.pos]...))
+			}
 			p.pos++
-			return string(out), nil
+			return s, nil
 		case c == '\\':
 			out = append(out, p.src[runStart:p.pos]...)
 			if err := p.escape(&out); err != nil {
@@ -369,9 +393,10 @@ func (p *parser) hex4() (rune, error) {
 }
 
 func (p *parser) object(depth int) (*Node, error) {
-	n := &Node{Kind: Object, Start: p.pos, Members: []Member{}}
+	n := p.node(Object, p.pos)
+	n.Members = []Member{}
 	p.pos++
-	var seen map[string]int // allocated on the second member: most objects are small
+	var seen map[string]int // only for large objects; small ones are scanned
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == '}' {
 		p.pos++
@@ -399,7 +424,16 @@ func (p *parser) object(depth int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if first, dup := seen[name]; dup {
+		first, dup := seen[name]
+		if seen == nil {
+			for _, m := range n.Members {
+				if m.Name == name {
+					first, dup = m.NameAt, true
+					break
+				}
+			}
+		}
+		if dup {
 			p.doc.Duplicates = append(p.doc.Duplicates, Duplicate{Pointer: p.pointer(), Name: name, Offset: nameAt, FirstAt: first})
 			for i := range n.Members {
 				if n.Members[i].Name == name {
@@ -407,10 +441,15 @@ func (p *parser) object(depth int) (*Node, error) {
 				}
 			}
 		} else {
-			if seen == nil {
-				seen = make(map[string]int, 8)
+			if seen == nil && len(n.Members) >= 16 {
+				seen = make(map[string]int, 32)
+				for _, m := range n.Members {
+					seen[m.Name] = m.NameAt
+				}
 			}
-			seen[name] = nameAt
+			if seen != nil {
+				seen[name] = nameAt
+			}
 			n.Members = append(n.Members, Member{Name: name, NameAt: nameAt, Value: v})
 		}
 		p.path = p.path[:len(p.path)-1]
@@ -432,7 +471,8 @@ func (p *parser) object(depth int) (*Node, error) {
 }
 
 func (p *parser) array(depth int) (*Node, error) {
-	n := &Node{Kind: Array, Start: p.pos, Items: []*Node{}}
+	n := p.node(Array, p.pos)
+	n.Items = []*Node{}
 	p.pos++
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == ']' {
