@@ -211,3 +211,5 @@ func TestEditsOnDiskAreServedLiveAndBrokenEditsKeepTheLastGood(t *testing.T) {
 		t.Errorf("fixed manifest not served as version 2:\n%.400s", after)
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
