@@ -200,3 +200,15 @@ func TestEverySchemaRuleIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryEmbeddedSchemaCompiles(t *testing.T) {
+	set, err := loadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range SchemaNames() {
+		if _, err := set.schema(name); err != nil {
+			t.Error(err)
+		}
+	}
+}

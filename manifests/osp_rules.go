@@ -2,11 +2,11 @@ package manifests
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
@@ -138,13 +138,17 @@ func (r *reporter) compilesAsSchema(n *jsondoc.Node, ptr string) {
 	}
 }
 
-// compiledSchemas remembers which embedded schemas compiled, keyed by their canonical form:
-// manifests repeat the same credentials_schema across offerings, and every save revalidates.
-var compiledSchemas sync.Map // [32]byte → error (nil when it compiled)
+// embeddedSchemas compiles authored schemas (credentials_schema, command documents, …). One
+// compiler serves them all, so the draft 2020-12 metaschema is compiled once, not per schema;
+// results are remembered by content, since manifests repeat schemas and every save
+// revalidates.
+var embeddedSchemas = struct {
+	sync.Mutex
+	compiler *jsonschema.Compiler
+	results  map[[32]byte]error
+}{results: map[[32]byte]error{}}
 
 const maxCompiledSchemas = 4096
-
-var compiledCount atomic.Int64
 
 // compileEmbedded compiles n (src, when known, is its source text: hashing it is cheaper than
 // canonicalising).
@@ -153,24 +157,23 @@ func compileEmbedded(n *jsondoc.Node, src []byte) error {
 		src = jsondoc.Canonical(n)
 	}
 	key := sha256.Sum256(src)
-	if v, ok := compiledSchemas.Load(key); ok {
-		err, _ := v.(error)
+	e := &embeddedSchemas
+	e.Lock()
+	defer e.Unlock()
+	if err, ok := e.results[key]; ok {
 		return err
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	const url = "https://schemas.ospbox.invalid/embedded.json"
-	err := c.AddResource(url, toValue(n))
+	if e.compiler == nil || len(e.results) >= maxCompiledSchemas {
+		e.compiler = jsonschema.NewCompiler()
+		e.compiler.DefaultDraft(jsonschema.Draft2020)
+		clear(e.results)
+	}
+	url := "https://schemas.ospbox.invalid/embedded/" + hex.EncodeToString(key[:]) + ".json"
+	err := e.compiler.AddResource(url, toValue(n))
 	if err == nil {
-		_, err = c.Compile(url)
+		_, err = e.compiler.Compile(url)
 	}
-	if compiledCount.Add(1) <= maxCompiledSchemas {
-		var stored any = err
-		if err == nil {
-			stored = (error)(nil)
-		}
-		compiledSchemas.Store(key, stored)
-	}
+	e.results[key] = err
 	return err
 }
 

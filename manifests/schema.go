@@ -61,9 +61,11 @@ func SchemaBody(name, baseURL string) ([]byte, bool) {
 	return jsondoc.Indent(withID), true
 }
 
-// schemaSet is every embedded schema, compiled, with its source kept for the annotations ospbox
-// reads from failing locations (x-message, x-rule, x-additional).
+// schemaSet is every embedded schema, compiled on first use, with its source kept for the
+// annotations ospbox reads from failing locations (x-message, x-rule, x-additional).
 type schemaSet struct {
+	mu       sync.Mutex
+	compiler *jsonschema.Compiler
 	compiled map[string]*jsonschema.Schema
 	docs     map[string]*jsondoc.Document
 }
@@ -84,15 +86,28 @@ var loadSchemas = sync.OnceValues(func() (*schemaSet, error) {
 			return nil, fmt.Errorf("schema %s: %w", name, err)
 		}
 	}
-	for name := range set.docs {
-		s, err := c.Compile(schemaBase + name)
-		if err != nil {
-			return nil, fmt.Errorf("schema %s: %w", name, err)
-		}
-		set.compiled[name] = s
-	}
+	set.compiler = c
 	return set, nil
 })
+
+// schema compiles (once) and returns the embedded schema name; compiling only what is used
+// keeps start-up short.
+func (set *schemaSet) schema(name string) (*jsonschema.Schema, error) {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if s, ok := set.compiled[name]; ok {
+		return s, nil
+	}
+	if set.docs[name] == nil {
+		return nil, fmt.Errorf("no embedded schema %s", name)
+	}
+	s, err := set.compiler.Compile(schemaBase + name)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", name, err)
+	}
+	set.compiled[name] = s
+	return s, nil
+}
 
 // toValue converts a tree into the values the schema library validates; numbers stay exact.
 func toValue(n *jsondoc.Node) any {
@@ -156,9 +171,9 @@ func (r *reporter) checkSchema(name string, root *jsondoc.Node) {
 		r.at(SeverityError, "", "schema_unavailable", "ospbox's schema could not be loaded: "+err.Error())
 		return
 	}
-	s := set.compiled[name]
-	if s == nil {
-		r.at(SeverityError, "", "schema_unavailable", "no embedded schema "+name)
+	s, err := set.schema(name)
+	if err != nil {
+		r.at(SeverityError, "", "schema_unavailable", "ospbox's schema could not be compiled: "+err.Error())
 		return
 	}
 	err = s.Validate(toValue(root))
