@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -210,5 +211,19 @@ func TestEveryEmbeddedSchemaCompiles(t *testing.T) {
 		if _, err := set.schema(name); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+var updateDocs = flag.Bool("update", false, "rewrite docs/validation-rules.md")
+
+// TestRulesDocIsCurrent keeps docs/validation-rules.md in step with the rules in the code.
+func TestRulesDocIsCurrent(t *testing.T) {
+	path := filepath.Join("..", "docs", "validation-rules.md")
+	if *updateDocs {
+		os.WriteFile(path, []byte(RulesMarkdown()), 0o644)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || string(data) != RulesMarkdown() {
+		t.Errorf("docs/validation-rules.md is stale: go test ./manifests -run RulesDoc -update")
 	}
 }

@@ -1,6 +1,9 @@
 package manifests
 
 import (
+	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +100,46 @@ func (w *Workspace) LoadOSP(slug string) (*OSPManifest, Report) {
 		r.at(SeverityError, "", "unreadable", err.Error())
 		return nil, r.finish()
 	}
-	return ParseOSP(slug, rel, data)
+	m, rep := ParseOSP(slug, rel, data)
+	w.checkServedBaseURL(slug, data, &rep)
+	return m, rep
+}
+
+// checkServedBaseURL warns when osp_base_url points at this machine but not at a place where
+// ospbox serves the provider: a production URL is fine (ospbox rewrites it in the served copy),
+// a loopback URL that misses the mount is a mistake clients would follow.
+func (w *Workspace) checkServedBaseURL(slug string, data []byte, rep *Report) {
+	doc, err := jsondoc.Parse(data)
+	if err != nil || doc.Root.Kind != jsondoc.Object {
+		return
+	}
+	raw := doc.Root.Str("osp_base_url")
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || !isLoopbackHost(u.Hostname()) {
+		return
+	}
+	_, port, _ := strings.Cut(w.Config.Listen, ":")
+	want := []string{"/providers/" + slug + "/osp/v1"}
+	if w.Config.OSP.DefaultProvider == slug {
+		want = append(want, "/osp/v1")
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	hostOK := u.Port() == port && (u.Hostname() != slug+".localhost" || path == "/osp/v1")
+	if hostOK && (contains(want, path) || u.Hostname() == slug+".localhost") {
+		return
+	}
+	r := &reporter{file: rep.File, doc: doc, rep: rep}
+	r.at(SeverityWarning, "/osp_base_url", "base_url_not_served", fmt.Sprintf("osp_base_url points at this machine but ospbox serves %s at http://%s/providers/%s/osp/v1 (or http://%s.localhost:%s/osp/v1); clients reading the authored file would miss it", slug, w.Config.Listen, slug, slug, port))
+	rep.Valid = len(rep.Errors) == 0
+}
+
+func isLoopbackHost(h string) bool {
+	h = strings.ToLower(h)
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ParseOSP validates an authored OSP manifest and builds its normalised model: strict JSON,

@@ -1,5 +1,10 @@
 package manifests
 
+import (
+	"sort"
+	"strings"
+)
+
 // ruleDocs is the one-line documentation of every rule id the validator emits. The ids are
 // stable: editors, CI filters and SARIF consumers key on them.
 var ruleDocs = map[string]string{
@@ -72,6 +77,7 @@ var ruleDocs = map[string]string{
 	"sunset_too_soon":            "sunset_at should be at least 90 days after deprecated_at.",
 	"free_not_accepted":          "A free tier exists but the accepted payment methods do not include free.",
 	"paid_tier_free_only":        "A paid tier exists but free is the only accepted payment method.",
+	"base_url_not_served":        "osp_base_url points at this machine but not where ospbox serves the provider (production URLs are fine: the served copy is rewritten).",
 	"tier_reference":             "identity.identity_required_for_tiers names a tier no offering has.",
 	"schema_unavailable":         "ospbox's own schema could not be loaded (a bug in ospbox).",
 
@@ -119,4 +125,25 @@ func RuleDoc(rule string) string {
 		return d
 	}
 	return rule
+}
+
+// RulesMarkdown renders the rule list for docs/validation-rules.md.
+func RulesMarkdown() string {
+	ids := make([]string, 0, len(ruleDocs))
+	for id := range ruleDocs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	b.WriteString("# Validation rules\n\n")
+	b.WriteString("Every finding of `ospbox validate`, the Manifests page and `POST /ospbox/v1/validate` carries one of\n")
+	b.WriteString("these rule ids, a severity (`error` stops a file from being served; `warning` and `info` never do),\n")
+	b.WriteString("the file, a JSON Pointer, and a 1-based line and column counted in characters, with the end of the span.\n")
+	b.WriteString("Findings that concern another file list it under `related`. This page is generated from\n")
+	b.WriteString("`manifests/rules.go` (`go test ./manifests -run RulesDoc -update`).\n\n")
+	b.WriteString("| Rule | Meaning |\n|---|---|\n")
+	for _, id := range ids {
+		b.WriteString("| `" + id + "` | " + strings.ReplaceAll(ruleDocs[id], "|", "\\|") + " |\n")
+	}
+	return b.String()
 }

@@ -217,7 +217,7 @@ func TestEveryRuleHasAFailingAndAPassingCase(t *testing.T) {
 	elsewhere := []string{"type_undefined", "rules_type_unknown", "type_collision", "schema_document_name", "query_document",
 		"produces", "unknown_agent", "empty_catalogue", "rules_document", "unreadable", "schema_unavailable", "file_too_large",
 		"unsigned", "any_of", "one_of", "unique_items", "property_names", "min_properties", "max_properties", "not_allowed",
-		"schema", "min_items", "settings", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
+		"schema", "min_items", "settings", "base_url_not_served", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
 	for rule := range ruleDocs {
 		if !tested[rule] && !contains(elsewhere, rule) {
 			t.Errorf("rule %s has no failing/passing case", rule)
@@ -343,6 +343,20 @@ func TestWorkspaceTextValidationAndPaths(t *testing.T) {
 	}
 	if rep := w.ValidateText("oap/agents/triage.rules.json", []byte(`{"on": {"Nope": {"produce": []}}}`)); !hasRule(rep, "rules_type_unknown", SeverityError) {
 		t.Errorf("unsaved rules text must be checked against the OAP manifest: %+v", rep)
+	}
+	acme, _ := os.ReadFile(filepath.Join(dir, "providers", "acmedb", "osp.json"))
+	for url, warn := range map[string]bool{
+		"https://api.acmedb.example/osp/v1":              false,
+		"http://127.0.0.1:7410/providers/acmedb/osp/v1":  false,
+		"http://127.0.0.1:7410/osp/v1":                   false, // acmedb is the default provider
+		"http://acmedb.localhost:7410/osp/v1":            false,
+		"http://127.0.0.1:7410/providers/skyhost/osp/v1": true,
+		"http://localhost:9999/providers/acmedb/osp/v1":  true,
+	} {
+		text := strings.Replace(string(acme), "https://api.acmedb.example/osp/v1", url, 1)
+		if got := hasRule(w.ValidateText("providers/acmedb/osp.json", []byte(text)), "base_url_not_served", SeverityWarning); got != warn {
+			t.Errorf("osp_base_url %s: warning %v, want %v", url, got, warn)
+		}
 	}
 	files := w.EditableFiles()
 	for _, want := range []string{ConfigFile, "providers/acmedb/osp.json", BSPManifest, "bsp/commands/place-order/1.0.json", OAPManifest, "oap/agents/triage.rules.json"} {

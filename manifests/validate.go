@@ -180,6 +180,7 @@ func (w *Workspace) ValidateText(rel string, data []byte) Report {
 	case strings.HasPrefix(rel, ProvidersDir+"/") && strings.HasSuffix(rel, "/osp.json"):
 		slug := strings.TrimSuffix(strings.TrimPrefix(rel, ProvidersDir+"/"), "/osp.json")
 		_, rep := ParseOSP(slug, rel, data)
+		w.checkServedBaseURL(slug, data, &rep)
 		return rep
 	case rel == BSPManifest:
 		return parseBSP(rel, data, w.LoadCatalog("bsp")).Report
