@@ -287,4 +287,3 @@ func writeJSONResponse(w http.ResponseWriter, status int, v any) {
 func jsonError(w http.ResponseWriter, status int, msg string) {
 	writeJSONResponse(w, status, map[string]string{"error": msg})
 }
-
