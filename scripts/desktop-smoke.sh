@@ -22,25 +22,24 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 DISPLAY=$display WAYLAND_DISPLAY= OSPBOX_LOG_LEVEL=debug XDG_DATA_HOME="$work/data" "$bin" --addr 127.0.0.1:0 >"$work/app.out" 2>"$work/app.err" &
 app_pid=$!
 
-ready=""
-for _ in $(seq 600); do
-  if grep -q "window DOM ready" "$work/app.err"; then ready=yes; break; fi
-  if ! kill -0 "$app_pid" 2>/dev/null; then break; fi
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
+# await_log PATTERN TENTHS: wait up to TENTHS × 0.1 s for the app to log a line matching PATTERN.
+await_log() {
+  for _ in $(seq "$2"); do
+    grep -q "$1" "$work/app.err" && return 0
+    kill -0 "$app_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+if ! await_log "window DOM ready" 600; then
   echo "desktop-smoke: FAIL: the window never reported DOM ready" >&2
   cat "$work/app.err" >&2
   exit 1
 fi
 # The page's script opens the live event stream once htmx runs: that request proves the
 # Overview loaded with its assets, not an error page.
-live=""
-for _ in $(seq 150); do
-  if grep -q 'msg="desktop: request" method=GET path=/ui/events' "$work/app.err"; then live=yes; break; fi
-  sleep 0.1
-done
-if [ -z "$live" ]; then
+if ! await_log 'msg="desktop: request" method=GET path=/ui/events' 150; then
   echo "desktop-smoke: FAIL: the window never opened the live event stream (page or assets failed)" >&2
   cat "$work/app.err" >&2
   exit 1
@@ -69,12 +68,7 @@ if [ "$status" != 200 ]; then
 fi
 # An agent's request must reach the open window live: the SSE "changed" event makes htmx fetch
 # the Overview fragment through the AssetServer.
-refreshed=""
-for _ in $(seq 100); do
-  if grep -q 'msg="desktop: request" method=GET path=/ui/overview/live' "$work/app.err"; then refreshed=yes; break; fi
-  sleep 0.1
-done
-if [ -z "$refreshed" ]; then
+if ! await_log 'msg="desktop: request" method=GET path=/ui/overview/live' 100; then
   echo "desktop-smoke: FAIL: the window did not refresh after an agent's request (SSE in the window)" >&2
   exit 1
 fi

@@ -113,22 +113,29 @@ function start(pane) {
     pane.dataset.dirty = dirty ? "true" : "false";
   };
 
+  // showConflict explains a clash with the file on disk and offers the given choices.
+  const showConflict = (message, choices) => {
+    conflict.hidden = false;
+    const msg = document.createElement("span");
+    msg.textContent = message + " ";
+    const buttons = choices.map(([label, action]) => {
+      const b = document.createElement("button");
+      b.textContent = label;
+      b.addEventListener("click", action);
+      return b;
+    });
+    conflict.replaceChildren(msg, ...buttons);
+    pane.dataset.conflict = "true";
+  };
+
   const save = async (view, force) => {
     const text = view.state.doc.toString();
     const { status: code, data } = await post("/ui/manifests/save", { path, text, base_hash: force ? force : baseHash });
     if (code === 409) {
-      conflict.hidden = false;
-      conflict.replaceChildren();
-      const msg = document.createElement("span");
-      msg.textContent = "This file changed on disk since you opened it. ";
-      const keep = document.createElement("button");
-      keep.textContent = "Overwrite with my version";
-      keep.addEventListener("click", () => save(view, data.hash));
-      const reload = document.createElement("button");
-      reload.textContent = "Discard mine, load the disk version";
-      reload.addEventListener("click", () => replaceText(view, data.text, data.hash));
-      conflict.append(msg, keep, " ", reload);
-      pane.dataset.conflict = "true";
+      showConflict("This file changed on disk since you opened it.", [
+        ["Overwrite with my version", () => save(view, data.hash)],
+        ["Discard mine, load the disk version", () => replaceText(view, data.text, data.hash)],
+      ]);
       return;
     }
     if (code !== 200) {
@@ -187,15 +194,9 @@ function start(pane) {
       if (view.state.doc.toString() === savedText) {
         replaceText(view, disk.text, disk.hash);
       } else if (view.state.doc.toString() !== disk.text) {
-        conflict.hidden = false;
-        conflict.replaceChildren();
-        const msg = document.createElement("span");
-        msg.textContent = "This file changed on disk while you have unsaved edits. ";
-        const reload = document.createElement("button");
-        reload.textContent = "Load the disk version";
-        reload.addEventListener("click", () => replaceText(view, disk.text, disk.hash));
-        conflict.append(msg, reload);
-        pane.dataset.conflict = "true";
+        showConflict("This file changed on disk while you have unsaved edits.", [
+          ["Load the disk version", () => replaceText(view, disk.text, disk.hash)],
+        ]);
       }
     }
   });
