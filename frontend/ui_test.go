@@ -159,6 +159,7 @@ func TestOverviewShowsProvidersOfferingsAndCounts(t *testing.T) {
 		"AcmeDB", "SkyHost", "acmedb/postgres", "Managed Postgres", "skyhost/object-storage",
 		"USD 25.00 / month", "http://127.0.0.1:7410/providers/acmedb/osp/v1", "default", `data-copy="http://127.0.0.1:7410/providers/skyhost/osp/v1"`,
 		`sse-connect="/ui/events"`, "io.bsp.agents.commands", "2025-07-01", csrfFor(testToken),
+		"unsigned file; ospbox signs the served copy (ospbox-acmedb-",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("Overview lacks %q", want)

@@ -32,6 +32,8 @@ type providerView struct {
 	Errors, Warnings                int
 	Offerings                       []manifests.Offering
 	Resources, Requests             int
+	Signature                       string // authored signature status
+	ServedKeyID                     string // key the served copy is signed with
 }
 
 func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
@@ -61,9 +63,13 @@ func providerViewOf(p *mock.ProviderState, snap *mock.Snapshot, base string, c s
 	if p.Report.Dialect != nil {
 		pv.Dialect = *p.Report.Dialect
 	}
+	if p.Report.Signature != nil {
+		pv.Signature = p.Report.Signature.Status
+	}
 	if s := p.Serving; s != nil {
 		pv.Name, pv.ProviderID, pv.Version = s.Manifest.ProviderName, s.Manifest.ProviderID, s.Version
 		pv.Offerings = s.Manifest.Offerings
+		pv.ServedKeyID = s.KeyID()
 		pv.LoadedAt = s.LoadedAt.Local().Format("15:04:05")
 		if pv.Dialect == "" {
 			pv.Dialect = s.Manifest.Dialect

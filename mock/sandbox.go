@@ -73,6 +73,9 @@ type servedBody struct {
 	logged string // the body as the request log stores it (redacted once)
 }
 
+// KeyID is the id of the key the served copy is signed with.
+func (sv *Served) KeyID() string { return sv.key.KeyID }
+
 // Provider returns the state of provider slug, or nil.
 func (s *Snapshot) Provider(slug string) *ProviderState {
 	for _, p := range s.Providers {
