@@ -25,6 +25,7 @@ type overviewView struct {
 // providerView is one provider card.
 type providerView struct {
 	Slug, Name, ProviderID, Dialect string
+	File                            string // the authored manifest, workspace-relative
 	BaseURL, ManifestURL            string
 	IsDefault, Serving, Stale       bool
 	Version                         int
@@ -56,7 +57,7 @@ func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
 func providerViewOf(p *mock.ProviderState, snap *mock.Snapshot, base string, c storage.ProviderCounts) providerView {
 	mount := base + "/providers/" + p.Slug
 	pv := providerView{
-		Slug: p.Slug, Name: p.Slug, BaseURL: mount + "/osp/v1", ManifestURL: mount + "/.well-known/osp.json",
+		Slug: p.Slug, Name: p.Slug, File: p.Report.File, BaseURL: mount + "/osp/v1", ManifestURL: mount + "/.well-known/osp.json",
 		IsDefault: snap.Default == p.Slug, Serving: p.Serving != nil, Stale: p.Stale(),
 		Errors: len(p.Report.Errors), Warnings: len(p.Report.Warnings), Resources: c.Resources, Requests: c.Requests,
 	}
