@@ -19,7 +19,7 @@ type navItem struct {
 var navItems = []navItem{
 	{"overview", "Overview", "/ui/"},
 	{"manifests", "Manifests", "/ui/manifests"},
-	{"catalog", "Catalog", ""},
+	{"catalog", "Catalog", "/ui/catalog"},
 	{"resources", "Resources", ""},
 	{"requests", "Requests", "/ui/requests"},
 	{"events", "Events", ""},

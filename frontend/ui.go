@@ -52,6 +52,8 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/{$}", u.overview)
 	u.mux.HandleFunc("GET /ui/overview/live", u.overviewFragment)
 	u.mux.HandleFunc("POST /ui/reload", u.reload)
+	u.mux.HandleFunc("GET /ui/catalog", u.catalog)
+	u.mux.HandleFunc("GET /ui/catalog/results", u.catalogResults)
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
@@ -130,6 +132,17 @@ func (u *UI) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.overviewFragment(w, r)
+}
+
+func (u *UI) catalog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("q")
+	c := catalogMatches(u.Sandbox.BuildCatalog(u.SandboxURL, mock.CatalogQuery{}), q)
+	u.render(w, r, catalogPage(u.meta("Catalog", "catalog"), c, q))
+}
+
+func (u *UI) catalogResults(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("q")
+	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.BuildCatalog(u.SandboxURL, mock.CatalogQuery{}), q), q))
 }
 
 func (u *UI) requests(w http.ResponseWriter, r *http.Request) {

@@ -242,3 +242,24 @@ func TestRequestsAndManifestsPagesRender(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogPageAndSearch(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.get(t, "/ui/catalog", authed())
+	for _, want := range []string{`data-service="acmedb/postgres"`, `data-service="skyhost/object-storage"`, "USD 60.00 / year", "storage_gb 0.5 · connections 20", "vectors unlimited",
+		`&#34;tier_id&#34;:&#34;free&#34;`, `/providers/acmedb/osp/v1/provision`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("catalog page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `acmedb/search&#34;,&#34;sandbox`) || strings.Contains(body, `"acmedb/search","sandbox"`) {
+		t.Error("a service without sandboxes must not be offered a sandbox provision")
+	}
+	_, frag := f.get(t, "/ui/catalog/results?q=bucket", authed())
+	if !strings.Contains(frag, `data-service="skyhost/object-storage"`) || strings.Contains(frag, `data-service="acmedb/postgres"`) {
+		t.Errorf("search for bucket:\n%.500s", frag)
+	}
+	if _, frag := f.get(t, "/ui/catalog/results?q=nothing-matches", authed()); !strings.Contains(frag, "No service matches") {
+		t.Error("empty search result must say so")
+	}
+}

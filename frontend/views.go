@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/manifests/jsondoc"
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -143,4 +144,57 @@ func treeURL(files []fileEntry) string {
 		}
 	}
 	return "/ui/manifests/tree"
+}
+
+// provisionCurl is the command an agent developer can paste to provision a service's default
+// tier in sandbox mode.
+func provisionCurl(s mock.CatalogService) string {
+	req := map[string]any{"offering_id": s.OfferingID, "tier_id": s.DefaultTier}
+	if s.Development {
+		req["sandbox"] = map[string]bool{"enabled": true}
+	}
+	body, _ := json.Marshal(req)
+	return "curl -s -X POST " + s.Provision.URL + " -H 'Content-Type: application/json' -d '" + string(body) + "'"
+}
+
+// catalogMatches keeps the services whose id, name, description, category or tiers mention q.
+func catalogMatches(c mock.Catalog, q string) mock.Catalog {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" {
+		return c
+	}
+	var keep []mock.CatalogService
+	for _, s := range c.Data.Services {
+		hay := []string{s.ID, s.Name, s.ProviderName, s.ProviderID, strings.Join(s.Categories, " "), s.Pricing.Type}
+		if s.Description != nil {
+			hay = append(hay, *s.Description)
+		}
+		for _, t := range s.Tiers {
+			hay = append(hay, t.TierID, t.Name)
+		}
+		if strings.Contains(strings.ToLower(strings.Join(hay, " ")), q) {
+			keep = append(keep, s)
+		}
+	}
+	c.Data.Services = keep
+	return c
+}
+
+// limitsText renders a tier's limits object as "storage_gb 0.5 · connections 20".
+func limitsText(raw json.RawMessage) string {
+	doc, err := jsondoc.Parse(raw)
+	if err != nil || doc.Root.Kind != jsondoc.Object || len(doc.Root.Members) == 0 {
+		return "—"
+	}
+	var parts []string
+	for _, m := range doc.Root.Members {
+		v := m.Value.Text
+		if m.Value.Kind == jsondoc.Null {
+			v = "unlimited"
+		} else if m.Value.Kind == jsondoc.Object || m.Value.Kind == jsondoc.Array {
+			v = string(jsondoc.Compact(m.Value))
+		}
+		parts = append(parts, m.Name+" "+v)
+	}
+	return strings.Join(parts, " · ")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
 )
@@ -17,9 +18,22 @@ const DefaultListen = "127.0.0.1:7410"
 // Config is the part of ospbox.json that ospbox reads. Settings other pages define are kept in
 // the file and read by the features that need them.
 type Config struct {
-	Name   string    `json:"name"`
-	Listen string    `json:"listen"`
-	OSP    OSPConfig `json:"osp"`
+	Name   string     `json:"name"`
+	Listen string     `json:"listen"`
+	OSP    OSPConfig  `json:"osp"`
+	Caps   CapsConfig `json:"caps"`
+}
+
+// CapsConfig holds the caps.* settings (spec/osp.md §16.1).
+type CapsConfig struct {
+	DefaultMonthlyLimit MoneyAmount       `json:"default_monthly_limit"`
+	FXRates             map[string]string `json:"fx_rates"`
+}
+
+// MoneyAmount is a decimal amount in a currency.
+type MoneyAmount struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
 }
 
 // OSPConfig holds the osp.* settings.
@@ -28,12 +42,14 @@ type OSPConfig struct {
 	EndpointStyle   string `json:"endpoint_style"`
 }
 
+var amountSetting = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
 // EndpointStyles are the accepted values of osp.endpoint_style.
 var EndpointStyles = []string{"brace", "colon", "append"}
 
 // LoadConfig reads ospbox.json; a missing file gives the defaults.
 func LoadConfig(path string) (Config, error) {
-	cfg := Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"}}
+	cfg := defaultConfig()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return cfg, nil
@@ -65,9 +81,14 @@ func LoadConfig(path string) (Config, error) {
 	return decoded, nil
 }
 
+func defaultConfig() Config {
+	return Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"},
+		Caps: CapsConfig{DefaultMonthlyLimit: MoneyAmount{Amount: "100.00", Currency: "USD"}}}
+}
+
 // decodeConfig reads the settings ospbox uses from a parsed-clean ospbox.json, with defaults.
 func decodeConfig(data []byte) (Config, error) {
-	cfg := Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"}}
+	cfg := defaultConfig()
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&cfg); err != nil {
 		return cfg, err
 	}
@@ -79,6 +100,17 @@ func decodeConfig(data []byte) (Config, error) {
 	}
 	if !contains(EndpointStyles, cfg.OSP.EndpointStyle) {
 		return cfg, fmt.Errorf("osp.endpoint_style %q is not one of brace, colon, append", cfg.OSP.EndpointStyle)
+	}
+	if cfg.Caps.DefaultMonthlyLimit.Amount == "" {
+		cfg.Caps.DefaultMonthlyLimit = defaultConfig().Caps.DefaultMonthlyLimit
+	}
+	if !amountSetting.MatchString(cfg.Caps.DefaultMonthlyLimit.Amount) || !currencyCode.MatchString(cfg.Caps.DefaultMonthlyLimit.Currency) {
+		return cfg, fmt.Errorf("caps.default_monthly_limit must be {\"amount\": \"100.00\", \"currency\": \"USD\"}")
+	}
+	for cur, rate := range cfg.Caps.FXRates {
+		if !currencyCode.MatchString(cur) || !amountSetting.MatchString(rate) {
+			return cfg, fmt.Errorf("caps.fx_rates must map currency codes to decimal strings, e.g. {\"EUR\": \"1.08\"}")
+		}
 	}
 	return cfg, nil
 }

@@ -18,6 +18,8 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 			s.serveSchema(w, r, origin)
 		case r.URL.Path == "/ospbox/v1/validate":
 			s.serveValidate(w, r)
+		case r.URL.Path == "/ospbox/v1/catalog":
+			s.serveCatalog(w, r, origin)
 		default:
 			writeOSPError(w, newOSPError("not_found", "no ospbox API at "+r.URL.Path))
 		}
