@@ -145,14 +145,26 @@ func (r *reporter) compilesAsSchema(n *jsondoc.Node, ptr string) {
 var embeddedSchemas = struct {
 	sync.Mutex
 	compiler *jsonschema.Compiler
-	results  map[[32]byte]error
-}{results: map[[32]byte]error{}}
+	results  map[[32]byte]compiledResult
+}{results: map[[32]byte]compiledResult{}}
+
+type compiledResult struct {
+	schema *jsonschema.Schema
+	err    error
+}
 
 const maxCompiledSchemas = 4096
 
-// compileEmbedded compiles n (src, when known, is its source text: hashing it is cheaper than
-// canonicalising).
+// compileEmbedded reports whether n compiles (src, when known, is its source text: hashing it is
+// cheaper than canonicalising).
 func compileEmbedded(n *jsondoc.Node, src []byte) error {
+	_, err := compiledEmbeddedSrc(n, src)
+	return err
+}
+
+func compiledEmbedded(n *jsondoc.Node) (*jsonschema.Schema, error) { return compiledEmbeddedSrc(n, nil) }
+
+func compiledEmbeddedSrc(n *jsondoc.Node, src []byte) (*jsonschema.Schema, error) {
 	if src == nil {
 		src = jsondoc.Canonical(n)
 	}
@@ -160,8 +172,8 @@ func compileEmbedded(n *jsondoc.Node, src []byte) error {
 	e := &embeddedSchemas
 	e.Lock()
 	defer e.Unlock()
-	if err, ok := e.results[key]; ok {
-		return err
+	if res, ok := e.results[key]; ok {
+		return res.schema, res.err
 	}
 	if e.compiler == nil || len(e.results) >= maxCompiledSchemas {
 		e.compiler = jsonschema.NewCompiler()
@@ -169,12 +181,13 @@ func compileEmbedded(n *jsondoc.Node, src []byte) error {
 		clear(e.results)
 	}
 	url := "https://schemas.ospbox.invalid/embedded/" + hex.EncodeToString(key[:]) + ".json"
-	err := e.compiler.AddResource(url, toValue(n))
-	if err == nil {
-		_, err = e.compiler.Compile(url)
+	var res compiledResult
+	res.err = e.compiler.AddResource(url, toValue(n))
+	if res.err == nil {
+		res.schema, res.err = e.compiler.Compile(url)
 	}
-	e.results[key] = err
-	return err
+	e.results[key] = res
+	return res.schema, res.err
 }
 
 func firstLine(s string) string {

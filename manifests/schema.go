@@ -200,8 +200,12 @@ func (r *reporter) schemaFailure(set *schemaSet, ve *jsonschema.ValidationError)
 	msg := set.annotation(ve.SchemaURL, "x-message")
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
+		where := displayPtr(ptr)
+		if ptr == "" && r.rep.Protocol == "message" {
+			where = "the request body"
+		}
 		for _, m := range k.Missing {
-			r.at(SeverityError, ptr, "required", fmt.Sprintf("missing required member %q in %s", m, displayPtr(ptr)))
+			r.at(SeverityError, ptr, "required", fmt.Sprintf("missing required member %q in %s", m, where))
 		}
 		return
 	case *kind.AdditionalProperties:
@@ -268,4 +272,34 @@ func displayPtr(p string) string {
 		return "the manifest"
 	}
 	return p
+}
+
+// CheckMessage validates a request body against one of the embedded message schemas (for
+// example "messages/osp-provision-request.json"): strict JSON first, then the schema. The
+// findings carry JSON Pointers and positions in the body.
+func CheckMessage(schema string, data []byte) (*jsondoc.Document, []Diagnostic) {
+	r := newReporter("request body", "message")
+	if !r.parse(data) {
+		return r.doc, r.finish().Errors
+	}
+	r.checkSchema(schema, r.doc.Root)
+	return r.doc, r.finish().Errors
+}
+
+// CheckAgainst validates a value against an authored schema (a configuration_schema, say) and
+// returns its failures; a schema that does not compile is reported as one failure.
+func CheckAgainst(schemaNode, value *jsondoc.Node) []Diagnostic {
+	s, err := compiledEmbedded(schemaNode)
+	if err != nil {
+		return []Diagnostic{{Rule: "schema_invalid", Severity: SeverityError, Message: "the schema does not compile: " + firstLine(err.Error())}}
+	}
+	verr := s.Validate(toValue(value))
+	var ve *jsonschema.ValidationError
+	if !errors.As(verr, &ve) {
+		return nil
+	}
+	r := &reporter{rep: &Report{}}
+	set, _ := loadSchemas()
+	r.schemaFailure(set, ve)
+	return r.finish().Errors
 }

@@ -186,7 +186,7 @@ func (s *Sandbox) BuildCatalog(origin string, q CatalogQuery) Catalog {
 			Cap: capSummary(capCfg.DefaultMonthlyLimit),
 		})
 		rootTrust := intOf(served.Root.Get("trust_tier_required"))
-		for _, on := range served.Root.Get("offerings").Items {
+		for _, on := range served.Root.Get("offerings").List() {
 			svc, ok := catalogService(p.Slug, m, on, mount, rootTrust, capCfg, now)
 			if !ok || (q.Category != "" && !contains(svc.Categories, q.Category)) {
 				continue
@@ -277,7 +277,7 @@ func catalogService(slug string, m *manifests.OSPManifest, on *jsondoc.Node, mou
 	}
 	var monthly []priced
 	free, paid := 0, 0
-	for _, tn := range on.Get("tiers").Items {
+	for _, tn := range on.Get("tiers").List() {
 		pn := tn.Get("price")
 		t := CatalogTier{
 			TierID: tn.Str("tier_id"), Name: tn.Str("name"),

@@ -1,6 +1,9 @@
 package mock
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Clock is the workspace clock: every time-driven behaviour reads it, so tests and demos can
 // move time (spec/README.md, Time).
@@ -13,3 +16,66 @@ type RealClock struct{}
 
 // Now returns the current UTC time.
 func (RealClock) Now() time.Time { return time.Now().UTC() }
+
+// WorkspaceClock is wall-clock time shifted by whatever it was advanced by, or frozen.
+type WorkspaceClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	frozen *time.Time
+	base   func() time.Time
+}
+
+// NewWorkspaceClock starts at wall-clock time.
+func NewWorkspaceClock() *WorkspaceClock { return &WorkspaceClock{base: RealClock{}.Now} }
+
+// Now is the sandbox's current time.
+func (c *WorkspaceClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		return *c.frozen
+	}
+	return c.base().Add(c.offset)
+}
+
+// Advance moves the clock forward by d and returns the new time.
+func (c *WorkspaceClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		t := c.frozen.Add(d)
+		c.frozen = &t
+		return t
+	}
+	c.offset += d
+	return c.base().Add(c.offset)
+}
+
+// Freeze stops the clock at its current time.
+func (c *WorkspaceClock) Freeze() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen == nil {
+		t := c.base().Add(c.offset)
+		c.frozen = &t
+	}
+	return *c.frozen
+}
+
+// Resume lets a frozen clock run again from where it stood.
+func (c *WorkspaceClock) Resume() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		c.offset = c.frozen.Sub(c.base())
+		c.frozen = nil
+	}
+	return c.base().Add(c.offset)
+}
+
+// Frozen reports whether the clock is frozen.
+func (c *WorkspaceClock) Frozen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.frozen != nil
+}

@@ -162,7 +162,7 @@ func TestErrorsUseTheOSPEnvelope(t *testing.T) {
 		{"wrong method", "POST", "/.well-known/osp.json", nil, strings.NewReader("{}"), 405, "method_not_allowed"},
 		{"version", "GET", "/osp/v1/health", map[string]string{"X-OSP-Version": "9.0"}, nil, 406, "version_not_supported"},
 		{"oversize body", "POST", "/osp/v1/provision", nil, strings.NewReader(strings.Repeat("x", MaxBodyBytes+1)), 413, "payload_too_large"},
-		{"planned route", "POST", "/providers/acmedb/osp/v1/provision", nil, strings.NewReader("{}"), 501, "not_implemented"},
+		{"planned route", "GET", "/providers/acmedb/osp/v1/cost-summary", nil, nil, 501, "not_implemented"},
 		{"bad style", "GET", "/.well-known/osp.json?endpoint_style=curly", nil, nil, 400, "invalid_request"},
 	}
 	for _, tt := range tests {
@@ -228,14 +228,14 @@ func TestNeverValidProviderAnswers503(t *testing.T) {
 func TestRequestsAreLoggedWithSecretsRedacted(t *testing.T) {
 	f := newFixture(t)
 	f.do(t, "POST", "/osp/v1/provision", map[string]string{"X-Request-Id": "trace-1"},
-		strings.NewReader(`{"offering_id":"acmedb/postgres","api_key":"sk_live_123","config":{"db_url":"postgres://u:hunter2@h/db"}}`))
+		strings.NewReader(`{"offering_id":"acmedb/postgres","tier_id":"free","api_key":"sk_live_123","config":{"db_url":"postgres://u:hunter2@h/db"}}`))
 	f.sb.FlushRequestLog()
 	reqs, err := f.db.RecentRequests(context.Background(), 5)
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("requests %v %v", reqs, err)
 	}
 	r := reqs[0]
-	if r.Provider != "acmedb" || r.Status != 501 || r.RequestID != "trace-1" || r.Method != "POST" {
+	if r.Provider != "acmedb" || r.Status != 202 || r.RequestID != "trace-1" || r.Method != "POST" {
 		t.Errorf("logged %+v", r)
 	}
 	var body string

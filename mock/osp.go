@@ -15,7 +15,7 @@ var (
 	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	pastVersionPath  = regexp.MustCompile(`^/\.well-known/osp\.v([0-9]{1,9})\.json$`)
 	// plannedRoutes are profile routes (spec/osp.md §5) whose engine is not in this build yet.
-	plannedRoutes = regexp.MustCompile(`^/osp/v1/(provision|resources/[^/]+(/status|/credentials(/rotate)?|/upgrade|/usage)?|status/[^/]+|deprovision/[^/]+|credentials/[^/]+|rotate/[^/]+|usage/[^/]+|projects/[^/]+/cost|cost-summary|promote/[^/]+|budgets(/[^/]+)?|webhooks/[^/]+|events/[^/]+)$`)
+	plannedRoutes = regexp.MustCompile(`^/osp/v1/(resources/[^/]+/(upgrade|usage)|usage/[^/]+|projects/[^/]+/cost|cost-summary|promote/[^/]+|budgets(/[^/]+)?|webhooks/[^/]+|events/[^/]+)$`)
 )
 
 // serveProvider answers one request to an OSP provider mounted at mount (an absolute URL without
@@ -41,8 +41,21 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 			writeOSPError(w, e)
 			return
 		}
+		// Provisioning checks the body's JSON before the version (spec/osp.md §4.4).
+		if path == "/osp/v1/provision" {
+			s.serveProvision(w, r, p, mount, verr)
+			return
+		}
 		if verr != nil {
 			writeOSPError(w, verr)
+			return
+		}
+		if op, id, allowed := matchResourceRoute(path, r.Method); op != "" {
+			s.serveResource(w, r, p, mount, op, id)
+			return
+		} else if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeOSPError(w, newOSPError("method_not_allowed", r.Method+" is not allowed here; use "+strings.Join(allowed, " or ")))
 			return
 		}
 		switch {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		r.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
 	if rec.status == 0 {
-		serve(rec)
+		s.serveSafely(rec, r, serve)
 	}
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK)
@@ -222,4 +223,18 @@ func (l *requestLog) collect(batch *[]storage.Request, flushes *[]chan struct{},
 		e.ResponseBody = RedactJSON(p.respBody)
 	}
 	*batch = append(*batch, e)
+}
+
+// serveSafely runs a handler and turns a panic (a bug in ospbox) into a 500 in the error
+// envelope, so one bad request cannot take the connection, or the sandbox, down.
+func (s *Sandbox) serveSafely(rec *recorder, r *http.Request, serve func(http.ResponseWriter)) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if rec.status == 0 {
+				writeOSPError(rec, newOSPError("provider_error", "ospbox failed on this request (a bug; the log has the details)"))
+			}
+		}
+	}()
+	serve(rec)
 }

@@ -30,6 +30,9 @@ type Sandbox struct {
 	snap     atomic.Pointer[Snapshot]
 	reload   sync.Mutex // one reload at a time; readers never wait for it
 	requests *requestLog
+	clockCtl *WorkspaceClock // nil when the clock cannot be moved (a test's fixed clock)
+	stop     chan struct{}
+	ticking  sync.WaitGroup
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -97,20 +100,47 @@ type Options struct {
 
 // New creates the sandbox and loads the workspace's manifests.
 func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options) (*Sandbox, error) {
+	var ctl *WorkspaceClock
 	if o.Clock == nil {
-		o.Clock = RealClock{}
+		ctl = NewWorkspaceClock()
+		o.Clock = ctl
+	} else if wc, ok := o.Clock.(*WorkspaceClock); ok {
+		ctl = wc
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now()}
+	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{})}
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if err := s.Reload(ctx); err != nil {
 		s.requests.Close()
 		return nil, err
 	}
+	// Resources that expired or finished provisioning while ospbox was not running are settled
+	// now, then once a second.
+	if err := s.Tick(ctx); err != nil {
+		s.log.Error("settling timers at start", "err", err)
+	}
+	s.ticking.Add(1)
+	go s.tickLoop()
 	return s, nil
+}
+
+func (s *Sandbox) tickLoop() {
+	defer s.ticking.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.Tick(context.Background()); err != nil {
+				s.log.Error("timers", "err", err)
+			}
+		}
+	}
 }
 
 // FlushRequestLog waits until every request answered so far is in the request log.
@@ -118,7 +148,15 @@ func (s *Sandbox) FlushRequestLog() { s.requests.Flush() }
 
 // Close writes the queued request log entries and stops background work. Call it after the HTTP
 // server has drained and before the database closes.
-func (s *Sandbox) Close() { s.requests.Close() }
+func (s *Sandbox) Close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.ticking.Wait()
+	s.requests.Close()
+}
 
 // Snapshot returns what is being served now.
 func (s *Sandbox) Snapshot() *Snapshot { return s.snap.Load() }

@@ -155,3 +155,19 @@ func PointerToken(s string) string {
 }
 
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+// List returns an array's elements; nil for a missing value or anything but an array.
+func (n *Node) List() []*Node {
+	if n == nil || n.Kind != Array {
+		return nil
+	}
+	return n.Items
+}
+
+// Fields returns an object's members; nil for a missing value or anything but an object.
+func (n *Node) Fields() []Member {
+	if n == nil || n.Kind != Object {
+		return nil
+	}
+	return n.Members
+}

@@ -1,0 +1,514 @@
+package mock
+
+import (
+	"context"
+	"io"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// provisionRequest is the union of the C, A and B request forms (spec/osp.md §6.1), merged.
+type provisionRequest struct {
+	OfferingID, TierID, ProjectName string
+	Nonce, IdempotencyKey           string
+	AgentKey                        ed25519.PublicKey
+	PaymentMethod                   string
+	PaymentProof                    *jsondoc.Node
+	Sandbox, AutoDestroy            bool
+	TTLSeconds                      int
+	SeedFrom, SeedMode              string
+	Region, PreferredRegion         string
+	Config                          *jsondoc.Node
+	Metadata                        map[string]string
+	body                            *jsondoc.Node
+}
+
+var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+
+func invalidRequest(msg string, errs ...map[string]any) *OSPError {
+	e := &OSPError{Status: 400, Code: "invalid_request", Message: msg}
+	if len(errs) > 0 {
+		e.Details = map[string]any{"errors": errs}
+	}
+	return e
+}
+
+// bodyErrors turns validator findings about a request body into the error envelope's
+// details.errors, with positions so a client can find the mistake.
+func bodyErrors(msg string, diags []manifests.Diagnostic) *OSPError {
+	var errs []map[string]any
+	for _, d := range diags {
+		e := map[string]any{"pointer": d.Pointer, "message": d.Message}
+		if d.Line > 0 {
+			e["line"], e["column"] = d.Line, d.Column
+		}
+		errs = append(errs, e)
+	}
+	if len(diags) > 0 && diags[0].Rule == "json_syntax" {
+		return invalidRequest(fmt.Sprintf("the body is not valid JSON: %s (line %d, column %d)", diags[0].Message, diags[0].Line, diags[0].Column), errs...)
+	}
+	return invalidRequest(msg, errs...)
+}
+
+// decodeProvision merges the dialects' members into one request, or says which members conflict.
+func decodeProvision(r *http.Request, doc *jsondoc.Document) (provisionRequest, *OSPError) {
+	b := doc.Root
+	req := provisionRequest{OfferingID: b.Str("offering_id"), TierID: b.Str("tier_id"), ProjectName: b.Str("project_name"),
+		Nonce: b.Str("nonce"), AutoDestroy: true, Metadata: map[string]string{}, body: b}
+	if req.ProjectName == "" {
+		req.ProjectName = "default"
+	}
+	bodyKey, headerKey := b.Str("idempotency_key"), r.Header.Get("Idempotency-Key")
+	switch {
+	case bodyKey != "" && headerKey != "" && bodyKey != headerKey:
+		return req, invalidRequest("idempotency_key and the Idempotency-Key header differ; send one, or the same value in both")
+	case bodyKey != "":
+		req.IdempotencyKey = bodyKey
+	default:
+		req.IdempotencyKey = headerKey
+	}
+	if req.IdempotencyKey != "" && !idempotencyKeyPattern.MatchString(req.IdempotencyKey) {
+		return req, invalidRequest("idempotency keys are 1–255 printable ASCII characters", map[string]any{"pointer": "/idempotency_key", "message": "not 1–255 printable ASCII characters"})
+	}
+	if b.Has("nonce") && (len(req.Nonce) == 0 || len(req.Nonce) > 256) {
+		return req, invalidRequest("nonce must be a non-empty string of at most 256 characters", map[string]any{"pointer": "/nonce", "message": "empty or longer than 256 characters"})
+	}
+	if k := b.Str("agent_public_key"); k != "" {
+		key, err := ParseAgentKey(k)
+		if err != nil {
+			e := invalidRequest(err.Error())
+			e.Details = map[string]any{"field": "agent_public_key"}
+			return req, e
+		}
+		req.AgentKey = key
+	}
+	// Payment: C payment_context, or A/B payment_method + payment_proof.
+	if pc := b.Get("payment_context"); pc != nil {
+		req.PaymentMethod = map[string]string{"sardis": "sardis_wallet", "stripe": "stripe_spt"}[pc.Str("method")]
+		if req.PaymentMethod == "" {
+			req.PaymentMethod = pc.Str("method")
+		}
+		if tok := pc.Get("token"); tok != nil {
+			req.PaymentProof = tok
+		}
+	}
+	if m := b.Str("payment_method"); m != "" {
+		if req.PaymentMethod != "" && req.PaymentMethod != m {
+			return req, invalidRequest("payment_context.method and payment_method disagree")
+		}
+		req.PaymentMethod = m
+	}
+	if p := b.Get("payment_proof"); p != nil {
+		req.PaymentProof = p
+	}
+	// Sandbox: C sandbox{}, B mode, A ttl_seconds.
+	sb := b.Get("sandbox")
+	if e := sb.Get("enabled"); e != nil && e.Text == "true" {
+		req.Sandbox = true
+	}
+	if b.Str("mode") == "sandbox" {
+		req.Sandbox = true
+	}
+	if sb != nil {
+		if ad := sb.Get("auto_destroy"); ad != nil && ad.Text == "false" {
+			req.AutoDestroy = false
+		}
+		req.SeedFrom, req.SeedMode = sb.Str("seed_from"), sb.Str("seed_mode")
+	}
+	hours, seconds := 0, 0
+	if th := sb.Get("ttl_hours"); th != nil {
+		h, err := strconv.Atoi(th.Text)
+		if err != nil || h < 1 || h > 720 {
+			return req, invalidRequest("sandbox.ttl_hours must be an integer from 1 to 720", map[string]any{"pointer": "/sandbox/ttl_hours", "message": "must be an integer from 1 to 720"})
+		}
+		hours = h
+	}
+	if ts := b.Get("ttl_seconds"); ts != nil && ts.Kind == jsondoc.Number {
+		v, err := strconv.Atoi(ts.Text)
+		if err != nil || v < 1 || v > 2592000 {
+			return req, invalidRequest("ttl_seconds must be an integer from 1 to 2592000", map[string]any{"pointer": "/ttl_seconds", "message": "must be an integer from 1 to 2592000"})
+		}
+		seconds = v
+	}
+	switch {
+	case hours > 0 && seconds > 0 && hours*3600 != seconds:
+		return req, invalidRequest("sandbox.ttl_hours and ttl_seconds disagree; send one")
+	case hours > 0:
+		req.TTLSeconds = hours * 3600
+	default:
+		req.TTLSeconds = seconds
+	}
+	req.Region, req.PreferredRegion = b.Str("region"), b.Str("preferred_region")
+	cfg, conf := b.Get("config"), b.Get("configuration")
+	if cfg != nil && conf != nil && string(jsondoc.Canonical(cfg)) != string(jsondoc.Canonical(conf)) {
+		return req, invalidRequest("config and configuration disagree; send one")
+	}
+	if cfg == nil {
+		cfg = conf
+	}
+	req.Config = cfg
+	for _, m := range b.Get("metadata").Fields() {
+		if strings.HasPrefix(m.Name, "osp_") {
+			return req, invalidRequest("metadata keys starting osp_ are reserved for ospbox", map[string]any{"pointer": "/metadata/" + jsondoc.PointerToken(m.Name), "message": "reserved prefix osp_"})
+		}
+		req.Metadata[m.Name] = m.Value.Text
+	}
+	return req, nil
+}
+
+// findOffering returns the authored offering and tier nodes, or the error the profile names.
+func findOffering(m *manifests.OSPManifest, offeringID, tierID string, now time.Time) (*jsondoc.Node, *jsondoc.Node, *OSPError) {
+	var ids []string
+	var offering *jsondoc.Node
+	for _, on := range m.Doc.Root.Get("offerings").List() {
+		ids = append(ids, on.Str("offering_id"))
+		if on.Str("offering_id") == offeringID {
+			offering = on
+		}
+	}
+	if offering == nil {
+		return nil, nil, &OSPError{Status: 400, Code: "invalid_offering", Message: fmt.Sprintf("offering %q is not offered by %s", offeringID, m.ProviderID),
+			Details: map[string]any{"available_offerings": ids}}
+	}
+	if sunset, err := time.Parse(time.RFC3339, offering.Str("sunset_at")); err == nil && !now.Before(sunset) {
+		return nil, nil, &OSPError{Status: 410, Code: "deprecated_offering", Message: offeringID + " was sunset at " + sunset.UTC().Format(time.RFC3339),
+			Details: map[string]any{"sunset_at": sunset.UTC().Format(time.RFC3339), "successor_id": offering.Str("successor_id")}}
+	}
+	var tiers []string
+	for _, tn := range offering.Get("tiers").List() {
+		tiers = append(tiers, tn.Str("tier_id"))
+		if tn.Str("tier_id") == tierID {
+			return offering, tn, nil
+		}
+	}
+	return nil, nil, &OSPError{Status: 400, Code: "invalid_tier", Message: fmt.Sprintf("tier %q is not offered by %s", tierID, offeringID),
+		Details: map[string]any{"available_tiers": tiers}}
+}
+
+// trustRequirement is the effective trust tier of a tier: the maximum of manifest, offering and
+// tier requirements (strings mapped as in §2.3).
+func trustRequirement(root, offering, tier *jsondoc.Node) int {
+	best := 0
+	for _, n := range []*jsondoc.Node{root.Get("trust_tier_required"), offering.Get("trust_tier_required"), tier.Get("trust_tier_required")} {
+		best = max(best, intOf(trustTierNode(n)))
+	}
+	return best
+}
+
+func trustTierNode(n *jsondoc.Node) *jsondoc.Node {
+	if n != nil && n.Kind == jsondoc.String {
+		return jsondoc.NewNumber(map[string]string{"none": "0", "basic": "1", "verified": "2", "enterprise": "3"}[n.Text] + "")
+	}
+	return n
+}
+
+// fingerprint is the idempotency fingerprint: SHA-256 of the canonical body without nonce and
+// idempotency_key (spec/osp.md §6.5).
+func fingerprint(b *jsondoc.Node) string {
+	c := b.Clone()
+	c.Delete("nonce")
+	c.Delete("idempotency_key")
+	sum := sha256.Sum256(jsondoc.Canonical(c))
+	return hex.EncodeToString(sum[:])
+}
+
+// paymentOutcome applies spec/osp.md §6.3 to a paid, non-sandbox request.
+func paymentOutcome(root, tier *jsondoc.Node, req provisionRequest) *OSPError {
+	accepted := tier.Get("accepted_payment_methods")
+	if accepted == nil {
+		accepted = root.Get("accepted_payment_methods")
+	}
+	var methods []string
+	if accepted != nil {
+		for _, it := range accepted.List() {
+			methods = append(methods, it.Text)
+		}
+	} else {
+		methods = manifests.PaymentMethods
+	}
+	price := tier.Get("price")
+	details := map[string]any{"tier_id": tier.Str("tier_id"),
+		"price":                    map[string]any{"amount": price.Str("amount"), "currency": price.Str("currency"), "interval": nullable(price.Str("interval"))},
+		"accepted_payment_methods": methods}
+	proof := ""
+	if req.PaymentProof != nil {
+		proof = string(jsondoc.Compact(req.PaymentProof))
+	}
+	if req.PaymentMethod == "" || req.PaymentProof == nil || proof == `""` || proof == "{}" {
+		return &OSPError{Status: 402, Code: "payment_required", Message: "tier " + tier.Str("tier_id") + " costs " + price.Str("currency") + " " + price.Str("amount") + ": send payment_method and payment_proof (or payment_context)", Details: details}
+	}
+	if !contains(methods, req.PaymentMethod) {
+		return &OSPError{Status: 402, Code: "payment_required", Message: "payment method " + req.PaymentMethod + " is not accepted for this tier", Details: details}
+	}
+	lower := strings.ToLower(proof)
+	switch {
+	case strings.Contains(lower, "decline"):
+		return &OSPError{Status: 402, Code: "payment_declined", Message: "the simulated payment was declined"}
+	case strings.Contains(lower, "insufficient"):
+		return &OSPError{Status: 402, Code: "insufficient_funds", Message: "the simulated payment found insufficient funds"}
+	case strings.Contains(lower, "fail"):
+		return &OSPError{Status: 402, Code: "payment_failed", Message: "the simulated payment processor failed; retry", RetryAfter: 5}
+	}
+	return nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// resourceData is what a resource keeps beyond its columns, stored as JSON.
+type resourceData struct {
+	Region         string            `json:"region"`
+	ProjectName    string            `json:"project_name"`
+	Metadata       map[string]string `json:"metadata"`
+	RequestID      string            `json:"request_id"`
+	AgentPublicKey string            `json:"agent_public_key,omitempty"`
+	AutoDestroy    bool              `json:"auto_destroy"`
+	TTLSeconds     int               `json:"ttl_seconds,omitempty"`
+	PendingBundle  bool              `json:"pending_bundle,omitempty"` // deliver the bundle on the first status read
+	PromotedAt     *time.Time        `json:"promoted_at,omitempty"`
+	Client         string            `json:"client"`
+}
+
+func decodeData(r storage.Resource) resourceData {
+	var d resourceData
+	json.Unmarshal(r.Data, &d)
+	if d.Metadata == nil {
+		d.Metadata = map[string]string{}
+	}
+	return d
+}
+
+func encodeData(d resourceData) []byte {
+	b, _ := json.Marshal(d)
+	return b
+}
+
+// errReplay carries a stored idempotent response out of the transaction.
+type errReplay struct {
+	status int
+	body   []byte
+}
+
+func (e *errReplay) Error() string { return "idempotent replay" }
+
+// serveProvision handles POST /osp/v1/provision (spec/osp.md §6), checks in the order of §4.4.
+func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *ProviderState, mount string, verr *OSPError) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	raw := readBody(r)
+	doc, diags := manifests.CheckMessage("messages/osp-provision-request.json", raw)
+	if len(diags) > 0 && diags[0].Rule == "json_syntax" {
+		writeOSPError(w, bodyErrors("", diags))
+		return
+	}
+	if verr != nil {
+		writeOSPError(w, verr)
+		return
+	}
+	if len(diags) > 0 {
+		writeOSPError(w, bodyErrors("the request body does not have the shape of a provision request", diags))
+		return
+	}
+	req, oerr := decodeProvision(r, doc)
+	if oerr != nil {
+		writeOSPError(w, oerr)
+		return
+	}
+	if doc.Root.Has("tier_change") {
+		writeOSPError(w, newOSPError("not_implemented", "tier changes (tier_change) are not simulated by this ospbox build yet"))
+		return
+	}
+	now := s.clock.Now()
+	m := p.Serving.Manifest
+	offering, tier, oerr := findOffering(m, req.OfferingID, req.TierID, now)
+	if oerr != nil {
+		writeOSPError(w, oerr)
+		return
+	}
+	required := false
+	for _, t := range m.Doc.Root.Get("identity").Get("identity_required_for_tiers").List() {
+		required = required || t.Text == req.TierID
+	}
+	if need := trustRequirement(m.Doc.Root, offering, tier); need > 0 || required {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="osp", schemes="agent_attestation resource_token"`)
+		writeOSPError(w, &OSPError{Status: 401, Code: "unauthorized", Message: fmt.Sprintf("%s (%s) requires an authenticated agent (trust tier %d); ospbox does not verify agent identities yet", req.OfferingID, req.TierID, need)})
+		return
+	}
+	region, oerr := chooseRegion(offering, req)
+	if oerr != nil {
+		writeOSPError(w, oerr)
+		return
+	}
+	if schema := offering.Get("configuration_schema"); schema != nil && req.Config != nil {
+		if fails := manifests.CheckAgainst(schema, req.Config); len(fails) > 0 {
+			var list []map[string]any
+			for _, f := range fails {
+				list = append(list, map[string]any{"pointer": f.Pointer, "message": f.Message})
+			}
+			writeOSPError(w, &OSPError{Status: 400, Code: "invalid_configuration", Message: "config does not match the offering's configuration_schema", Details: map[string]any{"validation_errors": list}})
+			return
+		}
+	}
+	if req.Sandbox {
+		if sa := offering.Get("sandbox_available"); sa != nil && sa.Text == "false" {
+			writeOSPError(w, &OSPError{Status: 400, Code: "sandbox_not_available", Message: req.OfferingID + " offers no sandboxes"})
+			return
+		}
+		if req.TTLSeconds == 0 {
+			req.TTLSeconds = 86400
+			if t := offering.Get("sandbox_ttl_seconds"); t != nil {
+				req.TTLSeconds, _ = strconv.Atoi(t.Text)
+			}
+		}
+	}
+	paid := false
+	if a, err := ParseAmount(tier.Get("price").Str("amount")); err == nil && a.Sign() > 0 {
+		paid = true
+	}
+	if paid && !req.Sandbox {
+		if perr := paymentOutcome(m.Doc.Root, tier, req); perr != nil {
+			writeOSPError(w, perr)
+			return
+		}
+	}
+	requestID := w.Header().Get("X-Request-Id")
+	client := clientAddress(r)
+	var status int
+	var body []byte
+	// A nonce is remembered whatever happens next (§6.4), so it is recorded in its own transaction.
+	if req.Nonce != "" {
+		if nerr := s.useNonce(r.Context(), p.Slug, req.Nonce, now); nerr != nil {
+			writeOSPError(w, nerr)
+			return
+		}
+	}
+	err := s.db.Update(r.Context(), func(tx *storage.Tx) error {
+		fp := fingerprint(doc.Root)
+		if req.IdempotencyKey != "" {
+			storedFP, st, b, err := tx.Idempotent(r.Context(), p.Slug, req.IdempotencyKey, now.Add(-24*time.Hour))
+			switch {
+			case err == nil && storedFP == fp:
+				return &errReplay{status: st, body: b}
+			case err == nil:
+				return &OSPError{Status: 409, Code: "conflict", Message: "this idempotency key was used with a different request body",
+					Details: map[string]any{"idempotency_key": req.IdempotencyKey, "reason": "idempotency_key_reused_with_different_body"}}
+			case !errors.Is(err, storage.ErrNotFound):
+				return err
+			}
+		}
+		if req.Sandbox {
+			if lerr := s.sandboxLimits(r.Context(), tx, p.Slug, offering, client, now); lerr != nil {
+				return lerr
+			}
+		}
+		var err error
+		status, body, err = s.createResource(r.Context(), tx, p, mount, offering, tier, req, region, requestID, client, now)
+		if err != nil {
+			return err
+		}
+		if req.IdempotencyKey != "" {
+			return tx.PutIdempotent(r.Context(), p.Slug, req.IdempotencyKey, fp, status, body, now)
+		}
+		return nil
+	})
+	var replay *errReplay
+	var oe *OSPError
+	switch {
+	case errors.As(err, &replay):
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeRaw(w, replay.status, replay.body)
+	case errors.As(err, &oe):
+		writeOSPError(w, oe)
+	case err != nil:
+		s.log.Error("provision", "err", err)
+		writeOSPError(w, newOSPError("provider_error", "ospbox could not record the resource: "+err.Error()))
+	default:
+		writeRaw(w, status, body)
+	}
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// readBody returns the request body, already size-limited and buffered by logged.
+func readBody(r *http.Request) []byte {
+	if r.Body == nil {
+		return nil
+	}
+	b, _ := io.ReadAll(r.Body)
+	return b
+}
+
+// clientAddress identifies an anonymous agent for sandbox limits.
+func clientAddress(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndex(host, ":"); i > 0 {
+		host = host[:i]
+	}
+	return host
+}
+
+func chooseRegion(offering *jsondoc.Node, req provisionRequest) (string, *OSPError) {
+	var regions []string
+	for _, it := range offering.Get("regions").List() {
+		if it.Kind == jsondoc.String {
+			regions = append(regions, it.Text)
+		} else {
+			regions = append(regions, it.Str("id"))
+		}
+	}
+	for _, it := range offering.Get("available_regions").List() {
+		regions = append(regions, it.Text)
+	}
+	switch {
+	case req.Region != "" && len(regions) > 0 && !contains(regions, req.Region):
+		return "", &OSPError{Status: 400, Code: "invalid_region", Message: "region " + req.Region + " is not offered", Details: map[string]any{"available_regions": regions}}
+	case req.Region != "":
+		return req.Region, nil
+	case req.PreferredRegion != "" && contains(regions, req.PreferredRegion):
+		return req.PreferredRegion, nil
+	case len(regions) > 0:
+		return regions[0], nil
+	}
+	return "local", nil
+}
+
+// useNonce records a nonce for 24 hours; a repeat is 409 nonce_reused (spec/osp.md §6.4).
+func (s *Sandbox) useNonce(ctx context.Context, provider, nonce string, now time.Time) *OSPError {
+	var first *time.Time
+	err := s.db.Update(ctx, func(tx *storage.Tx) error {
+		var err error
+		first, err = tx.UseNonce(ctx, provider, nonce, now, now.Add(-24*time.Hour))
+		return err
+	})
+	if err != nil {
+		return newOSPError("provider_error", "ospbox could not record the nonce: "+err.Error())
+	}
+	if first != nil {
+		e := &OSPError{Status: 409, Code: "nonce_reused", Message: "this nonce was already used; send a new nonce (keep the idempotency key to retry)",
+			Details: map[string]any{"original_request_at": first.UTC().Format(time.RFC3339)}}
+		return e
+	}
+	return nil
+}

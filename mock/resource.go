@@ -1,0 +1,276 @@
+package mock
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// credentialVersion is what the credentials table keeps of one bundle version.
+type credentialVersion struct {
+	Credentials      map[string]any `json:"credentials"`
+	Scope            string         `json:"scope"`
+	PreviousBundleID string         `json:"previous_bundle_id,omitempty"`
+	AgentPublicKey   string         `json:"agent_public_key,omitempty"`
+	// AccessToken is this version's resource access token, kept so that retrievals return the
+	// same token (the token table holds only its hash, for lookups).
+	AccessToken string `json:"access_token"`
+}
+
+const rotationIntervalHours = 720
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func timePtrJSON(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return rfc3339(*t)
+}
+
+// bundleFor renders a credential bundle (spec/osp.md §7.1–§7.3): plaintext, or encrypted to
+// agent when given; the A mirror is returned for encrypted bundles.
+func (s *Sandbox) bundleFor(res storage.Resource, cred storage.Credential, agent ed25519.PublicKey, key manifests.SigningKey) (map[string]any, map[string]any, error) {
+	var cv credentialVersion
+	json.Unmarshal(cred.Data, &cv)
+	token := cv.AccessToken
+	b := map[string]any{
+		"rotation_supported":      true,
+		"rotation_interval_hours": rotationIntervalHours,
+		"issued_at":               rfc3339(cred.CreatedAt),
+		"expires_at":              timePtrJSON(res.ExpiresAt),
+		"scope":                   cv.Scope,
+		"sandbox":                 res.Sandbox,
+		"bundle_id":               cred.ID,
+		"version":                 cred.Version,
+		"metadata":                map[string]any{"resource_access_token": token},
+	}
+	if cv.PreviousBundleID != "" {
+		b["previous_bundle_id"] = cv.PreviousBundleID
+	}
+	if agent == nil {
+		b["format"] = "plaintext"
+		b["credentials"] = cv.Credentials
+		return b, nil, nil
+	}
+	plaintext, _ := json.Marshal(cv.Credentials)
+	doc, err := jsondoc.Parse(plaintext)
+	if err != nil {
+		return nil, nil, err
+	}
+	ec, ct, err := EncryptCredentials(agent, jsondoc.Canonical(doc.Root), cryptoRandom)
+	if err != nil {
+		return nil, nil, err
+	}
+	b["format"] = "encrypted"
+	b["encrypted_credentials"] = ec
+	mirror := map[string]any{
+		"encrypted_payload":            ec.Ciphertext,
+		"encryption_method":            ec.Algorithm,
+		"ephemeral_public_key":         ec.ProviderEphemeralPublicKey,
+		"nonce":                        ec.Nonce,
+		"provider_signature":           manifests.B64(ed25519.Sign(key.Private, ct)),
+		"bundle_id":                    cred.ID,
+		"resource_id":                  res.ID,
+		"offering_id":                  res.OfferingID,
+		"issued_at":                    rfc3339(cred.CreatedAt),
+		"expires_at":                   timePtrJSON(res.ExpiresAt),
+		"version":                      cred.Version,
+		"sandbox":                      res.Sandbox,
+		"agent_public_key_fingerprint": KeyFingerprint(agent),
+	}
+	return b, mirror, nil
+}
+
+// dashboardURL is where the UI shows a resource.
+func (s *Sandbox) dashboardURL(origin, id string) string { return origin + "/ui/resources/" + id }
+
+// createResource records a new resource, its first credential version and access token, and
+// its first event, then renders the 201 or 202 response (spec/osp.md §6.6).
+func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *ProviderState, mount string, offering, tier *jsondoc.Node,
+	req provisionRequest, region, requestID, client string, now time.Time) (int, []byte, error) {
+	id := NewID("res_", now)
+	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
+		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, CreatedAt: now, UpdatedAt: now}
+	data := resourceData{Region: region, ProjectName: req.ProjectName, Metadata: req.Metadata, RequestID: requestID,
+		AutoDestroy: req.AutoDestroy, TTLSeconds: req.TTLSeconds, Client: client}
+	if req.Sandbox {
+		data.Metadata["osp_sandbox"] = "true"
+		if req.SeedFrom != "" {
+			seed, err := tx.Resource(ctx, p.Slug, req.SeedFrom)
+			if err != nil || seed.OfferingID != req.OfferingID || seed.Status == "deprovisioned" {
+				return 0, nil, invalidRequest("sandbox.seed_from must name a live resource of " + req.OfferingID + " in this workspace")
+			}
+			data.Metadata["osp_seed_from"] = req.SeedFrom
+			mode := req.SeedMode
+			if mode == "" {
+				mode = "schema_only"
+			}
+			data.Metadata["osp_seed_mode"] = mode
+		}
+	}
+	if req.TTLSeconds > 0 {
+		exp := now.Add(time.Duration(req.TTLSeconds) * time.Second)
+		res.ExpiresAt = &exp
+	}
+	if req.AgentKey != nil {
+		data.AgentPublicKey = manifests.B64(req.AgentKey)
+	}
+	async := 0
+	if eps := offering.Get("estimated_provision_seconds"); eps != nil {
+		async, _ = strconv.Atoi(eps.Text)
+		async = min(async, 300)
+	}
+	if async > 0 {
+		res.Status = "provisioning"
+		ready := now.Add(time.Duration(async) * time.Second)
+		res.ReadyAt = &ready
+		data.PendingBundle = true
+	}
+	res.Data = encodeData(data)
+	if err := tx.PutResource(ctx, res); err != nil {
+		return 0, nil, err
+	}
+	scope := "admin"
+	if req.Config != nil && req.Config.Str("credential_scope") != "" {
+		scope = req.Config.Str("credential_scope")
+	}
+	token := NewAccessToken()
+	cv := credentialVersion{Credentials: GenerateCredentials(offering.Get("credentials_schema"), id, p.Slug, nil), Scope: scope,
+		AgentPublicKey: data.AgentPublicKey, AccessToken: token}
+	cvBytes, _ := json.Marshal(cv)
+	cred := storage.Credential{ID: NewID("bnd_", now), ResourceID: id, Version: 1, CreatedAt: now, ExpiresAt: res.ExpiresAt, Data: cvBytes}
+	if err := tx.PutCredential(ctx, cred); err != nil {
+		return 0, nil, err
+	}
+	if err := tx.PutAccessToken(ctx, tokenHash(token), id, cred.ID); err != nil {
+		return 0, nil, err
+	}
+	origin := originOf(mount)
+	body := map[string]any{
+		"resource_id":  id,
+		"offering_id":  req.OfferingID,
+		"tier_id":      req.TierID,
+		"status":       res.Status,
+		"created_at":   rfc3339(now),
+		"request_id":   requestID,
+		"region":       region,
+		"expires_at":   timePtrJSON(res.ExpiresAt),
+		"sandbox":      req.Sandbox,
+		"project_id":   res.ProjectID,
+		"project_name": req.ProjectName,
+		"metadata":     data.Metadata,
+	}
+	if res.ExpiresAt != nil {
+		body["ttl_seconds"] = req.TTLSeconds
+	}
+	if req.IdempotencyKey != "" {
+		body["idempotency_key"] = req.IdempotencyKey
+	}
+	price := tier.Get("price")
+	if eq, recurring, err := MonthlyEquivalent(price.Str("amount"), price.Str("interval")); err == nil {
+		if !recurring {
+			eq = "0.00"
+		}
+		if req.Sandbox {
+			eq = "0.00"
+		}
+		body["cost_estimate"] = map[string]any{"monthly_estimate": eq, "currency": price.Str("currency"), "breakdown": []any{}}
+	}
+	status := 201
+	if async > 0 {
+		status = 202
+		statusURL := mount + "/osp/v1/resources/" + id
+		body["credentials"] = nil
+		body["estimated_ready_seconds"] = async
+		body["poll_url"] = statusURL
+		body["status_url"] = statusURL
+		if err := s.event(ctx, tx, res, "resource.status_changed", requestID, now, map[string]any{"status": "provisioning", "previous_status": nil, "change": "created"}); err != nil {
+			return 0, nil, err
+		}
+	} else {
+		bundle, mirror, err := s.bundleFor(res, cred, req.AgentKey, p.Serving.key)
+		if err != nil {
+			return 0, nil, err
+		}
+		body["credentials_bundle"] = bundle
+		if mirror != nil {
+			body["credentials"] = mirror
+		}
+		body["dashboard_url"] = s.dashboardURL(origin, id)
+		if err := s.event(ctx, tx, res, "resource.provisioned", requestID, now, map[string]any{"status": "provisioned", "dashboard_url": s.dashboardURL(origin, id)}); err != nil {
+			return 0, nil, err
+		}
+	}
+	out, err := json.Marshal(body)
+	return status, append(out, '\n'), err
+}
+
+// originOf strips the provider mount path from a mount URL.
+func originOf(mount string) string {
+	if i := indexAfterScheme(mount); i > 0 {
+		return mount[:i]
+	}
+	return mount
+}
+
+func indexAfterScheme(u string) int {
+	start := 0
+	if j := len("https://"); len(u) > j && u[:j] == "https://" {
+		start = j
+	} else if j := len("http://"); len(u) > j && u[:j] == "http://" {
+		start = j
+	}
+	for i := start; i < len(u); i++ {
+		if u[i] == '/' {
+			return i
+		}
+	}
+	return len(u)
+}
+
+// event appends an OSP event for a resource (spec/osp.md §18.1).
+func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resource, typ, requestID string, at time.Time, data map[string]any) error {
+	body := map[string]any{"event_id": "", "event_type": typ, "event": typ, "resource_id": res.ID, "offering_id": res.OfferingID, "timestamp": rfc3339(at), "data": data}
+	if requestID != "" {
+		body["request_id"] = requestID
+	}
+	id := NewID("evt_", at)
+	body["event_id"] = id
+	b, _ := json.Marshal(body)
+	return tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b})
+}
+
+// sandboxLimits enforces the per-client sandbox limits of spec/osp.md §6.2.
+func (s *Sandbox) sandboxLimits(ctx context.Context, tx *storage.Tx, provider string, offering *jsondoc.Node, client string, now time.Time) error {
+	maxConcurrent, maxPerDay := 5, 20
+	if l := offering.Get("sandbox_limits"); l != nil {
+		if v := intOf(l.Get("max_concurrent")); v > 0 {
+			maxConcurrent = v
+		}
+		if v := intOf(l.Get("max_per_day")); v > 0 {
+			maxPerDay = v
+		}
+	}
+	live, today, err := tx.SandboxCounts(ctx, provider, client, now.Truncate(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	if live >= maxConcurrent {
+		return &OSPError{Status: 429, Code: "rate_limit_exceeded", Message: "too many live sandboxes for this agent; deprovision one first",
+			RetryAfter: 60, Details: map[string]any{"limit": maxConcurrent, "window_seconds": 0}}
+	}
+	if today >= maxPerDay {
+		midnight := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
+		return &OSPError{Status: 429, Code: "rate_limit_exceeded", Message: "the daily sandbox limit is reached",
+			RetryAfter: int(midnight.Sub(now).Seconds()) + 1, Details: map[string]any{"limit": maxPerDay, "window_seconds": 86400}}
+	}
+	return nil
+}
+
