@@ -162,7 +162,9 @@ func compileEmbedded(n *jsondoc.Node, src []byte) error {
 	return err
 }
 
-func compiledEmbedded(n *jsondoc.Node) (*jsonschema.Schema, error) { return compiledEmbeddedSrc(n, nil) }
+func compiledEmbedded(n *jsondoc.Node) (*jsonschema.Schema, error) {
+	return compiledEmbeddedSrc(n, nil)
+}
 
 func compiledEmbeddedSrc(n *jsondoc.Node, src []byte) (*jsonschema.Schema, error) {
 	if src == nil {

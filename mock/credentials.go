@@ -1,10 +1,10 @@
 package mock
 
 import (
-	"encoding/json"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"math/big"
 	"strings"
 

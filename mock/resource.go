@@ -273,4 +273,3 @@ func (s *Sandbox) sandboxLimits(ctx context.Context, tx *storage.Tx, provider st
 	}
 	return nil
 }
-
