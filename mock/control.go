@@ -1,9 +1,12 @@
 package mock
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 )
@@ -20,6 +23,8 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 			s.serveValidate(w, r)
 		case r.URL.Path == "/ospbox/v1/catalog":
 			s.serveCatalog(w, r, origin)
+		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/clock"):
+			s.serveClock(w, r)
 		default:
 			writeOSPError(w, newOSPError("not_found", "no ospbox API at "+r.URL.Path))
 		}
@@ -73,4 +78,90 @@ func (s *Sandbox) serveValidate(w http.ResponseWriter, r *http.Request) {
 		file = "request body"
 	}
 	writeJSON(w, http.StatusOK, manifests.ValidateData(file, protocol, data))
+}
+
+// refuseBrowser guards ospbox's state-changing API: a browser on another origin must never move
+// the clock or change state (CSRF), while agents and scripts, which send no Origin, may.
+func refuseBrowser(w http.ResponseWriter, r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			writeOSPError(w, &OSPError{Status: 403, Code: "forbidden", Message: "ospbox's API refuses cross-origin browser requests"})
+			return true
+		}
+	}
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		writeOSPError(w, &OSPError{Status: 403, Code: "forbidden", Message: "ospbox's API refuses cross-site browser requests"})
+		return true
+	}
+	return false
+}
+
+// serveClock is the workspace clock API (spec/README.md, Time): GET /ospbox/v1/clock, and POST
+// …/advance {"seconds": n}, …/freeze, …/resume. Advancing fires every timer that falls due, in
+// order.
+func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.URL.Path, "/ospbox/v1/clock")
+	reply := func(now time.Time) {
+		frozen := false
+		if s.clockCtl != nil {
+			frozen = s.clockCtl.Frozen()
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339), "frozen": frozen})
+	}
+	if op == "" {
+		if allow(w, r, http.MethodGet, http.MethodHead) {
+			reply(s.clock.Now())
+		}
+		return
+	}
+	if op != "/advance" && op != "/freeze" && op != "/resume" {
+		writeOSPError(w, newOSPError("not_found", "no clock operation "+op+"; use /advance, /freeze or /resume"))
+		return
+	}
+	if !allow(w, r, http.MethodPost) || refuseBrowser(w, r) {
+		return
+	}
+	if s.clockCtl == nil {
+		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: "this sandbox's clock cannot be moved"})
+		return
+	}
+	switch op {
+	case "/freeze":
+		reply(s.clockCtl.Freeze())
+	case "/resume":
+		reply(s.clockCtl.Resume())
+	case "/advance":
+		var body struct {
+			Seconds *int64 `json:"seconds"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Seconds == nil || *body.Seconds < 1 {
+			writeOSPError(w, invalidRequest("the body is {\"seconds\": <integer ≥ 1>}", map[string]any{"pointer": "/seconds", "message": "an integer of at least 1 is required"}))
+			return
+		}
+		// Step through the due timers in order: each is applied at its own time.
+		target := s.clock.Now().Add(time.Duration(*body.Seconds) * time.Second)
+		for {
+			next, err := s.db.NextTimer(r.Context(), s.clock.Now())
+			if err != nil {
+				writeOSPError(w, newOSPError("provider_error", err.Error()))
+				return
+			}
+			if next == nil || next.After(target) {
+				break
+			}
+			s.clockCtl.Advance(next.Sub(s.clock.Now()))
+			if err := s.Tick(r.Context()); err != nil {
+				writeOSPError(w, newOSPError("provider_error", err.Error()))
+				return
+			}
+		}
+		s.clockCtl.Advance(target.Sub(s.clock.Now()))
+		if err := s.Tick(r.Context()); err != nil {
+			writeOSPError(w, newOSPError("provider_error", err.Error()))
+			return
+		}
+		reply(s.clock.Now())
+	}
 }

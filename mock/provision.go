@@ -338,6 +338,7 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 	}
 	now := s.clock.Now()
 	m := p.Serving.Manifest
+	fp := fingerprint(doc.Root)
 	offering, tier, oerr := findOffering(m, req.OfferingID, req.TierID, now)
 	if oerr != nil {
 		writeOSPError(w, oerr)
@@ -351,6 +352,19 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 		w.Header().Set("WWW-Authenticate", `Bearer realm="osp", schemes="agent_attestation resource_token"`)
 		writeOSPError(w, &OSPError{Status: 401, Code: "unauthorized", Message: fmt.Sprintf("%s (%s) requires an authenticated agent (trust tier %d); ospbox does not verify agent identities yet", req.OfferingID, req.TierID, need)})
 		return
+	}
+	// Steps 7 and 8 of §4.4: the nonce, then the idempotency key, before region, configuration,
+	// sandbox rules and payment. The key is checked again inside the write transaction.
+	if req.Nonce != "" {
+		if nerr := s.useNonce(r.Context(), p.Slug, req.Nonce, now); nerr != nil {
+			writeOSPError(w, nerr)
+			return
+		}
+	}
+	if req.IdempotencyKey != "" {
+		if ierr := s.idempotentReplay(w, r, p.Slug, req.IdempotencyKey, fp, now); ierr {
+			return
+		}
 	}
 	region, oerr := chooseRegion(offering, req)
 	if oerr != nil {
@@ -393,15 +407,7 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 	client := clientAddress(r)
 	var status int
 	var body []byte
-	// A nonce is remembered whatever happens next (§6.4), so it is recorded in its own transaction.
-	if req.Nonce != "" {
-		if nerr := s.useNonce(r.Context(), p.Slug, req.Nonce, now); nerr != nil {
-			writeOSPError(w, nerr)
-			return
-		}
-	}
 	err := s.db.Update(r.Context(), func(tx *storage.Tx) error {
-		fp := fingerprint(doc.Root)
 		if req.IdempotencyKey != "" {
 			storedFP, st, b, err := tx.Idempotent(r.Context(), p.Slug, req.IdempotencyKey, now.Add(-24*time.Hour))
 			switch {
@@ -511,4 +517,23 @@ func (s *Sandbox) useNonce(ctx context.Context, provider, nonce string, now time
 		return e
 	}
 	return nil
+}
+
+// idempotentReplay answers a request whose idempotency key is already stored: the stored
+// response for the same body, 409 for another body. It reports whether it answered.
+func (s *Sandbox) idempotentReplay(w http.ResponseWriter, r *http.Request, provider, key, fp string, now time.Time) bool {
+	storedFP, st, body, err := s.db.Idempotent(r.Context(), provider, key, now.Add(-24*time.Hour))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false
+	case err != nil:
+		writeOSPError(w, newOSPError("provider_error", err.Error()))
+	case storedFP == fp:
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeRaw(w, st, body)
+	default:
+		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: "this idempotency key was used with a different request body",
+			Details: map[string]any{"idempotency_key": key, "reason": "idempotency_key_reused_with_different_body"}})
+	}
+	return true
 }

@@ -240,7 +240,16 @@ func (tx *Tx) PutEvent(ctx context.Context, e Event) error {
 
 // Idempotent returns a stored response for a provider's idempotency key.
 func (tx *Tx) Idempotent(ctx context.Context, provider, key string, since time.Time) (fingerprint string, status int, body []byte, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT fingerprint, status, body FROM idempotency WHERE provider = ? AND key = ? AND created_at >= ?`,
+	return idempotent(ctx, tx.Tx, provider, key, since)
+}
+
+// Idempotent reads a stored response outside a transaction.
+func (db *DB) Idempotent(ctx context.Context, provider, key string, since time.Time) (fingerprint string, status int, body []byte, err error) {
+	return idempotent(ctx, db.read, provider, key, since)
+}
+
+func idempotent(ctx context.Context, q querier, provider, key string, since time.Time) (fingerprint string, status int, body []byte, err error) {
+	err = q.QueryRowContext(ctx, `SELECT fingerprint, status, body FROM idempotency WHERE provider = ? AND key = ? AND created_at >= ?`,
 		provider, key, ts(since)).Scan(&fingerprint, &status, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
@@ -298,4 +307,17 @@ func (tx *Tx) SandboxCounts(ctx context.Context, provider, client string, daySta
 		COUNT(*) FILTER (WHERE created_at >= ?)
 		FROM resources WHERE provider = ? AND sandbox = 1 AND json_extract(data, '$.client') = ?`, ts(dayStart), provider, client).Scan(&live, &today)
 	return
+}
+
+// NextTimer is the earliest pending timer strictly after now (asynchronous completion or TTL
+// end), or nil.
+func (db *DB) NextTimer(ctx context.Context, now time.Time) (*time.Time, error) {
+	var next sql.NullString
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(t) FROM (
+		SELECT ready_at AS t FROM resources WHERE status = 'provisioning' AND ready_at > ?
+		UNION ALL SELECT expires_at FROM resources WHERE status IN ('provisioning', 'provisioned') AND expires_at > ?)`, ts(now), ts(now)).Scan(&next)
+	if err != nil {
+		return nil, err
+	}
+	return parseTS(next), nil
 }
