@@ -3,10 +3,10 @@ package mock
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
-	"net/http/httptest"
 	"testing"
 	"time"
 )
