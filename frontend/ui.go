@@ -136,13 +136,13 @@ func (u *UI) reload(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) catalog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
-	c := catalogMatches(u.Sandbox.BuildCatalog(u.SandboxURL, mock.CatalogQuery{}), q)
+	c := catalogMatches(u.Sandbox.BuildCatalog(r.Context(), u.SandboxURL, mock.CatalogQuery{}), q)
 	u.render(w, r, catalogPage(u.meta("Catalog", "catalog"), c, q))
 }
 
 func (u *UI) catalogResults(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
-	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.BuildCatalog(u.SandboxURL, mock.CatalogQuery{}), q), q))
+	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.BuildCatalog(r.Context(), u.SandboxURL, mock.CatalogQuery{}), q), q))
 }
 
 func (u *UI) requests(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"context"
 	"encoding/json"
 	"math/big"
 	"net/http"
@@ -138,7 +139,7 @@ type CatalogQuery struct {
 
 // BuildCatalog assembles the catalog from what is being served now; origin is the sandbox host
 // as the client reached it.
-func (s *Sandbox) BuildCatalog(origin string, q CatalogQuery) Catalog {
+func (s *Sandbox) BuildCatalog(ctx context.Context, origin string, q CatalogQuery) Catalog {
 	snap := s.Snapshot()
 	now := s.clock.Now()
 	cat := Catalog{OK: true, Command: "catalog", Version: "0.1", Warnings: []string{}, NextSteps: []string{},
@@ -179,11 +180,14 @@ func (s *Sandbox) BuildCatalog(origin string, q CatalogQuery) Catalog {
 		if p.Report.Signature != nil && p.Report.Signature.Status == "valid" {
 			sig = "valid"
 		}
+		cap := capSummary(capCfg.DefaultMonthlyLimit)
+		if v, err := s.CapView(ctx, p); err == nil {
+			cap = CapSummary{MonthlyLimit: v.MonthlyLimit, CurrentSpend: v.CurrentSpend, Remaining: v.Remaining, PercentUsed: v.PercentUsed, Status: v.Status}
+		}
 		cat.Data.Providers = append(cat.Data.Providers, CatalogProvider{
 			ProviderSlug: p.Slug, ProviderID: m.ProviderID, ProviderName: m.ProviderName,
 			ManifestURL: mount + "/.well-known/osp.json", OSPBaseURL: mount + "/osp/v1",
-			Dialect: m.Dialect, SignatureStatus: sig, Availability: availability,
-			Cap: capSummary(capCfg.DefaultMonthlyLimit),
+			Dialect: m.Dialect, SignatureStatus: sig, Availability: availability, Cap: cap,
 		})
 		rootTrust := intOf(served.Root.Get("trust_tier_required"))
 		for _, on := range served.Root.Get("offerings").List() {
@@ -220,8 +224,7 @@ func (s *Sandbox) BuildCatalog(origin string, q CatalogQuery) Catalog {
 	return cat
 }
 
-// capSummary is a provider's cap. Spend comes from the ledger, which this build does not post
-// to yet (nothing is provisioned), so the current spend is zero.
+// capSummary is a cap with nothing spent, for when the ledger cannot be read.
 func capSummary(limit manifests.MoneyAmount) CapSummary {
 	zero := manifests.MoneyAmount{Amount: "0.00", Currency: limit.Currency}
 	rem := limit
@@ -411,7 +414,7 @@ func (s *Sandbox) serveCatalog(w http.ResponseWriter, r *http.Request, origin st
 		return
 	}
 	q := r.URL.Query()
-	writeJSON(w, http.StatusOK, s.BuildCatalog(origin, CatalogQuery{
+	writeJSON(w, http.StatusOK, s.BuildCatalog(r.Context(), origin, CatalogQuery{
 		Provider: q.Get("provider"), Category: q.Get("category"), IncludeInvalid: q.Get("include_invalid") == "true",
 	}))
 }

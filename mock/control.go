@@ -25,6 +25,8 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 			s.serveCatalog(w, r, origin)
 		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/clock"):
 			s.serveClock(w, r)
+		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/caps"):
+			s.serveCaps(w, r)
 		default:
 			writeOSPError(w, newOSPError("not_found", "no ospbox API at "+r.URL.Path))
 		}

@@ -94,3 +94,7 @@ func MonthlyEquivalent(amount, interval string) (string, bool, error) {
 	month := big.NewRat(30*24, 1)
 	return Cents(new(big.Rat).Quo(new(big.Rat).Mul(a, month), h)), true, nil
 }
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3,4}$`)
+
+var errBadAmount = errors.New("amount must be a non-negative decimal string")

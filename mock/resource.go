@@ -95,6 +95,15 @@ func (s *Sandbox) dashboardURL(origin, id string) string { return origin + "/ui/
 // its first event, then renders the 201 or 202 response (spec/osp.md §6.6).
 func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *ProviderState, mount string, offering, tier *jsondoc.Node,
 	req provisionRequest, region, requestID, client string, now time.Time) (int, []byte, error) {
+	charge, err := chargeFor(tier, req.Sandbox)
+	if err != nil {
+		return 0, nil, err
+	}
+	if charge != nil {
+		if err := s.checkCap(ctx, tx, p, mount, "provisioning "+req.OfferingID+" ("+req.TierID+")", charge.Amount, charge.Currency, now); err != nil {
+			return 0, nil, err
+		}
+	}
 	id := NewID("res_", now)
 	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
 		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, CreatedAt: now, UpdatedAt: now}
@@ -136,6 +145,12 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	res.Data = encodeData(data)
 	if err := tx.PutResource(ctx, res); err != nil {
 		return 0, nil, err
+	}
+	if charge != nil {
+		charge.ResourceID, charge.ProjectID, charge.Provider, charge.At = id, res.ProjectID, p.Slug, now
+		if err := tx.PostCharge(ctx, *charge); err != nil {
+			return 0, nil, err
+		}
 	}
 	scope := "admin"
 	if req.Config != nil && req.Config.Str("credential_scope") != "" {
@@ -272,4 +287,23 @@ func (s *Sandbox) sandboxLimits(ctx context.Context, tx *storage.Tx, provider st
 			RetryAfter: int(midnight.Sub(now).Seconds()) + 1, Details: map[string]any{"limit": maxPerDay, "window_seconds": 86400}}
 	}
 	return nil
+}
+
+// chargeFor is what provisioning a tier posts to the ledger (spec/osp.md §14.2): the
+// monthly-equivalent price for a recurring price, the amount for a one-time price, nothing for
+// free tiers and sandboxes.
+func chargeFor(tier *jsondoc.Node, sandbox bool) (*storage.Charge, error) {
+	price := tier.Get("price")
+	amount, err := ParseAmount(price.Str("amount"))
+	if err != nil || amount.Sign() == 0 || sandbox {
+		return nil, nil
+	}
+	eq, recurring, err := MonthlyEquivalent(price.Str("amount"), price.Str("interval"))
+	if err != nil {
+		return nil, err
+	}
+	if !recurring {
+		return &storage.Charge{Kind: "one_time", Amount: Cents(amount), Currency: price.Str("currency")}, nil
+	}
+	return &storage.Charge{Kind: "base", Amount: eq, Currency: price.Str("currency")}, nil
 }
