@@ -15,7 +15,8 @@ var (
 	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	pastVersionPath  = regexp.MustCompile(`^/\.well-known/osp\.v([0-9]{1,9})\.json$`)
 	// plannedRoutes are profile routes (spec/osp.md §5) whose engine is not in this build yet.
-	plannedRoutes = regexp.MustCompile(`^/osp/v1/(resources/[^/]+/(upgrade|usage)|usage/[^/]+|projects/[^/]+/cost|cost-summary|promote/[^/]+|budgets(/[^/]+)?|webhooks/[^/]+|events/[^/]+)$`)
+	plannedRoutes = regexp.MustCompile(`^/osp/v1/(resources/[^/]+/(upgrade|usage)|usage/[^/]+|budgets(/[^/]+)?|webhooks/[^/]+|events/[^/]+)$`)
+	projectCostPath = regexp.MustCompile(`^/osp/v1/projects/([^/]+)/cost$`)
 )
 
 // serveProvider answers one request to an OSP provider mounted at mount (an absolute URL without
@@ -59,6 +60,12 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 			return
 		}
 		switch {
+		case path == "/osp/v1/cost-summary":
+			s.serveCostSummary(w, r, p)
+		case projectCostPath.MatchString(path):
+			s.serveProjectCost(w, r, p, projectCostPath.FindStringSubmatch(path)[1])
+		case strings.HasPrefix(path, "/osp/v1/promote/"):
+			s.servePromote(w, r, p, mount, strings.TrimPrefix(path, "/osp/v1/promote/"))
 		case path == "/.well-known/osp.json":
 			s.serveManifest(w, r, p.Serving, mount, p.Serving.Version, snap.Config.OSP.EndpointStyle)
 		case pastVersionPath.MatchString(path):

@@ -123,3 +123,10 @@ func (db *DB) ProviderResources(ctx context.Context, provider string) ([]Resourc
 	}
 	return out, rows.Err()
 }
+
+// ProjectExists reports whether a provider ever had a resource in a project.
+func (db *DB) ProjectExists(ctx context.Context, provider, project string) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE provider = ? AND project_id = ?`, provider, project).Scan(&n)
+	return n > 0, err
+}

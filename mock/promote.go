@@ -1,0 +1,117 @@
+package mock
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ospbox/ospbox/storage"
+)
+
+// servePromote is POST /osp/v1/promote/{resource_id} (spec/osp.md §12): a sandbox becomes a
+// permanent resource; a paid tier is charged like a new provisioning, after payment and cap.
+func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *ProviderState, mount, id string) {
+	if strings.Contains(id, "/") {
+		writeOSPError(w, newOSPError("not_found", "no OSP route at "+r.URL.Path))
+		return
+	}
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	res, err := s.db.Resource(r.Context(), p.Slug, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "no resource " + id + " at this provider"})
+		return
+	}
+	if err != nil {
+		writeOSPError(w, newOSPError("provider_error", err.Error()))
+		return
+	}
+	if !s.authorize(w, r, res, "promote") {
+		return
+	}
+	body, oerr := optionalBody(r)
+	if oerr != nil {
+		writeOSPError(w, oerr)
+		return
+	}
+	now := s.clock.Now()
+	if nonce := body.Str("nonce"); nonce != "" {
+		if nerr := s.useNonce(r.Context(), p.Slug, nonce, now); nerr != nil {
+			writeOSPError(w, nerr)
+			return
+		}
+	}
+	if !res.Sandbox || res.Status == "deprovisioned" {
+		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: res.ID + " is not a live sandbox; only sandboxes can be promoted"})
+		return
+	}
+	_, tier, ferr := findOffering(p.Serving.Manifest, res.OfferingID, res.TierID, now)
+	if ferr != nil {
+		writeOSPError(w, ferr)
+		return
+	}
+	charge, err := chargeFor(tier, false)
+	if err != nil {
+		writeOSPError(w, newOSPError("provider_error", err.Error()))
+		return
+	}
+	if charge != nil {
+		req := provisionRequest{PaymentMethod: body.Str("payment_method"), PaymentProof: body.Get("payment_proof")}
+		if pc := body.Get("payment_context"); pc != nil {
+			req.PaymentMethod = map[string]string{"sardis": "sardis_wallet", "stripe": "stripe_spt"}[pc.Str("method")]
+			if req.PaymentMethod == "" {
+				req.PaymentMethod = pc.Str("method")
+			}
+			req.PaymentProof = pc.Get("token")
+		}
+		if perr := paymentOutcome(p.Serving.Manifest.Doc.Root, tier, req); perr != nil {
+			writeOSPError(w, perr)
+			return
+		}
+	}
+	var out map[string]any
+	err = s.db.Update(r.Context(), func(tx *storage.Tx) error {
+		cur, err := tx.Resource(r.Context(), p.Slug, id)
+		if err != nil {
+			return err
+		}
+		if !cur.Sandbox {
+			return &OSPError{Status: 409, Code: "conflict", Message: id + " was promoted already"}
+		}
+		if charge != nil {
+			if err := s.checkCap(r.Context(), tx, p, mount, "promoting "+cur.ID+" ("+cur.TierID+")", charge.Amount, charge.Currency, now); err != nil {
+				return err
+			}
+			charge.ResourceID, charge.ProjectID, charge.Provider, charge.At = cur.ID, cur.ProjectID, p.Slug, now
+			if err := tx.PostCharge(r.Context(), *charge); err != nil {
+				return err
+			}
+		}
+		d := decodeData(cur)
+		delete(d.Metadata, "osp_sandbox")
+		d.PromotedAt = &now
+		previous := cur.Status
+		cur.Sandbox, cur.ExpiresAt, cur.UpdatedAt = false, nil, now
+		if cur.Status == "suspended" {
+			cur.Status = "provisioned"
+		}
+		cur.Data = encodeData(d)
+		if err := tx.PutResource(r.Context(), cur); err != nil {
+			return err
+		}
+		out = s.statusBody(mount, cur, now)
+		return s.event(r.Context(), tx, cur, "resource.status_changed", w.Header().Get("X-Request-Id"), now,
+			map[string]any{"status": cur.Status, "previous_status": previous, "change": "promoted"})
+	})
+	var oe *OSPError
+	switch {
+	case errors.As(err, &oe):
+		writeOSPError(w, oe)
+	case err != nil:
+		writeOSPError(w, newOSPError("provider_error", err.Error()))
+	default:
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
