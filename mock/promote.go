@@ -114,4 +114,3 @@ func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *Provid
 		writeJSON(w, http.StatusOK, out)
 	}
 }
-

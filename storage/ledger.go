@@ -83,10 +83,14 @@ func getCap(ctx context.Context, q querier, scope string) (*Cap, error) {
 }
 
 // CapSetting reads the cap for a scope ("global" or a provider_id); nil when unset.
-func (db *DB) CapSetting(ctx context.Context, scope string) (*Cap, error) { return getCap(ctx, db.read, scope) }
+func (db *DB) CapSetting(ctx context.Context, scope string) (*Cap, error) {
+	return getCap(ctx, db.read, scope)
+}
 
 // CapSetting reads a cap inside the transaction.
-func (tx *Tx) CapSetting(ctx context.Context, scope string) (*Cap, error) { return getCap(ctx, tx.Tx, scope) }
+func (tx *Tx) CapSetting(ctx context.Context, scope string) (*Cap, error) {
+	return getCap(ctx, tx.Tx, scope)
+}
 
 // SetCap stores (or, with a nil cap, removes) the cap of a scope.
 func (db *DB) SetCap(ctx context.Context, scope string, c *Cap) error {
