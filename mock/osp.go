@@ -64,6 +64,8 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 			s.serveCostSummary(w, r, p)
 		case projectCostPath.MatchString(path):
 			s.serveProjectCost(w, r, p, projectCostPath.FindStringSubmatch(path)[1])
+		case eventLogPath.MatchString(path):
+			s.serveEventLog(w, r, p, eventLogPath.FindStringSubmatch(path)[1])
 		case strings.HasPrefix(path, "/osp/v1/promote/"):
 			s.servePromote(w, r, p, mount, strings.TrimPrefix(path, "/osp/v1/promote/"))
 		case path == "/.well-known/osp.json":
