@@ -283,6 +283,7 @@ type resourceData struct {
 	TTLSeconds     int               `json:"ttl_seconds,omitempty"`
 	PendingBundle  bool              `json:"pending_bundle,omitempty"` // deliver the bundle on the first status read
 	PromotedAt     *time.Time        `json:"promoted_at,omitempty"`
+	PendingTierID  string            `json:"pending_tier_id,omitempty"` // a next_period tier change, due at ReadyAt
 	Client         string            `json:"client"`
 }
 
@@ -332,8 +333,8 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 		writeOSPError(w, oerr)
 		return
 	}
-	if doc.Root.Has("tier_change") {
-		writeOSPError(w, newOSPError("not_implemented", "tier changes (tier_change) are not simulated by this ospbox build yet"))
+	if x := doc.Root.Get("tier_change"); x != nil {
+		s.serveBTierChange(w, r, p, mount, doc.Root)
 		return
 	}
 	now := s.clock.Now()
@@ -536,4 +537,27 @@ func (s *Sandbox) idempotentReplay(w http.ResponseWriter, r *http.Request, provi
 			Details: map[string]any{"idempotency_key": key, "reason": "idempotency_key_reused_with_different_body"}})
 	}
 	return true
+}
+
+// serveBTierChange runs the B form of a tier change: POST /osp/v1/provision with tier_change.
+func (s *Sandbox) serveBTierChange(w http.ResponseWriter, r *http.Request, p *ProviderState, mount string, body *jsondoc.Node) {
+	id := body.Get("tier_change").Str("resource_id")
+	res, err := s.db.Resource(r.Context(), p.Slug, id)
+	if errors.Is(err, storage.ErrNotFound) || id == "" {
+		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "tier_change.resource_id names no resource at this provider"})
+		return
+	}
+	if err != nil {
+		writeOSPError(w, newOSPError("provider_error", err.Error()))
+		return
+	}
+	if !s.authorize(w, r, res, "upgrade") {
+		return
+	}
+	tc, oerr := tierChangeFrom(body, r)
+	if oerr != nil {
+		writeOSPError(w, oerr)
+		return
+	}
+	s.serveTierChange(w, r, p, mount, res, tc)
 }

@@ -34,6 +34,7 @@ var resourceRoutes = []resourceRoute{
 	{regexp.MustCompile(`^/osp/v1/resources/([^/]+)/credentials$`), "rotate", http.MethodPost},
 	{regexp.MustCompile(`^/osp/v1/resources/([^/]+)/credentials/rotate$`), "rotate", http.MethodPost},
 	{regexp.MustCompile(`^/osp/v1/rotate/([^/]+)$`), "rotate", http.MethodPost},
+	{regexp.MustCompile(`^/osp/v1/resources/([^/]+)/upgrade$`), "upgrade", http.MethodPost},
 }
 
 // matchResourceRoute finds the operation for a path and method; allowed lists the methods the
@@ -117,6 +118,18 @@ func (s *Sandbox) serveResource(w http.ResponseWriter, r *http.Request, p *Provi
 		s.serveCredentials(w, r, p, res)
 	case "rotate":
 		s.serveRotate(w, r, p, res)
+	case "upgrade":
+		body, oerr := optionalBody(r)
+		if oerr != nil {
+			writeOSPError(w, oerr)
+			return
+		}
+		tc, oerr := tierChangeFrom(body, r)
+		if oerr != nil {
+			writeOSPError(w, oerr)
+			return
+		}
+		s.serveTierChange(w, r, p, mount, res, tc)
 	}
 }
 
@@ -145,6 +158,10 @@ func (s *Sandbox) statusBody(mount string, res storage.Resource, now time.Time) 
 	}
 	if d.PromotedAt != nil {
 		body["promoted_at"] = rfc3339(*d.PromotedAt)
+	}
+	if d.PendingTierID != "" && res.ReadyAt != nil {
+		body["pending_tier_id"] = d.PendingTierID
+		body["tier_change_effective_at"] = rfc3339(*res.ReadyAt)
 	}
 	return body
 }
@@ -429,6 +446,19 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 			return err
 		}
 		for _, res := range due {
+			if d := decodeData(res); res.Status == "provisioned" && d.PendingTierID != "" && res.ReadyAt != nil && !res.ReadyAt.After(now) {
+				at := *res.ReadyAt
+				previous := res.TierID
+				res.TierID, res.ReadyAt, res.UpdatedAt = d.PendingTierID, nil, at
+				d.PendingTierID = ""
+				res.Data = encodeData(d)
+				if err := tx.PutResource(ctx, res); err != nil {
+					return err
+				}
+				if err := s.event(ctx, tx, res, "resource.tier_changed", "", at, map[string]any{"previous_tier_id": previous, "tier_id": res.TierID, "proration": map[string]any{"mode": "next_period"}}); err != nil {
+					return err
+				}
+			}
 			if res.Status == "provisioning" && res.ReadyAt != nil && !res.ReadyAt.After(now) {
 				at := *res.ReadyAt
 				res.Status, res.UpdatedAt, res.ReadyAt = "provisioned", at, nil

@@ -136,7 +136,7 @@ func (tx *Tx) PutResource(ctx context.Context, r Resource) error {
 // completes, or a TTL that ends. The engine applies them in time order.
 func (tx *Tx) DueResources(ctx context.Context, now time.Time) ([]Resource, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources
-		WHERE (status = 'provisioning' AND ready_at <= ?) OR (status IN ('provisioning', 'provisioned') AND expires_at <= ?)
+		WHERE (status IN ('provisioning', 'provisioned') AND ready_at <= ?) OR (status IN ('provisioning', 'provisioned') AND expires_at <= ?)
 		ORDER BY COALESCE(ready_at, expires_at)`, ts(now), ts(now))
 	if err != nil {
 		return nil, err
@@ -314,7 +314,7 @@ func (tx *Tx) SandboxCounts(ctx context.Context, provider, client string, daySta
 func (db *DB) NextTimer(ctx context.Context, now time.Time) (*time.Time, error) {
 	var next sql.NullString
 	err := db.read.QueryRowContext(ctx, `SELECT MIN(t) FROM (
-		SELECT ready_at AS t FROM resources WHERE status = 'provisioning' AND ready_at > ?
+		SELECT ready_at AS t FROM resources WHERE status IN ('provisioning', 'provisioned') AND ready_at > ?
 		UNION ALL SELECT expires_at FROM resources WHERE status IN ('provisioning', 'provisioned') AND expires_at > ?)`, ts(now), ts(now)).Scan(&next)
 	if err != nil {
 		return nil, err
