@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 			s.serveClock(w, r)
 		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/caps"):
 			s.serveCaps(w, r)
+		case usageInjectionPath.MatchString(r.URL.Path):
+			s.serveUsageInjection(w, r, usageInjectionPath.FindStringSubmatch(r.URL.Path)[1])
 		default:
 			writeOSPError(w, newOSPError("not_found", "no ospbox API at "+r.URL.Path))
 		}
@@ -167,3 +170,5 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 		reply(s.clock.Now())
 	}
 }
+
+var usageInjectionPath = regexp.MustCompile(`^/ospbox/v1/resources/([^/]+)/usage$`)

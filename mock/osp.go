@@ -15,7 +15,7 @@ var (
 	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	pastVersionPath  = regexp.MustCompile(`^/\.well-known/osp\.v([0-9]{1,9})\.json$`)
 	// plannedRoutes are profile routes (spec/osp.md §5) whose engine is not in this build yet.
-	plannedRoutes   = regexp.MustCompile(`^/osp/v1/(resources/[^/]+/usage|usage/[^/]+|budgets(/[^/]+)?|webhooks/[^/]+)$`)
+	plannedRoutes   = regexp.MustCompile(`^/osp/v1/(budgets(/[^/]+)?|webhooks/[^/]+)$`)
 	eventLogPath    = regexp.MustCompile(`^/osp/v1/events/([^/]+)$`)
 	projectCostPath = regexp.MustCompile(`^/osp/v1/projects/([^/]+)/cost$`)
 )

@@ -35,6 +35,8 @@ var resourceRoutes = []resourceRoute{
 	{regexp.MustCompile(`^/osp/v1/resources/([^/]+)/credentials/rotate$`), "rotate", http.MethodPost},
 	{regexp.MustCompile(`^/osp/v1/rotate/([^/]+)$`), "rotate", http.MethodPost},
 	{regexp.MustCompile(`^/osp/v1/resources/([^/]+)/upgrade$`), "upgrade", http.MethodPost},
+	{regexp.MustCompile(`^/osp/v1/resources/([^/]+)/usage$`), "usage", http.MethodGet},
+	{regexp.MustCompile(`^/osp/v1/usage/([^/]+)$`), "usage", http.MethodGet},
 }
 
 // matchResourceRoute finds the operation for a path and method; allowed lists the methods the
@@ -118,6 +120,8 @@ func (s *Sandbox) serveResource(w http.ResponseWriter, r *http.Request, p *Provi
 		s.serveCredentials(w, r, p, res)
 	case "rotate":
 		s.serveRotate(w, r, p, res)
+	case "usage":
+		s.serveUsage(w, r, p, res)
 	case "upgrade":
 		body, oerr := optionalBody(r)
 		if oerr != nil {
