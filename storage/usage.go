@@ -63,4 +63,3 @@ func (tx *Tx) MarkThreshold(ctx context.Context, resourceID, period, metric stri
 func (db *DB) ResourceCharges(ctx context.Context, resourceID string, from, to time.Time) ([]Charge, error) {
 	return charges(ctx, db.read, `SELECT `+chargeColumns+` FROM ledger WHERE resource_id = ? AND at >= ? AND at < ? ORDER BY id`, resourceID, ts(from), ts(to))
 }
-
