@@ -15,7 +15,7 @@ var (
 	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	pastVersionPath  = regexp.MustCompile(`^/\.well-known/osp\.v([0-9]{1,9})\.json$`)
 	// plannedRoutes are profile routes (spec/osp.md §5) whose engine is not in this build yet.
-	plannedRoutes   = regexp.MustCompile(`^/osp/v1/(budgets(/[^/]+)?|webhooks/[^/]+)$`)
+	plannedRoutes   = regexp.MustCompile(`^/osp/v1/(webhooks/[^/]+)$`)
 	eventLogPath    = regexp.MustCompile(`^/osp/v1/events/([^/]+)$`)
 	projectCostPath = regexp.MustCompile(`^/osp/v1/projects/([^/]+)/cost$`)
 )
@@ -65,6 +65,8 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 			s.serveCostSummary(w, r, p)
 		case projectCostPath.MatchString(path):
 			s.serveProjectCost(w, r, p, projectCostPath.FindStringSubmatch(path)[1])
+		case budgetPath.MatchString(path):
+			s.serveBudgets(w, r, p, budgetPath.FindStringSubmatch(path)[1])
 		case eventLogPath.MatchString(path):
 			s.serveEventLog(w, r, p, eventLogPath.FindStringSubmatch(path)[1])
 		case strings.HasPrefix(path, "/osp/v1/promote/"):

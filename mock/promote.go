@@ -79,12 +79,19 @@ func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *Provid
 		if !cur.Sandbox {
 			return &OSPError{Status: 409, Code: "conflict", Message: id + " was promoted already"}
 		}
+		var verdict budgetVerdict
 		if charge != nil {
 			if err := s.checkCap(r.Context(), tx, p, mount, "promoting "+cur.ID+" ("+cur.TierID+")", charge.Amount, charge.Currency, now); err != nil {
 				return err
 			}
+			if verdict, err = s.checkBudgets(r.Context(), tx, p.Slug, scopeOf(cur), charge.Amount, charge.Currency, truthy(body.Get("budget_override")), now); err != nil {
+				return err
+			}
 			charge.ResourceID, charge.ProjectID, charge.Provider, charge.At = cur.ID, cur.ProjectID, p.Slug, now
 			if err := tx.PostCharge(r.Context(), *charge); err != nil {
+				return err
+			}
+			if err := s.afterCharge(r.Context(), tx, cur, verdict, now); err != nil {
 				return err
 			}
 		}

@@ -33,6 +33,9 @@ type provisionRequest struct {
 	Region, PreferredRegion         string
 	Config                          *jsondoc.Node
 	Metadata                        map[string]string
+	PrincipalID                     string
+	BudgetOverride                  bool
+	Ceiling                         *jsondoc.Node // the request's own budget (§15.4)
 	body                            *jsondoc.Node
 }
 
@@ -67,7 +70,8 @@ func bodyErrors(msg string, diags []manifests.Diagnostic) *OSPError {
 func decodeProvision(r *http.Request, doc *jsondoc.Document) (provisionRequest, *OSPError) {
 	b := doc.Root
 	req := provisionRequest{OfferingID: b.Str("offering_id"), TierID: b.Str("tier_id"), ProjectName: b.Str("project_name"),
-		Nonce: b.Str("nonce"), AutoDestroy: true, Metadata: map[string]string{}, body: b}
+		Nonce: b.Str("nonce"), AutoDestroy: true, Metadata: map[string]string{}, body: b,
+		PrincipalID: b.Str("principal_id"), BudgetOverride: truthy(b.Get("budget_override")), Ceiling: b.Get("budget")}
 	if req.ProjectName == "" {
 		req.ProjectName = "default"
 	}
@@ -284,6 +288,7 @@ type resourceData struct {
 	PendingBundle  bool              `json:"pending_bundle,omitempty"` // deliver the bundle on the first status read
 	PromotedAt     *time.Time        `json:"promoted_at,omitempty"`
 	PendingTierID  string            `json:"pending_tier_id,omitempty"` // a next_period tier change, due at ReadyAt
+	PrincipalID    string            `json:"principal_id,omitempty"`
 	Client         string            `json:"client"`
 }
 
@@ -394,13 +399,9 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 			}
 		}
 	}
-	paid := false
-	if a, err := ParseAmount(tier.Get("price").Str("amount")); err == nil && a.Sign() > 0 {
-		paid = true
-	}
-	if paid && !req.Sandbox {
-		if perr := paymentOutcome(m.Doc.Root, tier, req); perr != nil {
-			writeOSPError(w, perr)
+	if !req.Sandbox {
+		if cerr := requestCeiling(req.Ceiling, tier, req.TTLSeconds); cerr != nil {
+			writeOSPError(w, cerr)
 			return
 		}
 	}

@@ -99,16 +99,26 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	if err != nil {
 		return 0, nil, err
 	}
+	var verdict budgetVerdict
 	if charge != nil {
 		if err := s.checkCap(ctx, tx, p, mount, "provisioning "+req.OfferingID+" ("+req.TierID+")", charge.Amount, charge.Currency, now); err != nil {
 			return 0, nil, err
+		}
+		sc := chargeScope{ProjectID: "proj_" + req.ProjectName, Team: req.Metadata["team"], Principal: req.PrincipalID}
+		if verdict, err = s.checkBudgets(ctx, tx, p.Slug, sc, charge.Amount, charge.Currency, req.BudgetOverride, now); err != nil {
+			return 0, nil, err
+		}
+	}
+	if a, err := ParseAmount(tier.Get("price").Str("amount")); err == nil && a.Sign() > 0 && !req.Sandbox {
+		if perr := paymentOutcome(p.Serving.Manifest.Doc.Root, tier, req); perr != nil {
+			return 0, nil, perr
 		}
 	}
 	id := NewID("res_", now)
 	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
 		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, CreatedAt: now, UpdatedAt: now}
 	data := resourceData{Region: region, ProjectName: req.ProjectName, Metadata: req.Metadata, RequestID: requestID,
-		AutoDestroy: req.AutoDestroy, TTLSeconds: req.TTLSeconds, Client: client}
+		AutoDestroy: req.AutoDestroy, TTLSeconds: req.TTLSeconds, Client: client, PrincipalID: req.PrincipalID}
 	if req.Sandbox {
 		data.Metadata["osp_sandbox"] = "true"
 		if req.SeedFrom != "" {
@@ -151,6 +161,9 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 		if err := tx.PostCharge(ctx, *charge); err != nil {
 			return 0, nil, err
 		}
+		if err := s.afterCharge(ctx, tx, res, verdict, now); err != nil {
+			return 0, nil, err
+		}
 	}
 	scope := "admin"
 	if req.Config != nil && req.Config.Str("credential_scope") != "" {
@@ -187,6 +200,9 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	}
 	if req.IdempotencyKey != "" {
 		body["idempotency_key"] = req.IdempotencyKey
+	}
+	if len(verdict.Warnings) > 0 {
+		body["warnings"] = verdict.Warnings
 	}
 	price := tier.Get("price")
 	if eq, recurring, err := MonthlyEquivalent(price.Str("amount"), price.Str("interval")); err == nil {

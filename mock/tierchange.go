@@ -16,6 +16,7 @@ type tierChange struct {
 	Payment                           provisionRequest
 	Nonce                             string
 	BForm                             bool
+	Override                          bool
 }
 
 // monthlyPrice is P(t) of §11: the tier's monthly-equivalent price (0 for one-time prices).
@@ -118,13 +119,20 @@ func (s *Sandbox) serveTierChange(w http.ResponseWriter, r *http.Request, p *Pro
 		if cur.TierID != res.TierID || cur.Status != "provisioned" {
 			return &OSPError{Status: 409, Code: "conflict", Message: res.ID + " changed meanwhile; read its status and retry"}
 		}
+		var verdict budgetVerdict
 		if amount.Sign() > 0 {
 			if err := s.checkCap(r.Context(), tx, p, mount, "changing "+res.ID+" to "+tc.TierID, amountStr, currency, now); err != nil {
+				return err
+			}
+			if verdict, err = s.checkBudgets(r.Context(), tx, p.Slug, scopeOf(cur), amountStr, currency, tc.Override, now); err != nil {
 				return err
 			}
 		}
 		if amount.Sign() != 0 {
 			if err := tx.PostCharge(r.Context(), storage.Charge{ResourceID: cur.ID, ProjectID: cur.ProjectID, Provider: p.Slug, Kind: kind, Amount: amountStr, Currency: currency, At: now}); err != nil {
+				return err
+			}
+			if err := s.afterCharge(r.Context(), tx, cur, verdict, now); err != nil {
 				return err
 			}
 		}
@@ -181,7 +189,7 @@ func (s *Sandbox) serveTierChange(w http.ResponseWriter, r *http.Request, p *Pro
 
 // tierChangeFrom reads the members of an upgrade body (or of the B form's provision body).
 func tierChangeFrom(b *jsondoc.Node, r *http.Request) (tierChange, *OSPError) {
-	tc := tierChange{TierID: b.Str("tier_id"), Proration: b.Str("proration"), Nonce: b.Str("nonce")}
+	tc := tierChange{TierID: b.Str("tier_id"), Proration: b.Str("proration"), Nonce: b.Str("nonce"), Override: truthy(b.Get("budget_override"))}
 	if x := b.Get("tier_change"); x != nil {
 		tc.BForm, tc.PreviousTierID = true, x.Str("previous_tier_id")
 		if p := x.Str("proration"); p != "" {

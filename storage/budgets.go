@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Budget is an OSP budget of one provider.
+type Budget struct {
+	ID, Provider, Scope, ScopeID string
+	Limit, Currency              string
+	Enforcement, Period          string
+	AlertThresholds              string // JSON array
+	CreatedAt                    time.Time
+}
+
+// ErrDuplicate is returned when a unique row already exists.
+var ErrDuplicate = errors.New("already exists")
+
+const budgetColumns = `id, provider, scope, scope_id, limit_amount, currency, enforcement, period, alert_thresholds, created_at`
+
+func scanBudgets(rows *sql.Rows) ([]Budget, error) {
+	defer rows.Close()
+	var out []Budget
+	for rows.Next() {
+		var b Budget
+		var at string
+		if err := rows.Scan(&b.ID, &b.Provider, &b.Scope, &b.ScopeID, &b.Limit, &b.Currency, &b.Enforcement, &b.Period, &b.AlertThresholds, &at); err != nil {
+			return nil, err
+		}
+		b.CreatedAt, _ = time.Parse(TimeFormat, at)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// PutBudget creates a budget; ErrDuplicate when one exists for the same scope and period.
+func (db *DB) PutBudget(ctx context.Context, b Budget) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO budgets (`+budgetColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			b.ID, b.Provider, b.Scope, b.ScopeID, b.Limit, b.Currency, b.Enforcement, b.Period, b.AlertThresholds, ts(b.CreatedAt))
+		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+			return ErrDuplicate
+		}
+		if err == nil {
+			tx.Changed("budgets", b.ID, "insert")
+		}
+		return err
+	})
+}
+
+// Budgets lists a provider's budgets.
+func (db *DB) Budgets(ctx context.Context, provider string) ([]Budget, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE provider = ? ORDER BY created_at, id`, provider)
+	if err != nil {
+		return nil, err
+	}
+	return scanBudgets(rows)
+}
+
+// Budgets lists a provider's budgets inside the transaction.
+func (tx *Tx) Budgets(ctx context.Context, provider string) ([]Budget, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE provider = ? ORDER BY created_at, id`, provider)
+	if err != nil {
+		return nil, err
+	}
+	return scanBudgets(rows)
+}
+
+// DeleteBudget removes a budget; ErrNotFound when it does not exist.
+func (db *DB) DeleteBudget(ctx context.Context, provider, id string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM budgets WHERE provider = ? AND id = ?`, provider, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		tx.Changed("budgets", id, "delete")
+		return nil
+	})
+}
+
+// MarkBudgetAlert records an announced alert threshold; false when it already was.
+func (tx *Tx) MarkBudgetAlert(ctx context.Context, budgetID, periodKey string, threshold int) (bool, error) {
+	r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO budget_alerts (budget_id, period_key, threshold) VALUES (?, ?, ?)`, budgetID, periodKey, threshold)
+	if err != nil {
+		return false, err
+	}
+	n, _ := r.RowsAffected()
+	return n == 1, nil
+}
+
+// ResourcesOf reads several resources of a provider by id (missing ones are left out).
+func (tx *Tx) ResourcesOf(ctx context.Context, provider string, ids []string) (map[string]Resource, error) {
+	out := map[string]Resource{}
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		r, err := tx.Resource(ctx, provider, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = r
+	}
+	return out, nil
+}
