@@ -38,8 +38,15 @@ type MoneyAmount struct {
 
 // OSPConfig holds the osp.* settings.
 type OSPConfig struct {
-	DefaultProvider string `json:"default_provider"`
-	EndpointStyle   string `json:"endpoint_style"`
+	DefaultProvider string           `json:"default_provider"`
+	EndpointStyle   string           `json:"endpoint_style"`
+	RateLimits      RateLimitsConfig `json:"rate_limits"`
+}
+
+// RateLimitsConfig is osp.rate_limits: the headers are always sent; requests are refused only
+// when Enforce is set (spec/osp.md §21).
+type RateLimitsConfig struct {
+	Enforce bool `json:"enforce"`
 }
 
 var amountSetting = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)

@@ -79,3 +79,26 @@ func TestBudgetsEnforcement(t *testing.T) {
 		t.Errorf("request ceiling: %d %v", st, b)
 	}
 }
+
+func TestRateLimitHeadersAndEnforcement(t *testing.T) {
+	f := newFixture(t)
+	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	_, h, _ := a.call("GET", "/health", "", nil)
+	if h.Get("RateLimit-Limit") != "100" || h.Get("RateLimit-Remaining") != "99" || h.Get("X-OSP-RateLimit-Reset") == "" {
+		t.Errorf("headers %v", h)
+	}
+	// Not enforced by default: the 11th provision in a minute still succeeds.
+	for i := 0; i < 11; i++ {
+		if st, _, b := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"}); st != 201 {
+			t.Fatalf("provision %d: %d %v", i, st, b)
+		}
+	}
+	snap := f.sb.Snapshot()
+	cfg := snap.Config
+	cfg.OSP.RateLimits.Enforce = true
+	f.sb.snap.Store(&Snapshot{Providers: snap.Providers, Default: snap.Default, BSP: snap.BSP, OAP: snap.OAP, Config: cfg})
+	st, h, b := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+	if st != 429 || errCode(b) != "rate_limit_exceeded" || h.Get("Retry-After") == "" {
+		t.Errorf("enforced: %d %v", st, b)
+	}
+}

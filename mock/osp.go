@@ -43,6 +43,9 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 			writeOSPError(w, e)
 			return
 		}
+		if strings.HasPrefix(path, "/osp/v1/") && !s.applyRateLimit(w, r, path, snap.Config.OSP.RateLimits.Enforce) {
+			return
+		}
 		// Provisioning checks the body's JSON before the version (spec/osp.md §4.4).
 		if path == "/osp/v1/provision" {
 			s.serveProvision(w, r, p, mount, verr)

@@ -33,6 +33,7 @@ type Sandbox struct {
 	clockCtl *WorkspaceClock // nil when the clock cannot be moved (a test's fixed clock)
 	stop     chan struct{}
 	ticking  sync.WaitGroup
+	limits   *rateLimiter
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -110,7 +111,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{})}
+	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), limits: newRateLimiter()}
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if err := s.Reload(ctx); err != nil {
