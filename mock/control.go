@@ -153,7 +153,7 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 				writeOSPError(w, newOSPError("provider_error", err.Error()))
 				return
 			}
-			if next == nil || next.After(target) {
+			if next == nil || next.After(target) || !next.After(s.clock.Now()) {
 				break
 			}
 			s.clockCtl.Advance(next.Sub(s.clock.Now()))

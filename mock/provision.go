@@ -289,6 +289,8 @@ type resourceData struct {
 	PromotedAt     *time.Time        `json:"promoted_at,omitempty"`
 	PendingTierID  string            `json:"pending_tier_id,omitempty"` // a next_period tier change, due at ReadyAt
 	PrincipalID    string            `json:"principal_id,omitempty"`
+	ExpiringSent   bool              `json:"expiring_sent,omitempty"`  // the one-hour warning went out
+	BilledThrough  string            `json:"billed_through,omitempty"` // last month (YYYY-MM) with a base charge
 	Client         string            `json:"client"`
 }
 

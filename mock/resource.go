@@ -156,6 +156,18 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	if err := tx.PutResource(ctx, res); err != nil {
 		return 0, nil, err
 	}
+	if charge != nil && charge.Kind == "base" {
+		data.BilledThrough = now.UTC().Format("2006-01")
+		res.Data = encodeData(data)
+		if err := tx.PutResource(ctx, res); err != nil {
+			return 0, nil, err
+		}
+	}
+	if res.ExpiresAt != nil && !res.ExpiresAt.After(now.Add(time.Hour)) {
+		if err := s.expiringEvent(ctx, tx, &res, now); err != nil {
+			return 0, nil, err
+		}
+	}
 	if charge != nil {
 		charge.ResourceID, charge.ProjectID, charge.Provider, charge.At = id, res.ProjectID, p.Slug, now
 		if err := tx.PostCharge(ctx, *charge); err != nil {
@@ -322,4 +334,24 @@ func chargeFor(tier *jsondoc.Node, sandbox bool) (*storage.Charge, error) {
 		return &storage.Charge{Kind: "one_time", Amount: Cents(amount), Currency: price.Str("currency")}, nil
 	}
 	return &storage.Charge{Kind: "base", Amount: eq, Currency: price.Str("currency")}, nil
+}
+
+// expiringEvent announces a TTL ending within the hour (spec/osp.md §6.2, §18.2), once.
+func (s *Sandbox) expiringEvent(ctx context.Context, tx *storage.Tx, res *storage.Resource, at time.Time) error {
+	d := decodeData(*res)
+	if d.ExpiringSent || res.ExpiresAt == nil {
+		return nil
+	}
+	d.ExpiringSent = true
+	res.Data = encodeData(d)
+	if err := tx.PutResource(ctx, *res); err != nil {
+		return err
+	}
+	typ := "environment.ttl_expiring"
+	if res.Sandbox {
+		typ = "resource.sandbox_expiring"
+	}
+	remaining := int(res.ExpiresAt.Sub(at).Seconds())
+	return s.event(ctx, tx, *res, typ, "", at, map[string]any{"expires_at": rfc3339(*res.ExpiresAt), "ttl_event": map[string]any{
+		"action": "expiring", "ttl_remaining_seconds": max(0, remaining), "original_ttl_seconds": d.TTLSeconds, "extension_available": false}})
 }

@@ -445,6 +445,15 @@ func (s *Sandbox) serveRotate(w http.ResponseWriter, r *http.Request, p *Provide
 func (s *Sandbox) Tick(ctx context.Context) error {
 	now := s.clock.Now()
 	return s.db.Update(ctx, func(tx *storage.Tx) error {
+		expiring, err := tx.ExpiringResources(ctx, now.Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		for _, res := range expiring {
+			if err := s.expiringEvent(ctx, tx, &res, res.ExpiresAt.Add(-time.Hour)); err != nil {
+				return err
+			}
+		}
 		due, err := tx.DueResources(ctx, now)
 		if err != nil {
 			return err
@@ -504,6 +513,51 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 				}
 			}
 		}
-		return nil
+		return s.rollover(ctx, tx, now)
 	})
+}
+
+// rollover posts the monthly base charge of every live paid resource at 00:00 UTC on the 1st
+// of each month the clock has passed (spec/osp.md §14.2), after any next_period tier change
+// due at that instant.
+func (s *Sandbox) rollover(ctx context.Context, tx *storage.Tx, now time.Time) error {
+	month := now.UTC().Format("2006-01")
+	billable, err := tx.UnbilledResources(ctx, month)
+	if err != nil {
+		return err
+	}
+	snap := s.Snapshot()
+	for _, res := range billable {
+		d := decodeData(res)
+		p := snap.Provider(res.Provider)
+		if p == nil || p.Serving == nil {
+			continue
+		}
+		last, err := time.Parse("2006-01", d.BilledThrough)
+		if err != nil {
+			continue
+		}
+		for m := last.AddDate(0, 1, 0); !m.After(now); m = m.AddDate(0, 1, 0) {
+			_, tier, ferr := findOffering(p.Serving.Manifest, res.OfferingID, res.TierID, time.Time{})
+			if ferr != nil {
+				break
+			}
+			charge, err := chargeFor(tier, false)
+			if err != nil {
+				return err
+			}
+			if charge != nil && charge.Kind == "base" {
+				charge.ResourceID, charge.ProjectID, charge.Provider, charge.At = res.ID, res.ProjectID, res.Provider, m
+				if err := tx.PostCharge(ctx, *charge); err != nil {
+					return err
+				}
+			}
+			d.BilledThrough = m.Format("2006-01")
+		}
+		res.Data = encodeData(d)
+		if err := tx.PutResource(ctx, res); err != nil {
+			return err
+		}
+	}
+	return nil
 }

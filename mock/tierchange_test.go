@@ -78,3 +78,40 @@ func TestTierChanges(t *testing.T) {
 		t.Errorf("sandbox tier change: %d %v", st, body)
 	}
 }
+
+func TestExpiringEventsAndMonthlyRollover(t *testing.T) {
+	f := newFixture(t)
+	a := agent{t: t, base: f.srv.URL + "/providers/skyhost/osp/v1"}
+	clock := agent{t: t, base: f.srv.URL + "/ospbox/v1/clock"}
+	clock.call("POST", "/freeze", "", nil)
+	_, _, sb := a.call("POST", "/provision", "", map[string]any{"offering_id": "skyhost/static-site", "tier_id": "hobby", "sandbox": map[string]any{"enabled": true, "ttl_hours": 3}})
+	_, _, short := a.call("POST", "/provision", "", map[string]any{"offering_id": "skyhost/static-site", "tier_id": "hobby", "sandbox": map[string]any{"enabled": true, "ttl_hours": 1}})
+	count := func(id, typ string) int {
+		_, _, log := a.call("GET", "/events/"+id+"?event_type="+typ, "", nil)
+		return len(log["events"].([]any))
+	}
+	if count(short["resource_id"].(string), "resource.sandbox_expiring") != 1 {
+		t.Error("a one-hour sandbox is warned at once")
+	}
+	id := sb["resource_id"].(string)
+	clock.call("POST", "/advance", "", map[string]any{"seconds": 3600})
+	if count(id, "resource.sandbox_expiring") != 0 {
+		t.Error("warned too early")
+	}
+	clock.call("POST", "/advance", "", map[string]any{"seconds": 3601})
+	if count(id, "resource.sandbox_expiring") != 1 {
+		t.Error("no warning an hour before the end")
+	}
+	// A paid resource is charged again at the start of each month.
+	_, _, paid := a.call("POST", "/provision", "", map[string]any{"offering_id": "skyhost/static-site", "tier_id": "team", "project_name": "site", "payment_method": "stripe_spt", "payment_proof": "t"})
+	clock.call("POST", "/advance", "", map[string]any{"seconds": 10})
+	_, _, now := clock.call("GET", "", "", nil)
+	cur, _ := time.Parse(time.RFC3339, now["now"].(string))
+	next := time.Date(cur.Year(), cur.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 2, 0)
+	clock.call("POST", "/advance", "", map[string]any{"seconds": int(next.Sub(cur).Seconds()) + 60})
+	_, _, cost := a.call("GET", "/projects/site/cost", "", nil)
+	if cost["total"].(map[string]any)["amount"] != "20.00" || cost["comparison"].(map[string]any)["previous_period"] != "20.00" {
+		t.Errorf("two months later, one base charge per month: %v", cost)
+	}
+	_ = paid
+}

@@ -67,7 +67,9 @@ func parseTS(s sql.NullString) *time.Time {
 	}
 	t, err := time.Parse(TimeFormat, s.String)
 	if err != nil {
-		return nil
+		if t, err = time.Parse(time.RFC3339Nano, s.String); err != nil {
+			return nil
+		}
 	}
 	return &t
 }
@@ -313,11 +315,68 @@ func (tx *Tx) SandboxCounts(ctx context.Context, provider, client string, daySta
 // end), or nil.
 func (db *DB) NextTimer(ctx context.Context, now time.Time) (*time.Time, error) {
 	var next sql.NullString
+	// Timers: asynchronous completion or tier change, the one-hour TTL warning, the TTL's end.
 	err := db.read.QueryRowContext(ctx, `SELECT MIN(t) FROM (
 		SELECT ready_at AS t FROM resources WHERE status IN ('provisioning', 'provisioned') AND ready_at > ?
 		UNION ALL SELECT expires_at FROM resources WHERE status IN ('provisioning', 'provisioned') AND expires_at > ?)`, ts(now), ts(now)).Scan(&next)
 	if err != nil {
 		return nil, err
 	}
-	return parseTS(next), nil
+	t := parseTS(next)
+	var warn sql.NullString // the earliest one-hour warning still to come: expires_at − 1 h > now
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(expires_at) FROM resources WHERE status IN ('provisioning', 'provisioned')
+		AND json_extract(data, '$.expiring_sent') IS NULL AND expires_at > ?`, ts(now.Add(time.Hour))).Scan(&warn); err != nil {
+		return nil, err
+	}
+	if w := parseTS(warn); w != nil {
+		at := w.Add(-time.Hour)
+		if t == nil || at.Before(*t) {
+			t = &at
+		}
+	}
+	// The monthly roll-over at the next month start, when anything live is billed monthly.
+	var billable int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE status IN ('provisioned', 'suspended') AND sandbox = 0
+		AND json_extract(data, '$.billed_through') IS NOT NULL`).Scan(&billable); err != nil {
+		return nil, err
+	}
+	if billable > 0 {
+		y, m, _ := now.UTC().Date()
+		month := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+		if t == nil || month.Before(*t) {
+			t = &month
+		}
+	}
+	return t, nil
+}
+
+// ExpiringResources lists live resources whose TTL ends by `by` and whose one-hour warning has
+// not gone out.
+func (tx *Tx) ExpiringResources(ctx context.Context, by time.Time) ([]Resource, error) {
+	return tx.resources(ctx, `SELECT `+resourceColumns+` FROM resources WHERE status IN ('provisioning', 'provisioned')
+		AND expires_at <= ? AND json_extract(data, '$.expiring_sent') IS NULL ORDER BY expires_at`, ts(by))
+}
+
+// UnbilledResources lists live, non-sandbox resources billed through a month before `month`
+// (YYYY-MM), for the monthly roll-over.
+func (tx *Tx) UnbilledResources(ctx context.Context, month string) ([]Resource, error) {
+	return tx.resources(ctx, `SELECT `+resourceColumns+` FROM resources WHERE status IN ('provisioned', 'suspended') AND sandbox = 0
+		AND json_extract(data, '$.billed_through') < ? ORDER BY created_at`, month)
+}
+
+func (tx *Tx) resources(ctx context.Context, query string, args ...any) ([]Resource, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
