@@ -18,10 +18,28 @@ const DefaultListen = "127.0.0.1:7410"
 // Config is the part of ospbox.json that ospbox reads. Settings other pages define are kept in
 // the file and read by the features that need them.
 type Config struct {
-	Name   string     `json:"name"`
-	Listen string     `json:"listen"`
-	OSP    OSPConfig  `json:"osp"`
-	Caps   CapsConfig `json:"caps"`
+	Name     string         `json:"name"`
+	Listen   string         `json:"listen"`
+	OSP      OSPConfig      `json:"osp"`
+	Caps     CapsConfig     `json:"caps"`
+	Identity IdentityConfig `json:"identity"`
+}
+
+// IdentityConfig holds identity.* (spec/osp.md §19).
+type IdentityConfig struct {
+	TAP struct {
+		MaxLifetimeSeconds int  `json:"max_lifetime_seconds"`
+		MaxTrustTier       *int `json:"max_trust_tier"`
+	} `json:"tap"`
+	Revoked []string `json:"revoked"`
+	APIKeys []APIKey `json:"api_keys"`
+}
+
+// APIKey is a provider API key an agent may present (osp_ak_…).
+type APIKey struct {
+	Key       string `json:"key"`
+	Subject   string `json:"subject"`
+	TrustTier int    `json:"trust_tier"`
 }
 
 // CapsConfig holds the caps.* settings (spec/osp.md §16.1).

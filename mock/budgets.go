@@ -157,7 +157,8 @@ func (s *Sandbox) checkBudgets(ctx context.Context, tx *storage.Tx, provider str
 	case top.b.Enforcement == "hard_block":
 		return v, &OSPError{Status: 403, Code: "budget_exceeded", Message: "this charge would exceed budget " + top.b.ID + " (hard block)", Details: details}
 	case top.b.Enforcement == "soft_block" && !override:
-		return v, &OSPError{Status: 402, Code: "budget_exceeded", Message: "this charge would exceed budget " + top.b.ID + "; repeat with \"budget_override\": true to proceed", Details: details}
+		yes := true
+		return v, &OSPError{Status: 402, Code: "budget_exceeded", Retryable: &yes, Message: "this charge would exceed budget " + top.b.ID + "; repeat with \"budget_override\": true to proceed", Details: details}
 	}
 	for _, h := range hits {
 		v.Exceeded = append(v.Exceeded, h.b)

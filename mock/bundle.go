@@ -160,3 +160,5 @@ func KeyFingerprint(pub ed25519.PublicKey) string {
 
 // cryptoRandom is where bundle randomness comes from; tests substitute a fixed stream.
 var cryptoRandom io.Reader = rand.Reader
+
+func base64URL(s string) ([]byte, error) { return manifests.DecodeB64(s) }

@@ -16,6 +16,9 @@ type OSPError struct {
 	Details    map[string]any
 	RetryAfter int            // seconds; 0 for none
 	Extra      map[string]any // members beside code/message at the error level (§4.2's 406)
+	// Retryable overrides the code table where one code is retryable in one case only (a
+	// soft-block budget).
+	Retryable *bool
 }
 
 func (e *OSPError) Error() string { return e.Code + ": " + e.Message }
@@ -70,6 +73,9 @@ func writeOSPError(w http.ResponseWriter, e *OSPError) {
 		"code":      e.Code,
 		"message":   e.Message,
 		"retryable": ospErrorStatus[e.Code].retryable,
+	}
+	if e.Retryable != nil {
+		body["retryable"] = *e.Retryable
 	}
 	for k, v := range e.Extra {
 		body[k] = v

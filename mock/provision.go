@@ -34,6 +34,7 @@ type provisionRequest struct {
 	Config                          *jsondoc.Node
 	Metadata                        map[string]string
 	PrincipalID                     string
+	Owner                           string // the verified agent's subject
 	BudgetOverride                  bool
 	Ceiling                         *jsondoc.Node // the request's own budget (§15.4)
 	body                            *jsondoc.Node
@@ -352,14 +353,29 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 		writeOSPError(w, oerr)
 		return
 	}
+	// Steps 5 and 6: identity, then trust tier (spec/osp.md §19).
+	identity, ierr := s.identify(r, doc.Root, m.ProviderID)
+	if ierr != nil {
+		writeOSPError(w, ierr)
+		return
+	}
 	required := false
 	for _, t := range m.Doc.Root.Get("identity").Get("identity_required_for_tiers").List() {
 		required = required || t.Text == req.TierID
 	}
-	if need := trustRequirement(m.Doc.Root, offering, tier); need > 0 || required {
+	need := trustRequirement(m.Doc.Root, offering, tier)
+	if identity == nil && (need > 0 || required) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="osp", schemes="agent_attestation resource_token"`)
-		writeOSPError(w, &OSPError{Status: 401, Code: "unauthorized", Message: fmt.Sprintf("%s (%s) requires an authenticated agent (trust tier %d); ospbox does not verify agent identities yet", req.OfferingID, req.TierID, need)})
+		writeOSPError(w, &OSPError{Status: 401, Code: "unauthorized", Message: fmt.Sprintf("%s (%s) requires an authenticated agent (trust tier %d): send a TAP attestation", req.OfferingID, req.TierID, need)})
 		return
+	}
+	if identity != nil && identity.TrustTier < need {
+		writeOSPError(w, &OSPError{Status: 403, Code: "trust_tier_insufficient", Message: fmt.Sprintf("%s (%s) requires trust tier %d; this agent has %d", req.OfferingID, req.TierID, need, identity.TrustTier),
+			Details: map[string]any{"required_tier": need, "agent_tier": identity.TrustTier}})
+		return
+	}
+	if identity != nil {
+		req.Owner = identity.Subject
 	}
 	// Steps 7 and 8 of §4.4: the nonce, then the idempotency key, before region, configuration,
 	// sandbox rules and payment. The key is checked again inside the write transaction.

@@ -104,7 +104,11 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 		if err := s.checkCap(ctx, tx, p, mount, "provisioning "+req.OfferingID+" ("+req.TierID+")", charge.Amount, charge.Currency, now); err != nil {
 			return 0, nil, err
 		}
-		sc := chargeScope{ProjectID: "proj_" + req.ProjectName, Team: req.Metadata["team"], Principal: req.PrincipalID}
+		principal := req.Owner
+		if principal == "" {
+			principal = req.PrincipalID
+		}
+		sc := chargeScope{ProjectID: "proj_" + req.ProjectName, Team: req.Metadata["team"], Principal: principal}
 		if verdict, err = s.checkBudgets(ctx, tx, p.Slug, sc, charge.Amount, charge.Currency, req.BudgetOverride, now); err != nil {
 			return 0, nil, err
 		}
@@ -116,7 +120,7 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	}
 	id := NewID("res_", now)
 	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
-		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, CreatedAt: now, UpdatedAt: now}
+		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, Owner: req.Owner, CreatedAt: now, UpdatedAt: now}
 	data := resourceData{Region: region, ProjectName: req.ProjectName, Metadata: req.Metadata, RequestID: requestID,
 		AutoDestroy: req.AutoDestroy, TTLSeconds: req.TTLSeconds, Client: client, PrincipalID: req.PrincipalID}
 	if req.Sandbox {

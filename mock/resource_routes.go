@@ -75,7 +75,17 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request, res storage.
 		return true
 	}
 	if !strings.HasPrefix(token, "osp_rat_") {
-		return unauthorized("ospbox verifies resource access tokens only; agent identities are not simulated yet")
+		// An agent identity: only the resource's owner may use it here (§19.6).
+		id, ierr := s.identify(r, nil, s.Snapshot().Provider(res.Provider).Serving.Manifest.ProviderID)
+		if ierr != nil {
+			writeOSPError(w, ierr)
+			return false
+		}
+		if id == nil || res.Owner == "" || id.Subject != res.Owner {
+			writeOSPError(w, &OSPError{Status: 403, Code: "forbidden", Message: "this identity does not own " + res.ID})
+			return false
+		}
+		return true
 	}
 	resID, until, err := s.db.AccessToken(r.Context(), tokenHash(token))
 	switch {
