@@ -23,6 +23,12 @@ type Config struct {
 	OSP      OSPConfig      `json:"osp"`
 	Caps     CapsConfig     `json:"caps"`
 	Identity IdentityConfig `json:"identity"`
+	Webhooks WebhooksConfig `json:"webhooks"`
+}
+
+// WebhooksConfig is webhooks.* (spec/osp.md §18.4).
+type WebhooksConfig struct {
+	AllowLoopback bool `json:"allow_loopback"`
 }
 
 // IdentityConfig holds identity.* (spec/osp.md §19).

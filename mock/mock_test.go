@@ -162,7 +162,8 @@ func TestErrorsUseTheOSPEnvelope(t *testing.T) {
 		{"wrong method", "POST", "/.well-known/osp.json", nil, strings.NewReader("{}"), 405, "method_not_allowed"},
 		{"version", "GET", "/osp/v1/health", map[string]string{"X-OSP-Version": "9.0"}, nil, 406, "version_not_supported"},
 		{"oversize body", "POST", "/osp/v1/provision", nil, strings.NewReader(strings.Repeat("x", MaxBodyBytes+1)), 413, "payload_too_large"},
-		{"planned route", "POST", "/providers/acmedb/osp/v1/webhooks/res_x", nil, strings.NewReader("{}"), 501, "not_implemented"},
+		{"route ospbox does not implement", "POST", "/providers/acmedb/osp/v1/estimate", nil, strings.NewReader("{}"), 501, "not_implemented"},
+		{"project route other than cost", "GET", "/providers/acmedb/osp/v1/projects/proj_x/members", nil, nil, 501, "not_implemented"},
 		{"bad style", "GET", "/.well-known/osp.json?endpoint_style=curly", nil, nil, 400, "invalid_request"},
 	}
 	for _, tt := range tests {

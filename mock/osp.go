@@ -14,10 +14,11 @@ var ospVersions = []string{"1.0", "1.1"}
 var (
 	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	pastVersionPath  = regexp.MustCompile(`^/\.well-known/osp\.v([0-9]{1,9})\.json$`)
-	// plannedRoutes are profile routes (spec/osp.md §5) whose engine is not in this build yet.
-	plannedRoutes   = regexp.MustCompile(`^/osp/v1/(webhooks/[^/]+)$`)
-	eventLogPath    = regexp.MustCompile(`^/osp/v1/events/([^/]+)$`)
-	projectCostPath = regexp.MustCompile(`^/osp/v1/projects/([^/]+)/cost$`)
+	// unimplementedRoutes are the upstream routes spec/osp.md §22 lists as 501 not_implemented.
+	unimplementedRoutes = regexp.MustCompile(`^/osp/v1/(dispute/[^/]+|estimate|share/[^/]+|delegate/[^/]+|snapshot/[^/]+|restore/[^/]+|snapshots/[^/]+|metrics/[^/]+|export/[^/]+|canary/[^/]+/(promote|rollback)|tokens/[^/]+|revoke-agent|audit-log|nhi(/.*)?|billing(/.*)?|cost/by-agent.*|projects/[^/]+/(.+))$`)
+	eventLogPath        = regexp.MustCompile(`^/osp/v1/events/([^/]+)$`)
+	webhookPath         = regexp.MustCompile(`^/osp/v1/webhooks/([^/]+)$`)
+	projectCostPath     = regexp.MustCompile(`^/osp/v1/projects/([^/]+)/cost$`)
 )
 
 // serveProvider answers one request to an OSP provider mounted at mount (an absolute URL without
@@ -68,6 +69,8 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 			s.serveCostSummary(w, r, p)
 		case projectCostPath.MatchString(path):
 			s.serveProjectCost(w, r, p, projectCostPath.FindStringSubmatch(path)[1])
+		case webhookPath.MatchString(path):
+			s.serveWebhooks(w, r, p, webhookPath.FindStringSubmatch(path)[1])
 		case budgetPath.MatchString(path):
 			s.serveBudgets(w, r, p, budgetPath.FindStringSubmatch(path)[1])
 		case eventLogPath.MatchString(path):
@@ -84,8 +87,8 @@ func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Sn
 				return
 			}
 			s.serveHealth(w, p, path == "/osp/v1/health/detailed")
-		case plannedRoutes.MatchString(path):
-			writeOSPError(w, newOSPError("not_implemented", r.Method+" "+path+" is part of the OSP profile but this ospbox build does not simulate it yet"))
+		case unimplementedRoutes.MatchString(path) && !projectCostPath.MatchString(path):
+			writeOSPError(w, newOSPError("not_implemented", r.Method+" "+path+" is an upstream OSP route ospbox does not simulate (spec/osp.md §22)"))
 		default:
 			writeOSPError(w, newOSPError("not_found", "no OSP route at "+path+"; the provider's routes are listed in "+mount+"/.well-known/osp.json"))
 		}

@@ -35,6 +35,7 @@ type provisionRequest struct {
 	Metadata                        map[string]string
 	PrincipalID                     string
 	Owner                           string // the verified agent's subject
+	WebhookURL                      string
 	BudgetOverride                  bool
 	Ceiling                         *jsondoc.Node // the request's own budget (§15.4)
 	body                            *jsondoc.Node
@@ -157,6 +158,7 @@ func decodeProvision(r *http.Request, doc *jsondoc.Document) (provisionRequest, 
 		req.TTLSeconds = seconds
 	}
 	req.Region, req.PreferredRegion = b.Str("region"), b.Str("preferred_region")
+	req.WebhookURL = b.Str("webhook_url")
 	cfg, conf := b.Get("config"), b.Get("configuration")
 	if cfg != nil && conf != nil && string(jsondoc.Canonical(cfg)) != string(jsondoc.Canonical(conf)) {
 		return req, invalidRequest("config and configuration disagree; send one")
@@ -387,6 +389,14 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 	}
 	if req.IdempotencyKey != "" {
 		if ierr := s.idempotentReplay(w, r, p.Slug, req.IdempotencyKey, fp, now); ierr {
+			return
+		}
+	}
+	if req.WebhookURL != "" {
+		if terr := webhookTargetError(req.WebhookURL, s.Snapshot().Config.Webhooks.AllowLoopback); terr != nil {
+			e := invalidRequest("webhook_url is not allowed: " + terr.Error())
+			e.Details = map[string]any{"field": "webhook_url", "reason": terr.Error()}
+			writeOSPError(w, e)
 			return
 		}
 	}

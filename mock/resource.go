@@ -188,6 +188,13 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	token := NewAccessToken()
 	cv := credentialVersion{Credentials: GenerateCredentials(offering.Get("credentials_schema"), id, p.Slug, nil), Scope: scope,
 		AgentPublicKey: data.AgentPublicKey, AccessToken: token}
+	if req.WebhookURL != "" {
+		secret := newWebhookSecret()
+		cv.Credentials["osp_webhook_secret"] = secret
+		if err := tx.PutWebhook(ctx, storage.Webhook{ResourceID: id, ID: NewID("wh_", now), URL: req.WebhookURL, Events: "[]", Secret: secret, CreatedAt: now}); err != nil {
+			return 0, nil, err
+		}
+	}
 	cvBytes, _ := json.Marshal(cv)
 	cred := storage.Credential{ID: NewID("bnd_", now), ResourceID: id, Version: 1, CreatedAt: now, ExpiresAt: res.ExpiresAt, Data: cvBytes}
 	if err := tx.PutCredential(ctx, cred); err != nil {
@@ -291,7 +298,10 @@ func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resourc
 	id := NewID("evt_", at)
 	body["event_id"] = id
 	b, _ := json.Marshal(body)
-	return tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b})
+	if err := tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b}); err != nil {
+		return err
+	}
+	return s.queueDeliveries(ctx, tx, res, id, typ, b, at)
 }
 
 // sandboxLimits enforces the per-client sandbox limits of spec/osp.md §6.2.

@@ -123,8 +123,9 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	if err := s.Tick(ctx); err != nil {
 		s.log.Error("settling timers at start", "err", err)
 	}
-	s.ticking.Add(1)
+	s.ticking.Add(2)
 	go s.tickLoop()
+	go s.deliverLoop()
 	return s, nil
 }
 
