@@ -24,7 +24,16 @@ type Config struct {
 	Caps     CapsConfig     `json:"caps"`
 	Identity IdentityConfig `json:"identity"`
 	Webhooks WebhooksConfig `json:"webhooks"`
+	Faults   FaultsConfig   `json:"faults"`
 }
+
+// FaultsConfig is faults.* (spec/osp.md §20.3).
+type FaultsConfig struct {
+	AllowHeader *bool `json:"allow_header"` // default true
+}
+
+// AllowFaultHeader reports whether X-Ospbox-Fault is honoured.
+func (c Config) AllowFaultHeader() bool { return c.Faults.AllowHeader == nil || *c.Faults.AllowHeader }
 
 // WebhooksConfig is webhooks.* (spec/osp.md §18.4).
 type WebhooksConfig struct {

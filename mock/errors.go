@@ -72,7 +72,7 @@ func writeOSPError(w http.ResponseWriter, e *OSPError) {
 	body := map[string]any{
 		"code":      e.Code,
 		"message":   e.Message,
-		"retryable": ospErrorStatus[e.Code].retryable,
+		"retryable": ospErrorStatus[e.Code].retryable || faultStatus[e.Code] >= 500,
 	}
 	if e.Retryable != nil {
 		body["retryable"] = *e.Retryable

@@ -35,6 +35,8 @@ type provisionRequest struct {
 	Metadata                        map[string]string
 	PrincipalID                     string
 	Owner                           string // the verified agent's subject
+	Fault                           *OSPError
+	FaultCode                       string
 	WebhookURL                      string
 	BudgetOverride                  bool
 	Ceiling                         *jsondoc.Node // the request's own budget (§15.4)
@@ -294,6 +296,7 @@ type resourceData struct {
 	PrincipalID    string            `json:"principal_id,omitempty"`
 	ExpiringSent   bool              `json:"expiring_sent,omitempty"`  // the one-hour warning went out
 	BilledThrough  string            `json:"billed_through,omitempty"` // last month (YYYY-MM) with a base charge
+	FailOnReady    bool              `json:"fail_on_ready,omitempty"`  // injected provisioning_failed
 	Client         string            `json:"client"`
 }
 
@@ -433,6 +436,7 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 			return
 		}
 	}
+	req.Fault, req.FaultCode = injectedFault(r, s.Snapshot().Config.AllowFaultHeader())
 	requestID := w.Header().Get("X-Request-Id")
 	client := clientAddress(r)
 	var status int

@@ -118,6 +118,17 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 			return 0, nil, perr
 		}
 	}
+	// Step 14: an injected fault (spec/osp.md §20.3); provisioning_failed on an asynchronous
+	// offering lets the request succeed and fails the resource when it would complete.
+	async := 0
+	if eps := offering.Get("estimated_provision_seconds"); eps != nil {
+		async, _ = strconv.Atoi(eps.Text)
+		async = min(async, 300)
+	}
+	failLater := req.FaultCode == "provisioning_failed" && async > 0
+	if req.Fault != nil && !failLater {
+		return 0, nil, req.Fault
+	}
 	id := NewID("res_", now)
 	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
 		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, Owner: req.Owner, CreatedAt: now, UpdatedAt: now}
@@ -145,12 +156,8 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	if req.AgentKey != nil {
 		data.AgentPublicKey = manifests.B64(req.AgentKey)
 	}
-	async := 0
-	if eps := offering.Get("estimated_provision_seconds"); eps != nil {
-		async, _ = strconv.Atoi(eps.Text)
-		async = min(async, 300)
-	}
 	if async > 0 {
+		data.FailOnReady = failLater
 		res.Status = "provisioning"
 		ready := now.Add(time.Duration(async) * time.Second)
 		res.ReadyAt = &ready

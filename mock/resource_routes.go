@@ -173,6 +173,9 @@ func (s *Sandbox) statusBody(mount string, res storage.Resource, now time.Time) 
 	if d.PromotedAt != nil {
 		body["promoted_at"] = rfc3339(*d.PromotedAt)
 	}
+	if res.Status == "error" {
+		body["error"] = map[string]any{"code": "provisioning_failed", "message": "the simulated provisioning failed (injected fault)", "retryable": true}
+	}
 	if d.PendingTierID != "" && res.ReadyAt != nil {
 		body["pending_tier_id"] = d.PendingTierID
 		body["tier_change_effective_at"] = rfc3339(*res.ReadyAt)
@@ -484,6 +487,18 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 			}
 			if res.Status == "provisioning" && res.ReadyAt != nil && !res.ReadyAt.After(now) {
 				at := *res.ReadyAt
+				if d := decodeData(res); d.FailOnReady {
+					d.PendingBundle = false
+					res.Status, res.UpdatedAt, res.ReadyAt, res.Data = "error", at, nil, encodeData(d)
+					if err := tx.PutResource(ctx, res); err != nil {
+						return err
+					}
+					if err := s.event(ctx, tx, res, "provision.failed", "", at, map[string]any{"status": "error",
+						"error": map[string]any{"code": "provisioning_failed", "message": "injected fault", "retryable": true}}); err != nil {
+						return err
+					}
+					continue
+				}
 				res.Status, res.UpdatedAt, res.ReadyAt = "provisioned", at, nil
 				if err := tx.PutResource(ctx, res); err != nil {
 					return err

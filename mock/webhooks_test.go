@@ -136,3 +136,28 @@ func TestWebhookURLAtProvisioning(t *testing.T) {
 		t.Errorf("webhook secret in the credentials: %d %v", st, creds)
 	}
 }
+
+func TestFaultInjection(t *testing.T) {
+	f := newFixture(t)
+	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	free := map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"}
+	if st, h, b := a.call("POST", "/provision", "", free, "X-Ospbox-Fault", "capacity_exhausted; retry_after=9"); st != 503 || errCode(b) != "capacity_exhausted" || h.Get("Retry-After") != "9" {
+		t.Errorf("capacity: %d %v", st, b)
+	}
+	if st, _, b := a.call("POST", "/provision", "", free, "X-Ospbox-Fault", "offering_not_found"); st != 400 || errCode(b) != "invalid_offering" {
+		t.Errorf("synonym: %d %v", st, b)
+	}
+	// Faults come after every check: a bad tier still answers invalid_tier.
+	if st, _, b := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "x"}, "X-Ospbox-Fault", "capacity_exhausted"); st != 400 || errCode(b) != "invalid_tier" {
+		t.Errorf("order: %d %v", st, b)
+	}
+	st, _, res := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "free"}, "X-Ospbox-Fault", "provisioning_failed")
+	if st != 202 {
+		t.Fatalf("async failure accepted first: %d %v", st, res)
+	}
+	agent{t: t, base: f.srv.URL + "/ospbox/v1/clock"}.call("POST", "/advance", "", map[string]any{"seconds": 30})
+	_, _, status := a.call("GET", "/resources/"+res["resource_id"].(string), "", nil)
+	if status["status"] != "error" || status["error"] == nil || status["credentials_bundle"] != nil {
+		t.Errorf("failed provisioning: %v", status)
+	}
+}
