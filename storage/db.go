@@ -177,3 +177,10 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	return nil
 }
+
+// IntegrityCheck runs SQLite's integrity check and returns its verdict ("ok" when sound).
+func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	var v string
+	err := db.read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&v)
+	return v, err
+}
