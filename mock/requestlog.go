@@ -3,11 +3,13 @@ package mock
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,7 +94,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	}
 	e := pendingRequest{entry: storage.Request{
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: r.URL.RequestURI(),
-		Status: rec.status, Latency: time.Since(start), Agent: r.UserAgent(), RequestID: w.Header().Get("X-Request-Id"),
+		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"),
 	}, reqBody: truncate(reqBody), respLog: rec.logBody}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
@@ -237,4 +239,30 @@ func (s *Sandbox) serveSafely(rec *recorder, r *http.Request, serve func(http.Re
 		}
 	}()
 	serve(rec)
+}
+
+// agentOf names who made a request for the log, without secrets: the DID of a TAP attestation,
+// "resource token" or "API key" for the other bearer forms, else the User-Agent.
+func agentOf(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	switch {
+	case !ok || tok == "":
+		return r.UserAgent()
+	case strings.HasPrefix(tok, "osp_rat_"):
+		return "resource token"
+	case strings.HasPrefix(tok, "osp_ak_"):
+		return "API key"
+	}
+	if parts := strings.Split(tok, "."); len(parts) == 3 {
+		if h, err := decodeSegment(parts[0]); err == nil {
+			var header struct {
+				Kid string `json:"kid"`
+			}
+			if json.Unmarshal(h, &header) == nil && strings.HasPrefix(header.Kid, "did:key:") {
+				return header.Kid
+			}
+		}
+		return "JWT bearer"
+	}
+	return "bearer token"
 }
