@@ -24,7 +24,7 @@ var navItems = []navItem{
 	{"requests", "Requests", "/ui/requests"},
 	{"events", "Events", ""},
 	{"spend", "Spend", ""},
-	{"sandbox", "Sandbox", ""},
+	{"sandbox", "Sandbox", "/ui/sandbox"},
 }
 
 // pageMeta is what every page tells the layout.

@@ -6,6 +6,7 @@ package frontend
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,9 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("POST /ui/reload", u.reload)
 	u.mux.HandleFunc("GET /ui/catalog", u.catalog)
 	u.mux.HandleFunc("GET /ui/catalog/results", u.catalogResults)
+	u.mux.HandleFunc("GET /ui/sandbox", u.sandbox)
+	u.mux.HandleFunc("GET /ui/sandbox/clock", u.clockFragment)
+	u.mux.HandleFunc("POST /ui/sandbox/clock", u.clockAction)
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
@@ -143,6 +147,40 @@ func (u *UI) catalog(w http.ResponseWriter, r *http.Request) {
 func (u *UI) catalogResults(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.BuildCatalog(r.Context(), u.SandboxURL, mock.CatalogQuery{}), q), q))
+}
+
+func (u *UI) sandbox(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, sandboxPage(u.meta("Sandbox", "sandbox"), u.Sandbox.Clock()))
+}
+
+func (u *UI) clockFragment(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, clockCard(u.Sandbox.Clock()))
+}
+
+// clockAction freezes, resumes, resets or advances the clock from the UI (through the same
+// engine calls as the API).
+func (u *UI) clockAction(w http.ResponseWriter, r *http.Request) {
+	var err error
+	switch op := r.PostFormValue("op"); op {
+	case "advance":
+		secs, perr := strconv.Atoi(r.PostFormValue("seconds"))
+		if perr != nil || secs < 1 {
+			http.Error(w, "seconds must be a whole number of at least 1", http.StatusBadRequest)
+			return
+		}
+		err = u.Sandbox.AdvanceClock(r.Context(), time.Duration(secs)*time.Second)
+	default:
+		err = u.Sandbox.SetClock(op)
+	}
+	if err != nil {
+		http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.Header.Get("HX-Request") == "" {
+		http.Redirect(w, r, "/ui/sandbox", http.StatusSeeOther)
+		return
+	}
+	u.clockFragment(w, r)
 }
 
 func (u *UI) requests(w http.ResponseWriter, r *http.Request) {

@@ -263,3 +263,37 @@ func TestCatalogPageAndSearch(t *testing.T) {
 		t.Error("empty search result must say so")
 	}
 }
+
+func TestSandboxClockControls(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.get(t, "/ui/sandbox", authed())
+	if !strings.Contains(body, "running") || !strings.Contains(body, "+1 day") {
+		t.Fatalf("sandbox page: %.300s", body)
+	}
+	post := func(form url.Values) (int, string) {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/ui/sandbox/clock", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(TokenHeader, testToken)
+		req.Header.Set(CSRFHeader, csrfFor(testToken))
+		req.Header.Set("HX-Request", "true")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, b := post(url.Values{"op": {"freeze"}}); st != 200 || !strings.Contains(b, "frozen") {
+		t.Errorf("freeze: %d %.200s", st, b)
+	}
+	if st, b := post(url.Values{"op": {"advance"}, "seconds": {"86400"}}); st != 200 || !strings.Contains(b, "from real time") || !strings.Contains(b, "frozen") {
+		t.Errorf("advance a day: %d %.300s", st, b)
+	}
+	if st, _ := post(url.Values{"op": {"advance"}, "seconds": {"-5"}}); st != 400 {
+		t.Errorf("negative advance: %d", st)
+	}
+	if st, b := post(url.Values{"op": {"reset"}}); st != 200 || !strings.Contains(b, "running") || strings.Contains(b, "from real time") {
+		t.Errorf("reset: %d %.300s", st, b)
+	}
+}

@@ -198,3 +198,23 @@ func limitsText(raw json.RawMessage) string {
 	}
 	return strings.Join(parts, " · ")
 }
+
+// offsetText renders a clock offset such as "+2d 3h" or "-5m".
+func offsetText(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	days := int(d / (24 * time.Hour))
+	d -= time.Duration(days) * 24 * time.Hour
+	h, m := int(d/time.Hour), int((d%time.Hour)/time.Minute)
+	switch {
+	case days > 0:
+		return sign + strconv.Itoa(days) + "d " + strconv.Itoa(h) + "h"
+	case h > 0:
+		return sign + strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
+	case m > 0:
+		return sign + strconv.Itoa(m) + "m"
+	}
+	return sign + strconv.Itoa(int(d/time.Second)) + "s"
+}

@@ -79,3 +79,21 @@ func (c *WorkspaceClock) Frozen() bool {
 	defer c.mu.Unlock()
 	return c.frozen != nil
 }
+
+// Reset returns the clock to wall-clock time, running.
+func (c *WorkspaceClock) Reset() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset, c.frozen = 0, nil
+	return c.base()
+}
+
+// Offset is how far the clock is from wall-clock time.
+func (c *WorkspaceClock) Offset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		return c.frozen.Sub(c.base())
+	}
+	return c.offset
+}

@@ -1,7 +1,9 @@
 package mock
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/storage"
 )
 
 // serveControl answers ospbox's own API under /ospbox/v1/ (not part of any protocol) and the
@@ -131,10 +134,9 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch op {
-	case "/freeze":
-		reply(s.clockCtl.Freeze())
-	case "/resume":
-		reply(s.clockCtl.Resume())
+	case "/freeze", "/resume":
+		s.SetClock(strings.TrimPrefix(op, "/"))
+		reply(s.clock.Now())
 	case "/advance":
 		var body struct {
 			Seconds *int64 `json:"seconds"`
@@ -145,25 +147,7 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 			writeOSPError(w, invalidRequest("the body is {\"seconds\": <integer ≥ 1>}", map[string]any{"pointer": "/seconds", "message": "an integer of at least 1 is required"}))
 			return
 		}
-		// Step through the due timers in order: each is applied at its own time.
-		target := s.clock.Now().Add(time.Duration(*body.Seconds) * time.Second)
-		for {
-			next, err := s.db.NextTimer(r.Context(), s.clock.Now())
-			if err != nil {
-				writeOSPError(w, newOSPError("provider_error", err.Error()))
-				return
-			}
-			if next == nil || next.After(target) || !next.After(s.clock.Now()) {
-				break
-			}
-			s.clockCtl.Advance(next.Sub(s.clock.Now()))
-			if err := s.Tick(r.Context()); err != nil {
-				writeOSPError(w, newOSPError("provider_error", err.Error()))
-				return
-			}
-		}
-		s.clockCtl.Advance(target.Sub(s.clock.Now()))
-		if err := s.Tick(r.Context()); err != nil {
+		if err := s.AdvanceClock(r.Context(), time.Duration(*body.Seconds)*time.Second); err != nil {
 			writeOSPError(w, newOSPError("provider_error", err.Error()))
 			return
 		}
@@ -172,3 +156,65 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 }
 
 var usageInjectionPath = regexp.MustCompile(`^/ospbox/v1/resources/([^/]+)/usage$`)
+
+// ClockState is the workspace clock as the UI shows it.
+type ClockState struct {
+	Now     time.Time
+	Frozen  bool
+	Offset  time.Duration
+	Movable bool
+}
+
+// Clock reports the workspace clock.
+func (s *Sandbox) Clock() ClockState {
+	st := ClockState{Now: s.clock.Now()}
+	if s.clockCtl != nil {
+		st.Frozen, st.Offset, st.Movable = s.clockCtl.Frozen(), s.clockCtl.Offset(), true
+	}
+	return st
+}
+
+// AdvanceClock moves the clock forward, stopping at every timer that falls due on the way so
+// each fires at its own time, in order.
+func (s *Sandbox) AdvanceClock(ctx context.Context, d time.Duration) error {
+	if s.clockCtl == nil {
+		return errors.New("this sandbox's clock cannot be moved")
+	}
+	target := s.clock.Now().Add(d)
+	for {
+		next, err := s.db.NextTimer(ctx, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		if next == nil || next.After(target) || !next.After(s.clock.Now()) {
+			break
+		}
+		s.clockCtl.Advance(next.Sub(s.clock.Now()))
+		if err := s.Tick(ctx); err != nil {
+			return err
+		}
+	}
+	s.clockCtl.Advance(target.Sub(s.clock.Now()))
+	err := s.Tick(ctx)
+	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
+	return err
+}
+
+// SetClock freezes, resumes or resets (back to wall-clock time) the clock.
+func (s *Sandbox) SetClock(op string) error {
+	if s.clockCtl == nil {
+		return errors.New("this sandbox's clock cannot be moved")
+	}
+	switch op {
+	case "freeze":
+		s.clockCtl.Freeze()
+	case "resume":
+		s.clockCtl.Resume()
+	case "reset":
+		s.clockCtl.Reset()
+	default:
+		return errors.New("unknown clock operation " + op)
+	}
+	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
+	return nil
+}
