@@ -538,6 +538,14 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 				}
 			}
 		}
+		// Accrued usage is settled at most once a minute of sandbox time (and whenever the
+		// clock is advanced), then the month rolls over.
+		if s.lastSettle.IsZero() || now.Sub(s.lastSettle) >= time.Minute || now.Month() != s.lastSettle.Month() {
+			if err := s.settleAccrual(ctx, tx, now); err != nil {
+				return err
+			}
+			s.lastSettle = now
+		}
 		return s.rollover(ctx, tx, now)
 	})
 }

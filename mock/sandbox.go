@@ -34,6 +34,9 @@ type Sandbox struct {
 	stop     chan struct{}
 	ticking  sync.WaitGroup
 	limits   *rateLimiter
+	// lastSettle is when accrued usage was last settled; only Tick touches it, under the
+	// database's single write transaction.
+	lastSettle time.Time
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one

@@ -111,19 +111,23 @@ func (s *Sandbox) serveUsageInjection(w http.ResponseWriter, r *http.Request, id
 		sort.Strings(names)
 		for _, metric := range names {
 			old := ratOr0(current[metric])
-			next := new(big.Rat).Set(quantities[metric])
+			injected := new(big.Rat).Set(quantities[metric])
 			if body.Mode != "set" {
-				next.Add(next, old)
+				injected.Add(injected, old)
 			}
-			if err := tx.SetUsage(r.Context(), id, period, metric, decimalString(next)); err != nil {
+			if err := tx.SetUsage(r.Context(), id, period, metric, decimalString(injected)); err != nil {
 				return err
 			}
-			current[metric] = decimalString(next)
+			current[metric] = decimalString(injected)
+			// Totals include what accrued by itself this period.
+			accrued := ratOr0(current["accrued:"+metric])
+			oldTotal := new(big.Rat).Add(old, accrued)
+			next := new(big.Rat).Add(injected, accrued)
 			d := dims[metric].orDefault()
 			// A metered charge for the quantity newly above what is included (never for sandboxes).
 			included := ratOr0(d.included)
 			price := ratOr0(d.price)
-			floor := old
+			floor := oldTotal
 			if included.Cmp(floor) > 0 {
 				floor = included
 			}
@@ -155,7 +159,7 @@ func (s *Sandbox) serveUsageInjection(w http.ResponseWriter, r *http.Request, id
 				}
 			}
 		}
-		out = current
+		out = combinedUsage(current)
 		return nil
 	})
 	var oe *OSPError
@@ -207,11 +211,12 @@ func (s *Sandbox) serveUsage(w http.ResponseWriter, r *http.Request, p *Provider
 		return
 	}
 	period := from.Format("2006-01")
-	metrics, err := s.db.Usage(r.Context(), res.ID, period)
+	stored, err := s.db.Usage(r.Context(), res.ID, period)
 	if err != nil {
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
 		return
 	}
+	metrics := combinedUsage(stored)
 	_, tier, ferr := findOffering(p.Serving.Manifest, res.OfferingID, res.TierID, time.Time{})
 	if ferr != nil {
 		writeOSPError(w, ferr)
@@ -273,4 +278,19 @@ func (s *Sandbox) serveUsage(w http.ResponseWriter, r *http.Request, p *Provider
 		body["provider_signature"] = manifests.B64(ed25519.Sign(p.Serving.key.Private, jsondoc.Canonical(doc.Root)))
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// combinedUsage adds accrued quantities ("accrued:<metric>") to injected ones: what a metric
+// totals for the period.
+func combinedUsage(stored map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range stored {
+		metric, accrued := strings.CutPrefix(k, "accrued:")
+		if !accrued {
+			metric = k
+		}
+		sum := new(big.Rat).Add(ratOr0(out[metric]), ratOr0(v))
+		out[metric] = decimalString(sum)
+	}
+	return out
 }

@@ -63,3 +63,8 @@ func (tx *Tx) MarkThreshold(ctx context.Context, resourceID, period, metric stri
 func (db *DB) ResourceCharges(ctx context.Context, resourceID string, from, to time.Time) ([]Charge, error) {
 	return charges(ctx, db.read, `SELECT `+chargeColumns+` FROM ledger WHERE resource_id = ? AND at >= ? AND at < ? ORDER BY id`, resourceID, ts(from), ts(to))
 }
+
+// LiveResources lists resources that are provisioned or suspended.
+func (tx *Tx) LiveResources(ctx context.Context) ([]Resource, error) {
+	return tx.resources(ctx, `SELECT `+resourceColumns+` FROM resources WHERE status IN ('provisioned', 'suspended') ORDER BY created_at`)
+}
