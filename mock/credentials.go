@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"math/big"
 	"strings"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
@@ -13,15 +12,20 @@ import (
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// randomString draws n base62 characters from crypto/rand.
+// randomString draws n base62 characters from crypto/rand (rejection sampling keeps them
+// uniform: bytes of 248 and above are skipped).
 func randomString(n int) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(base62)))
-	for i := range b {
-		v, _ := rand.Int(rand.Reader, max)
-		b[i] = base62[v.Int64()]
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4+8)
+	for len(out) < n {
+		rand.Read(buf)
+		for _, b := range buf {
+			if b < 248 && len(out) < n {
+				out = append(out, base62[b%62])
+			}
+		}
 	}
-	return string(b)
+	return string(out)
 }
 
 // NewAccessToken returns a resource access token: osp_rat_ and 32 random characters (§7.4).

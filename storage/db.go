@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -29,10 +31,15 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z"
 // DB is the workspace state: one writer connection (SQLite allows one writer at a time, so
 // ospbox serialises writes itself instead of meeting SQLITE_BUSY) and a pool of readers.
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
-	Feed  *Feed
-	path  string
+	write      *sql.DB
+	read       *sql.DB
+	Feed       *Feed
+	path       string
+	writes     chan *writeOp
+	writerOnce sync.Once
+	writerDone chan struct{}
+	mu         sync.RWMutex // guards closed against sends on writes
+	closed     bool
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
@@ -67,6 +74,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes both pools and checkpoints the WAL so the database file stands alone.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	wasClosed := db.closed
+	db.closed = true
+	db.mu.Unlock()
+	if wasClosed {
+		return nil
+	}
+	db.writerOnce.Do(func() {}) // no writer may start after this
+	if db.writes != nil {
+		close(db.writes)
+		<-db.writerDone
+	}
 	_, _ = db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	rerr := db.read.Close()
 	werr := db.write.Close()
@@ -157,25 +176,130 @@ func (tx *Tx) Changed(table, id, kind string) {
 	tx.changes = append(tx.changes, Change{Table: table, ID: id, Kind: kind})
 }
 
-// Update runs fn in one write transaction and, after a successful commit, publishes what fn
-// recorded with Tx.Changed. A failing fn rolls everything back and publishes nothing.
+// Update runs fn as one atomic unit of work and, after its commit, publishes what fn recorded
+// with Tx.Changed. A failing fn changes nothing and publishes nothing.
+//
+// Concurrent updates are committed together (group commit): one goroutine owns the write
+// connection, takes every update waiting, runs each inside its own savepoint of one transaction,
+// and commits once. Each fn still sees the effects of those before it, and a failing fn rolls
+// back only its savepoint. Under load this turns many small commits into few large ones.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	w := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return errors.New("the state database is closed")
 	}
-	tx := &Tx{Tx: sqlTx}
-	if err := fn(tx); err != nil {
-		sqlTx.Rollback()
-		return err
+	db.startWriter()
+	select {
+	case db.writes <- w:
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	db.mu.RUnlock()
+	return <-w.done
+}
+
+type writeOp struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	done chan error
+	tx   *Tx
+}
+
+const maxGroup = 64
+
+func (db *DB) startWriter() {
+	db.writerOnce.Do(func() {
+		db.writes = make(chan *writeOp, 1024)
+		db.writerDone = make(chan struct{})
+		go db.writer()
+	})
+}
+
+// writer commits waiting updates in groups until the database closes.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	for first := range db.writes {
+		group := []*writeOp{first}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case w, ok := <-db.writes:
+				if !ok {
+					break more
+				}
+				group = append(group, w)
+			default:
+				break more
+			}
+		}
+		db.commitGroup(group)
+	}
+}
+
+func (db *DB) commitGroup(group []*writeOp) {
+	fail := func(err error) {
+		for _, w := range group {
+			w.done <- err
+		}
+	}
+	sqlTx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var ok []*writeOp
+	for _, w := range group {
+		if err := w.ctx.Err(); err != nil {
+			w.done <- err
+			continue
+		}
+		if _, err := sqlTx.Exec(`SAVEPOINT op`); err != nil {
+			w.done <- err
+			continue
+		}
+		w.tx = &Tx{Tx: sqlTx}
+		if err := runSafely(w.fn, w.tx); err != nil {
+			if _, rerr := sqlTx.Exec(`ROLLBACK TO op`); rerr != nil {
+				// The transaction is unusable: give up on the whole group.
+				sqlTx.Rollback()
+				w.done <- err
+				for _, o := range ok {
+					o.done <- rerr
+				}
+				return
+			}
+			sqlTx.Exec(`RELEASE op`)
+			w.done <- err
+			continue
+		}
+		sqlTx.Exec(`RELEASE op`)
+		ok = append(ok, w)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return err
+		for _, w := range ok {
+			w.done <- err
+		}
+		return
 	}
-	for _, c := range tx.changes {
-		db.Feed.Publish(c)
+	for _, w := range ok {
+		for _, c := range w.tx.changes {
+			db.Feed.Publish(c)
+		}
+		w.done <- nil
 	}
-	return nil
+}
+
+// runSafely runs fn, turning a panic into an error so one bad update cannot stop the writer.
+func runSafely(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic in a write: %v", v)
+		}
+	}()
+	return fn(tx)
 }
 
 // IntegrityCheck runs SQLite's integrity check and returns its verdict ("ok" when sound).

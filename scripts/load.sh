@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Loopback load benchmarks for BENCHMARKS.md, each with its baseline in the same run: ospbox and
+# a bare net/http server that answers the same bytes, driven by testdata/loadgen in a separate
+# process (32 connections). Also ospbox's RSS idle and after 100,000 resources (SKIP_100K=1 skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=${DURATION:-10s}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/ospbox" .
+go build -o "$work/loadgen" ./testdata/loadgen
+go build -o "$work/bytes" ./testdata/bytesserver
+
+# launch NAME BINARY ARGS…: start a server in the background; its address lands in $addr.
+launch() {
+  local name=$1; shift
+  "$@" >"$work/$name.out" 2>/dev/null &
+  pids+=($!)
+  last_pid=$!
+  for _ in $(seq 100); do
+    addr=$(grep -o 'sandbox host *http://[0-9.:]*' "$work/$name.out" 2>/dev/null | grep -o 'http://.*' || true)
+    [ -n "$addr" ] && return
+    sleep 0.1
+  done
+  echo "could not start $name" >&2; exit 1
+}
+rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+
+launch ospbox "$work/ospbox" serve --workspace "$work/ws" --addr 127.0.0.1:0
+osp=$addr; osp_pid=$last_pid
+sleep 0.5
+echo "ospbox idle RSS: $(rss "$osp_pid")"
+curl -s "$osp/providers/acmedb/.well-known/osp.json" -o "$work/manifest.json"
+launch bytes "$work/bytes" -file "$work/manifest.json"
+base=$addr
+
+echo "GET /.well-known/osp.json, 32 connections, $dur each:"
+echo "  ospbox:   $("$work/loadgen" -url "$osp/providers/acmedb/.well-known/osp.json" -c 32 -d "$dur")"
+echo "  baseline: $("$work/loadgen" -url "$base/x" -c 32 -d "$dur")"
+
+body='{"offering_id":"acmedb/redis","tier_id":"free"}'
+curl -s -X POST "$osp/providers/acmedb/osp/v1/provision" -H 'Content-Type: application/json' -d "$body" -o "$work/provision.json"
+launch bytes201 "$work/bytes" -file "$work/provision.json" -status 201
+base2=$addr
+echo "POST /osp/v1/provision, 32 connections, $dur each:"
+echo "  ospbox:   $("$work/loadgen" -url "$osp/providers/acmedb/osp/v1/provision" -method POST -body "$body" -status 201 -c 32 -d "$dur")"
+echo "  baseline: $("$work/loadgen" -url "$base2/x" -method POST -body "$body" -status 201 -c 32 -d "$dur")"
+
+if [ -z "${SKIP_100K:-}" ]; then
+  count() { curl -s "$osp/providers/acmedb/osp/v1/cost-summary" >/dev/null; go run ./testdata/count "$work/ws/.ospbox/state.db"; }
+  have=$(count)
+  if [ "$have" -lt 100000 ]; then
+    "$work/loadgen" -url "$osp/providers/acmedb/osp/v1/provision" -method POST -body "$body" -status 201 -c 32 -d 900s -n $((100000 - have)) >/dev/null
+  fi
+  echo "ospbox RSS with $(count) resources: $(rss "$osp_pid")"
+fi
