@@ -239,12 +239,35 @@ func TestRequestsAreLoggedWithSecretsRedacted(t *testing.T) {
 	if r.Provider != "acmedb" || r.Status != 202 || r.RequestID != "trace-1" || r.Method != "POST" {
 		t.Errorf("logged %+v", r)
 	}
-	var body string
-	f.db.Update(context.Background(), func(tx *storage.Tx) error {
-		return tx.QueryRow(`SELECT request_body FROM requests WHERE id = ?`, r.ID).Scan(&body)
-	})
-	if strings.Contains(body, "sk_live_123") || strings.Contains(body, "hunter2") || !strings.Contains(body, "acmedb/postgres") {
+	full, err := f.db.RequestByID(context.Background(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := full.RequestBody; strings.Contains(body, "sk_live_123") || strings.Contains(body, "hunter2") || !strings.Contains(body, "acmedb/postgres") {
 		t.Errorf("request body not redacted: %s", body)
+	}
+	if !strings.Contains(full.ResponseBody, `"resource_id"`) {
+		t.Errorf("response body not logged: %s", full.ResponseBody)
+	}
+}
+
+func TestDiscoveryResponsesAreLoggedByReference(t *testing.T) {
+	f := newFixture(t)
+	_, served := f.do(t, "GET", "/.well-known/osp.json", nil, nil)
+	f.do(t, "GET", "/.well-known/osp.json", nil, nil)
+	f.sb.FlushRequestLog()
+	reqs, _ := f.db.RecentRequests(context.Background(), 5)
+	if len(reqs) != 2 {
+		t.Fatalf("requests %v", reqs)
+	}
+	for _, r := range reqs {
+		full, err := f.db.RequestByID(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.ResponseRef == "" || full.ResponseBody != RedactJSON(served) {
+			t.Errorf("request %d: ref %q, body %d bytes, want the served manifest (%d bytes)", r.ID, full.ResponseRef, len(full.ResponseBody), len(served))
+		}
 	}
 }
 

@@ -137,7 +137,7 @@ func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Serv
 	h.Set("Content-Length", strconv.Itoa(len(b.body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		setLogBody(w, &b.logged)
+		setLogBody(w, b)
 		w.Write(b.body)
 	}
 }

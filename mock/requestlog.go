@@ -27,9 +27,9 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
-	// logBody, when set by a handler, is the already-redacted form of the response to log
-	// (a served manifest is the same bytes every time, so it is redacted once).
-	logBody *string
+	// logBody, when set by a handler, is the response to log as a shared body (a served
+	// manifest is the same bytes every time, so it is redacted once and stored once).
+	logBody *servedBody
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -57,10 +57,10 @@ func (rec *recorder) Flush() {
 	}
 }
 
-// setLogBody tells the request log to store s (already redacted) as the response body.
-func setLogBody(w http.ResponseWriter, s *string) {
+// setLogBody tells the request log to store b's redacted form, by reference, as the response.
+func setLogBody(w http.ResponseWriter, b *servedBody) {
 	if rec, ok := w.(*recorder); ok {
-		rec.logBody = s
+		rec.logBody = b
 	}
 }
 
@@ -115,7 +115,7 @@ type pendingRequest struct {
 	entry    storage.Request
 	reqBody  []byte
 	respBody []byte
-	respLog  *string
+	respLog  *servedBody
 	flushed  chan struct{} // set for a flush marker instead of a request
 }
 
@@ -220,7 +220,7 @@ func (l *requestLog) collect(batch *[]storage.Request, flushes *[]chan struct{},
 	e := p.entry
 	e.RequestBody = RedactJSON(p.reqBody)
 	if p.respLog != nil {
-		e.ResponseBody = *p.respLog
+		e.ResponseBody, e.ResponseRef = p.respLog.logged, p.respLog.logRef
 	} else {
 		e.ResponseBody = RedactJSON(p.respBody)
 	}

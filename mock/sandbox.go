@@ -78,6 +78,14 @@ type servedBody struct {
 	body   []byte
 	etag   string
 	logged string // the body as the request log stores it (redacted once)
+	logRef string // the key the request log stores logged under
+}
+
+// newServedBody wraps a document about to be served with its ETag and its request-log form.
+func newServedBody(body []byte, etag string) *servedBody {
+	logged := RedactJSON(body)
+	sum := sha256.Sum256([]byte(logged))
+	return &servedBody{body: body, etag: etag, logged: logged, logRef: hex.EncodeToString(sum[:])}
 }
 
 // KeyID is the id of the key the served copy is signed with.
@@ -291,7 +299,7 @@ func (sv *Served) body(mount, style string) *servedBody {
 	})
 	body := jsondoc.Indent(n)
 	sum := sha256.Sum256(body)
-	b := &servedBody{body: body, etag: `"` + strconv.Itoa(sv.Version) + "-" + hex.EncodeToString(sum[:])[:16] + `"`, logged: RedactJSON(body)}
+	b := newServedBody(body, `"`+strconv.Itoa(sv.Version)+"-"+hex.EncodeToString(sum[:])[:16]+`"`)
 	if sv.cached.Add(1) > maxCachedBodies {
 		return b
 	}

@@ -80,7 +80,7 @@ func (sv *ServedSurface) body(origin string) *servedBody {
 	}
 	body := jsondoc.Indent(root)
 	sum := sha256.Sum256(body)
-	b := &servedBody{body: body, etag: `"` + hex.EncodeToString(sum[:])[:16] + `"`, logged: RedactJSON(body)}
+	b := newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
 	if sv.cached.Add(1) > maxCachedBodies {
 		return b
 	}
@@ -121,7 +121,7 @@ func (s *Sandbox) serveSurfaceDiscovery(w http.ResponseWriter, r *http.Request, 
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			setLogBody(w, &b.logged)
+			setLogBody(w, b)
 			w.Write(b.body)
 		}
 	})

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -23,6 +25,9 @@ type Request struct {
 	RequestID    string
 	RequestBody  string
 	ResponseBody string
+	// ResponseRef, when set, names ResponseBody as a shared body (a served discovery document):
+	// it is stored once under this key and every request that returned it refers to it.
+	ResponseRef string
 }
 
 // RecordRequest appends r to the request log and trims the log to RequestLogLimit rows.
@@ -36,15 +41,26 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 	var id int64
 	err := db.Update(ctx, func(tx *Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO requests
-			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body, response_ref)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
+		shared := map[string]bool{}
 		for _, r := range rs {
+			body := r.ResponseBody
+			if r.ResponseRef != "" {
+				if !shared[r.ResponseRef] {
+					shared[r.ResponseRef] = true
+					if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bodies (hash, body) VALUES (?, ?)`, r.ResponseRef, body); err != nil {
+						return err
+					}
+				}
+				body = ""
+			}
 			res, err := stmt.ExecContext(ctx, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
-				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, r.ResponseBody)
+				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef)
 			if err != nil {
 				return err
 			}
@@ -54,6 +70,11 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM requests WHERE id <= ?`, id-RequestLogLimit); err != nil {
 			return err
+		}
+		if first := id - int64(len(rs)) + 1; (first-1)/pruneEvery != id/pruneEvery {
+			if err := pruneSharedBodies(ctx, tx); err != nil {
+				return err
+			}
 		}
 		tx.Changed("requests", strconv.FormatInt(id, 10), "insert")
 		return nil
@@ -82,6 +103,33 @@ func (db *DB) RecentRequests(ctx context.Context, limit int) ([]Request, error) 
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// RequestByID returns one logged request with both bodies, or ErrNotFound.
+func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
+	var r Request
+	var at string
+	var us int64
+	err := db.read.QueryRowContext(ctx, `SELECT r.id, r.at, r.protocol, r.provider, r.method, r.path, r.status, r.latency_us,
+			r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref
+		FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> '' WHERE r.id = ?`, id).
+		Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID,
+			&r.RequestBody, &r.ResponseBody, &r.ResponseRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	r.At, _ = time.Parse(TimeFormat, at)
+	r.Latency = time.Duration(us) * time.Microsecond
+	return r, err
+}
+
+// pruneEvery is how many logged requests pass between sweeps of unreferenced shared bodies.
+const pruneEvery = 1000
+
+// pruneSharedBodies deletes shared bodies no logged request refers to any more.
+func pruneSharedBodies(ctx context.Context, tx *Tx) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM bodies WHERE hash NOT IN (SELECT response_ref FROM requests)`)
+	return err
 }
 
 // Counts is how many rows each part of the sandbox state holds.

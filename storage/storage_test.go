@@ -137,3 +137,68 @@ func TestConcurrentWritesAreSerialised(t *testing.T) {
 		t.Errorf("requests %d, want 200", c.Requests)
 	}
 }
+
+func TestSharedResponseBodiesAreStoredOnceAndReadBack(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	manifest := `{"osp_version":"1.1"}`
+	batch := []Request{
+		{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/.well-known/osp.json", Status: 200, ResponseBody: manifest, ResponseRef: "h1"},
+		{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/.well-known/osp.json", Status: 200, ResponseBody: manifest, ResponseRef: "h1"},
+		{At: time.Now(), Protocol: "osp", Method: "POST", Path: "/osp/v1/provision", Status: 201, RequestBody: `{"a":1}`, ResponseBody: `{"b":2}`},
+	}
+	last, err := db.RecordRequests(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored, inline int
+	db.read.QueryRow(`SELECT COUNT(*) FROM bodies`).Scan(&stored)
+	db.read.QueryRow(`SELECT COUNT(*) FROM requests WHERE response_body = ?`, manifest).Scan(&inline)
+	if stored != 1 || inline != 0 {
+		t.Errorf("shared bodies %d, inline copies %d; want 1 and 0", stored, inline)
+	}
+	for id := last - 2; id <= last; id++ {
+		r, err := db.RequestByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := batch[id-last+2].ResponseBody; r.ResponseBody != want {
+			t.Errorf("request %d response %q, want %q", id, r.ResponseBody, want)
+		}
+	}
+	if r, _ := db.RequestByID(ctx, last); r.RequestBody != `{"a":1}` || r.Method != "POST" || r.Status != 201 {
+		t.Errorf("request %+v", r)
+	}
+	if _, err := db.RequestByID(ctx, last+1); err != ErrNotFound {
+		t.Errorf("missing request: %v", err)
+	}
+}
+
+func TestUnreferencedSharedBodiesArePruned(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	db.RecordRequest(ctx, Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/", Status: 200, ResponseBody: "old", ResponseRef: "old"})
+	// The log rolls over: the request referring to "old" is trimmed, and the next sweep drops it.
+	batch := make([]Request, pruneEvery)
+	for i := range batch {
+		batch[i] = Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/", Status: 200, ResponseBody: "new", ResponseRef: "new"}
+	}
+	db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM requests`)
+		return err
+	})
+	if _, err := db.RecordRequests(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	rows, _ := db.read.Query(`SELECT hash FROM bodies ORDER BY hash`)
+	for rows.Next() {
+		var h string
+		rows.Scan(&h)
+		refs = append(refs, h)
+	}
+	rows.Close()
+	if len(refs) != 1 || refs[0] != "new" {
+		t.Errorf("shared bodies %v, want [new]", refs)
+	}
+}
