@@ -123,8 +123,9 @@ func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
 	return r, err
 }
 
-// pruneEvery is how many logged requests pass between sweeps of unreferenced shared bodies.
-const pruneEvery = 1000
+// pruneEvery is how many logged requests pass between sweeps of unreferenced shared bodies: a
+// sweep reads every logged request, and a body can only become unreferenced as the log rolls over.
+const pruneEvery = RequestLogLimit
 
 // pruneSharedBodies deletes shared bodies no logged request refers to any more.
 func pruneSharedBodies(ctx context.Context, tx *Tx) error {
