@@ -48,7 +48,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(5000)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(5000)", "synchronous(NORMAL)", "temp_store(MEMORY)"} {
 		pragmas.Add("_pragma", p)
 	}
 	dsn := "file:" + filepath.ToSlash(path) + "?" + pragmas.Encode()
@@ -169,6 +169,73 @@ func SQLiteVersion() string {
 type Tx struct {
 	*sql.Tx
 	changes []Change
+	cache   *stmtCache
+}
+
+// stmtCache keeps the write connection's prepared statements across transactions: preparing
+// a statement costs as much as running it, and the same few dozen statements run all the time.
+// Only the writer goroutine touches it.
+type stmtCache struct {
+	stmts  map[string]*sql.Stmt
+	wanted map[string]bool // seen in this group, prepared once the connection is free again
+}
+
+// maxCachedStmts bounds the cache should a caller build SQL text dynamically.
+const maxCachedStmts = 256
+
+// prepared returns query's statement bound to this transaction, or nil when not cached yet.
+func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	if tx.cache == nil {
+		return nil
+	}
+	if st, ok := tx.cache.stmts[query]; ok {
+		return tx.Tx.StmtContext(ctx, st)
+	}
+	if len(tx.cache.stmts)+len(tx.cache.wanted) < maxCachedStmts {
+		tx.cache.wanted[query] = true
+	}
+	return nil
+}
+
+// ExecContext runs query in the transaction, through the statement cache.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query in the transaction, through the statement cache.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query in the transaction, through the statement cache.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// prepareWanted prepares the statements the last group ran uncached, now that the single write
+// connection is free.
+func (c *stmtCache) prepareWanted(w *sql.DB) {
+	for q := range c.wanted {
+		if st, err := w.Prepare(q); err == nil {
+			c.stmts[q] = st
+		}
+		delete(c.wanted, q)
+	}
+}
+
+func (c *stmtCache) close() {
+	for _, st := range c.stmts {
+		st.Close()
+	}
 }
 
 // Changed records a change to publish once the transaction commits.
@@ -221,6 +288,8 @@ func (db *DB) startWriter() {
 // writer commits waiting updates in groups until the database closes.
 func (db *DB) writer() {
 	defer close(db.writerDone)
+	cache := &stmtCache{stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	defer cache.close()
 	for first := range db.writes {
 		group := []*writeOp{first}
 	more:
@@ -235,11 +304,12 @@ func (db *DB) writer() {
 				break more
 			}
 		}
-		db.commitGroup(group)
+		db.commitGroup(group, cache)
+		cache.prepareWanted(db.write)
 	}
 }
 
-func (db *DB) commitGroup(group []*writeOp) {
+func (db *DB) commitGroup(group []*writeOp, cache *stmtCache) {
 	fail := func(err error) {
 		for _, w := range group {
 			w.done <- err
@@ -251,7 +321,7 @@ func (db *DB) commitGroup(group []*writeOp) {
 		return
 	}
 	var ok []*writeOp
-	for _, w := range group {
+	for i, w := range group {
 		if err := w.ctx.Err(); err != nil {
 			w.done <- err
 			continue
@@ -260,13 +330,17 @@ func (db *DB) commitGroup(group []*writeOp) {
 			w.done <- err
 			continue
 		}
-		w.tx = &Tx{Tx: sqlTx}
+		w.tx = &Tx{Tx: sqlTx, cache: cache}
 		if err := runSafely(w.fn, w.tx); err != nil {
 			if _, rerr := sqlTx.Exec(`ROLLBACK TO op`); rerr != nil {
-				// The transaction is unusable: give up on the whole group.
+				// The transaction is unusable: give up on the whole group, the updates already
+				// run and those not yet run alike.
 				sqlTx.Rollback()
 				w.done <- err
 				for _, o := range ok {
+					o.done <- rerr
+				}
+				for _, o := range group[i+1:] {
 					o.done <- rerr
 				}
 				return

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -200,5 +201,39 @@ func TestUnreferencedSharedBodiesArePruned(t *testing.T) {
 	rows.Close()
 	if len(refs) != 1 || refs[0] != "new" {
 		t.Errorf("shared bodies %v, want [new]", refs)
+	}
+}
+
+func TestCachedStatementsSeeEachUpdatesOwnEffects(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	count := func(tx *Tx) (n int) {
+		tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests WHERE path = ?`, "/cached").Scan(&n)
+		return n
+	}
+	insert := func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO requests (at, protocol, method, path, status, latency_us) VALUES ('t', 'osp', 'GET', ?, 200, 1)`, "/cached")
+		return err
+	}
+	// The first rounds prepare the statements; the later ones run them from the cache, including
+	// after an update that failed and was rolled back to its savepoint.
+	for round := 1; round <= 4; round++ {
+		db.Update(ctx, func(tx *Tx) error {
+			insert(tx)
+			return errors.New("changed my mind")
+		})
+		var seen int
+		if err := db.Update(ctx, func(tx *Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			seen = count(tx)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if seen != round {
+			t.Fatalf("round %d: the update saw %d rows", round, seen)
+		}
 	}
 }
