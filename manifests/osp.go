@@ -67,12 +67,16 @@ func (p Price) Label() string {
 	}
 	s := p.Currency + " " + p.Amount
 	if p.Interval != "" {
-		s += " / " + intervalWord(p.Interval)
+		s += " / " + IntervalWord(p.Interval)
 	}
 	return s
 }
 
-func intervalWord(d string) string {
+// IntervalWord names an ISO 8601 billing interval in words ("P1M" is "month"); "" is one-time.
+func IntervalWord(d string) string {
+	if d == "" {
+		return "one-time"
+	}
 	switch d {
 	case "P1M":
 		return "month"

@@ -310,7 +310,7 @@ func catalogService(slug string, m *manifests.OSPManifest, on *jsondoc.Node, mou
 			t.Pricing = Pricing{Type: "free"}
 		} else {
 			paid++
-			t.Pricing = Pricing{Type: "paid", Freeform: t.Price.Currency + " " + Cents(amount) + " / " + intervalName(pn.Str("interval"))}
+			t.Pricing = Pricing{Type: "paid", Freeform: t.Price.Currency + " " + Cents(amount) + " / " + manifests.IntervalWord(pn.Str("interval"))}
 			t.CountsAgainstCap = countsAgainstCap(t.Price.Currency, caps)
 		}
 		monthly = append(monthly, priced{t.TierID, m})
@@ -360,22 +360,6 @@ func countsAgainstCap(currency string, caps manifests.CapsConfig) bool {
 	}
 	_, ok := caps.FXRates[currency]
 	return ok
-}
-
-func intervalName(d string) string {
-	switch d {
-	case "":
-		return "one-time"
-	case "P1M":
-		return "month"
-	case "P1Y":
-		return "year"
-	case "P1D":
-		return "day"
-	case "PT1H":
-		return "hour"
-	}
-	return d
 }
 
 func intOf(n *jsondoc.Node) int {

@@ -2,12 +2,9 @@ package mock
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/ospbox/ospbox/storage"
 )
 
 // eventSynonyms maps the event type names other OSP sources use to ospbox's (spec/osp.md §18.2).
@@ -22,16 +19,8 @@ func (s *Sandbox) serveEventLog(w http.ResponseWriter, r *http.Request, p *Provi
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
-	res, err := s.db.Resource(r.Context(), p.Slug, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "no resource " + id + " at this provider"})
-		return
-	}
-	if err != nil {
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
-		return
-	}
-	if !s.authorize(w, r, res, "events") {
+	res, ok := s.authorizedResource(w, r, p, id, "events")
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

@@ -18,16 +18,8 @@ func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *Provid
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
-	res, err := s.db.Resource(r.Context(), p.Slug, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "no resource " + id + " at this provider"})
-		return
-	}
-	if err != nil {
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
-		return
-	}
-	if !s.authorize(w, r, res, "promote") {
+	res, ok := s.authorizedResource(w, r, p, id, "promote")
+	if !ok {
 		return
 	}
 	body, oerr := optionalBody(r)
@@ -36,11 +28,8 @@ func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *Provid
 		return
 	}
 	now := s.clock.Now()
-	if nonce := body.Str("nonce"); nonce != "" {
-		if nerr := s.useNonce(r.Context(), p.Slug, nonce, now); nerr != nil {
-			writeOSPError(w, nerr)
-			return
-		}
+	if !s.acceptNonce(w, r, p, body.Str("nonce"), now) {
+		return
 	}
 	if !res.Sandbox || res.Status == "deprovisioned" {
 		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: res.ID + " is not a live sandbox; only sandboxes can be promoted"})

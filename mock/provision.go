@@ -384,11 +384,8 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 	}
 	// Steps 7 and 8 of §4.4: the nonce, then the idempotency key, before region, configuration,
 	// sandbox rules and payment. The key is checked again inside the write transaction.
-	if req.Nonce != "" {
-		if nerr := s.useNonce(r.Context(), p.Slug, req.Nonce, now); nerr != nil {
-			writeOSPError(w, nerr)
-			return
-		}
+	if !s.acceptNonce(w, r, p, req.Nonce, now) {
+		return
 	}
 	if req.IdempotencyKey != "" {
 		if ierr := s.idempotentReplay(w, r, p.Slug, req.IdempotencyKey, fp, now); ierr {
@@ -532,6 +529,19 @@ func chooseRegion(offering *jsondoc.Node, req provisionRequest) (string, *OSPErr
 		return regions[0], nil
 	}
 	return "local", nil
+}
+
+// acceptNonce records a request's optional nonce; when it answers false it has written the
+// nonce_reused error.
+func (s *Sandbox) acceptNonce(w http.ResponseWriter, r *http.Request, p *ProviderState, nonce string, now time.Time) bool {
+	if nonce == "" {
+		return true
+	}
+	if nerr := s.useNonce(r.Context(), p.Slug, nonce, now); nerr != nil {
+		writeOSPError(w, nerr)
+		return false
+	}
+	return true
 }
 
 // useNonce records a nonce for 24 hours; a repeat is 409 nonce_reused (spec/osp.md §6.4).

@@ -107,18 +107,25 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request, res storage.
 	return true
 }
 
-// serveResource dispatches a resource-scoped route.
-func (s *Sandbox) serveResource(w http.ResponseWriter, r *http.Request, p *ProviderState, mount, op, id string) {
+// authorizedResource loads resource id of provider p and checks the caller may perform op on
+// it; when it answers false it has already written the error.
+func (s *Sandbox) authorizedResource(w http.ResponseWriter, r *http.Request, p *ProviderState, id, op string) (storage.Resource, bool) {
 	res, err := s.db.Resource(r.Context(), p.Slug, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "no resource " + id + " at this provider"})
-		return
+		return res, false
 	}
 	if err != nil {
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
-		return
+		return res, false
 	}
-	if !s.authorize(w, r, res, op) {
+	return res, s.authorize(w, r, res, op)
+}
+
+// serveResource dispatches a resource-scoped route.
+func (s *Sandbox) serveResource(w http.ResponseWriter, r *http.Request, p *ProviderState, mount, op, id string) {
+	res, ok := s.authorizedResource(w, r, p, id, op)
+	if !ok {
 		return
 	}
 	switch op {
@@ -262,11 +269,8 @@ func (s *Sandbox) serveDeprovision(w http.ResponseWriter, r *http.Request, p *Pr
 		return
 	}
 	now := s.clock.Now()
-	if nonce := body.Str("nonce"); nonce != "" {
-		if nerr := s.useNonce(r.Context(), p.Slug, nonce, now); nerr != nil {
-			writeOSPError(w, nerr)
-			return
-		}
+	if !s.acceptNonce(w, r, p, body.Str("nonce"), now) {
+		return
 	}
 	if res.Status == "deprovisioned" {
 		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: res.ID + " is already deprovisioned"})
@@ -364,11 +368,8 @@ func (s *Sandbox) serveRotate(w http.ResponseWriter, r *http.Request, p *Provide
 		return
 	}
 	now := s.clock.Now()
-	if nonce := body.Str("nonce"); nonce != "" {
-		if nerr := s.useNonce(r.Context(), p.Slug, nonce, now); nerr != nil {
-			writeOSPError(w, nerr)
-			return
-		}
+	if !s.acceptNonce(w, r, p, body.Str("nonce"), now) {
+		return
 	}
 	invalidate := true
 	if v := body.Get("invalidate_previous"); v != nil {

@@ -41,11 +41,8 @@ func remainingFraction(now time.Time) (*big.Rat, time.Time, time.Time) {
 // serveTierChange is POST /osp/v1/resources/{id}/upgrade and the B form of provisioning.
 func (s *Sandbox) serveTierChange(w http.ResponseWriter, r *http.Request, p *ProviderState, mount string, res storage.Resource, tc tierChange) {
 	now := s.clock.Now()
-	if tc.Nonce != "" {
-		if nerr := s.useNonce(r.Context(), p.Slug, tc.Nonce, now); nerr != nil {
-			writeOSPError(w, nerr)
-			return
-		}
+	if !s.acceptNonce(w, r, p, tc.Nonce, now) {
+		return
 	}
 	if tc.Proration == "" {
 		tc.Proration = "immediate"

@@ -221,16 +221,8 @@ func (s *Sandbox) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provi
 	if !allow(w, r, http.MethodPost, http.MethodDelete) {
 		return
 	}
-	res, err := s.db.Resource(r.Context(), p.Slug, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "no resource " + id + " at this provider"})
-		return
-	}
-	if err != nil {
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
-		return
-	}
-	if !s.authorize(w, r, res, "webhooks") {
+	_, ok := s.authorizedResource(w, r, p, id, "webhooks")
+	if !ok {
 		return
 	}
 	if r.Method == http.MethodDelete {
@@ -268,7 +260,7 @@ func (s *Sandbox) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provi
 	}
 	now := s.clock.Now()
 	var out map[string]any
-	err = s.db.Update(r.Context(), func(tx *storage.Tx) error {
+	err := s.db.Update(r.Context(), func(tx *storage.Tx) error {
 		old, err := tx.Webhook(r.Context(), id)
 		first := errors.Is(err, storage.ErrNotFound)
 		if err != nil && !first {

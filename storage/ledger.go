@@ -112,20 +112,7 @@ func (db *DB) SetCap(ctx context.Context, scope string, c *Cap) error {
 
 // ProviderResources lists a provider's resources (newest first), for cost reports.
 func (db *DB) ProviderResources(ctx context.Context, provider string) ([]Resource, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE provider = ? ORDER BY created_at`, provider)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collectResources(db.read.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE provider = ? ORDER BY created_at`, provider))
 }
 
 // ProjectExists reports whether a provider ever had a resource in a project.

@@ -137,22 +137,9 @@ func (tx *Tx) PutResource(ctx context.Context, r Resource) error {
 // DueResources lists resources with a timer due at or before now: asynchronous provisioning that
 // completes, or a TTL that ends. The engine applies them in time order.
 func (tx *Tx) DueResources(ctx context.Context, now time.Time) ([]Resource, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources
+	return collectResources(tx.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources
 		WHERE (status IN ('provisioning', 'provisioned') AND ready_at <= ?) OR (status IN ('provisioning', 'provisioned') AND expires_at <= ?)
-		ORDER BY COALESCE(ready_at, expires_at)`, ts(now), ts(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		ORDER BY COALESCE(ready_at, expires_at)`, ts(now), ts(now)))
 }
 
 // DeleteResource removes a resource and everything hanging off it (auto-destroyed sandboxes).
@@ -365,7 +352,11 @@ func (tx *Tx) UnbilledResources(ctx context.Context, month string) ([]Resource, 
 }
 
 func (tx *Tx) resources(ctx context.Context, query string, args ...any) ([]Resource, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+	return collectResources(tx.QueryContext(ctx, query, args...))
+}
+
+// collectResources reads every row of a resource query.
+func collectResources(rows *sql.Rows, err error) ([]Resource, error) {
 	if err != nil {
 		return nil, err
 	}
