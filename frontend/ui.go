@@ -4,6 +4,7 @@
 package frontend
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -60,6 +61,7 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("POST /ui/sandbox/clock", u.clockAction)
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
+	u.mux.HandleFunc("GET /ui/requests/{id}", u.requestDetail)
 	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
 	u.mux.HandleFunc("GET /ui/manifests/tree", u.manifestsTree)
 	u.mux.HandleFunc("GET /ui/manifests/file", u.manifestFile)
@@ -190,6 +192,24 @@ func (u *UI) requests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, requestsPage(u.meta("Requests", "requests"), reqs))
+}
+
+func (u *UI) requestDetail(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.Error(w, "no such request", http.StatusNotFound)
+		return
+	}
+	req, err := u.DB.RequestByID(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		http.Error(w, "request "+strconv.FormatInt(id, 10)+" is not in the log (it keeps the last "+strconv.Itoa(storage.RequestLogLimit)+")", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, requestDetailPage(u.meta("Request", "requests"), requestDetailOf(req, u.SandboxURL)))
 }
 
 func (u *UI) requestsFragment(w http.ResponseWriter, r *http.Request) {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +297,41 @@ func TestSandboxClockControls(t *testing.T) {
 	}
 	if st, b := post(url.Values{"op": {"reset"}}); st != 200 || !strings.Contains(b, "running") || strings.Contains(b, "from real time") {
 		t.Errorf("reset: %d %.300s", st, b)
+	}
+}
+
+func TestRequestDetailShowsTheExchangeRedactedAndAsCurl(t *testing.T) {
+	f := newFixture(t)
+	req := httptest.NewRequest("POST", "http://acmedb.localhost:7410/osp/v1/provision",
+		strings.NewReader(`{"offering_id":"acmedb/redis","tier_id":"free","config":{"password":"hunter2"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer sk_test_secret")
+	rec := httptest.NewRecorder()
+	f.ui.Sandbox.ServeHTTP(rec, req)
+	f.ui.Sandbox.FlushRequestLog()
+	reqs, _ := f.db.RecentRequests(context.Background(), 1)
+	if len(reqs) != 1 {
+		t.Fatalf("logged %v (status %d)", reqs, rec.Code)
+	}
+	resp, body := f.get(t, "/ui/requests/"+strconv.FormatInt(reqs[0].ID, 10), authed())
+	if resp.StatusCode != 200 {
+		t.Fatalf("detail: %d", resp.StatusCode)
+	}
+	page := html.UnescapeString(body)
+	for _, want := range []string{
+		"curl -X POST 'http://acmedb.localhost:7410/osp/v1/provision'", "-H 'Authorization: Bearer [redacted]'",
+		`"offering_id": "acmedb/redis"`, `"password": "[redacted]"`, "Content-Type", `"code": "unauthorized"`, "401",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("detail page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "sk_test_secret") || strings.Contains(page, "hunter2") {
+		t.Error("a secret reached the detail page")
+	}
+	for _, missing := range []string{"/ui/requests/999999", "/ui/requests/abc"} {
+		if resp, _ := f.get(t, missing, authed()); resp.StatusCode != 404 {
+			t.Errorf("%s: %d, want 404", missing, resp.StatusCode)
+		}
 	}
 }

@@ -1,9 +1,11 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -217,4 +219,80 @@ func offsetText(d time.Duration) string {
 		return sign + strconv.Itoa(m) + "m"
 	}
 	return sign + strconv.Itoa(int(d/time.Second)) + "s"
+}
+
+// requestDetailView is one logged exchange as the Requests detail shows it.
+type requestDetailView struct {
+	storage.Request
+	RequestHeaders, ResponseHeaders [][2]string // sorted name, value pairs
+	RequestBody, ResponseBody       string      // pretty-printed when JSON
+	Curl                            string
+}
+
+func requestDetailOf(r storage.Request, sandboxURL string) requestDetailView {
+	v := requestDetailView{Request: r, RequestHeaders: headerPairs(r.RequestHeaders), ResponseHeaders: headerPairs(r.ResponseHeaders),
+		RequestBody: prettyJSON(r.RequestBody), ResponseBody: prettyJSON(r.ResponseBody)}
+	v.Curl = curlOf(r, v.RequestHeaders, sandboxURL)
+	return v
+}
+
+// headerPairs flattens a logged header object into sorted name/value pairs.
+func headerPairs(obj string) [][2]string {
+	var h map[string][]string
+	if json.Unmarshal([]byte(obj), &h) != nil {
+		return nil
+	}
+	var out [][2]string
+	for name, values := range h {
+		for _, v := range values {
+			out = append(out, [2]string{name, v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+func prettyJSON(s string) string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return b.String()
+}
+
+// curlSkipped are headers curl sets itself or that describe a connection, not the request.
+var curlSkipped = map[string]bool{"Host": true, "Content-Length": true, "Accept-Encoding": true, "Connection": true, "User-Agent": true}
+
+// curlOf rebuilds a logged request as a curl command to the host it was sent to (the sandbox
+// serves plain HTTP). Redacted values stay redacted: the command shows where the caller's own
+// secrets go.
+func curlOf(r storage.Request, headers [][2]string, sandboxURL string) string {
+	base := sandboxURL
+	for _, h := range headers {
+		if h[0] == "Host" {
+			base = "http://" + h[1]
+		}
+	}
+	parts := []string{"curl", "-X", r.Method, shellQuote(base + r.Path)}
+	for _, h := range headers {
+		if !curlSkipped[h[0]] {
+			parts = append(parts, "-H", shellQuote(h[0]+": "+h[1]))
+		}
+	}
+	if r.RequestBody != "" {
+		parts = append(parts, "--data-raw", shellQuote(r.RequestBody))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }

@@ -228,7 +228,7 @@ func TestNeverValidProviderAnswers503(t *testing.T) {
 
 func TestRequestsAreLoggedWithSecretsRedacted(t *testing.T) {
 	f := newFixture(t)
-	f.do(t, "POST", "/osp/v1/provision", map[string]string{"X-Request-Id": "trace-1"},
+	f.do(t, "POST", "/osp/v1/provision", map[string]string{"X-Request-Id": "trace-1", "Authorization": "Bearer osp_rat_topsecret", "X-Api-Key": "k_123"},
 		strings.NewReader(`{"offering_id":"acmedb/postgres","tier_id":"free","api_key":"sk_live_123","config":{"db_url":"postgres://u:hunter2@h/db"}}`))
 	f.sb.FlushRequestLog()
 	reqs, err := f.db.RecentRequests(context.Background(), 5)
@@ -248,6 +248,23 @@ func TestRequestsAreLoggedWithSecretsRedacted(t *testing.T) {
 	}
 	if !strings.Contains(full.ResponseBody, `"resource_id"`) {
 		t.Errorf("response body not logged: %s", full.ResponseBody)
+	}
+	var reqH, respH map[string][]string
+	if err := json.Unmarshal([]byte(full.RequestHeaders), &reqH); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal([]byte(full.ResponseHeaders), &respH)
+	if got := reqH["Authorization"]; len(got) != 1 || got[0] != "Bearer "+Redacted {
+		t.Errorf("Authorization logged as %v", got)
+	}
+	if got := reqH["X-Api-Key"]; len(got) != 1 || got[0] != Redacted {
+		t.Errorf("X-Api-Key logged as %v", got)
+	}
+	if reqH["X-Request-Id"][0] != "trace-1" || len(reqH["Host"]) != 1 || respH["Content-Type"][0] != "application/json" {
+		t.Errorf("headers: request %v, response %v", reqH, respH)
+	}
+	if strings.Contains(full.RequestHeaders, "topsecret") || strings.Contains(full.RequestHeaders, "k_123") {
+		t.Errorf("secret in logged headers: %s", full.RequestHeaders)
 	}
 }
 

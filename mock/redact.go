@@ -1,7 +1,10 @@
 package mock
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -65,7 +68,8 @@ func redactNode(n *jsondoc.Node) {
 		for i := range n.Members {
 			m := &n.Members[i]
 			switch {
-			case wholeSecrets[strings.ToLower(m.Name)]:
+			case wholeSecrets[strings.ToLower(m.Name)] && m.Value.Kind != jsondoc.Null:
+				// null stays null: a pending resource has no credentials yet, and the log says so.
 				m.Value = jsondoc.NewString(Redacted)
 			case isSecretName(m.Name) && m.Value.Kind != jsondoc.Object && m.Value.Kind != jsondoc.Array && m.Value.Kind != jsondoc.Null:
 				m.Value = jsondoc.NewString(Redacted)
@@ -80,4 +84,96 @@ func redactNode(n *jsondoc.Node) {
 	case jsondoc.String:
 		n.Text = redactURL(n.Text)
 	}
+}
+
+// redactHeaders renders headers (and the request's Host, which net/http keeps apart) as a JSON
+// object of name to values for the request log, with secret values replaced. Credentials in
+// Authorization keep their scheme ("Bearer [redacted]"), so the log still says which was used.
+func redactHeaders(h http.Header, host string) string {
+	names := make([]string, 0, len(h)+1)
+	for name := range h {
+		names = append(names, name)
+	}
+	if _, ok := h["Host"]; host != "" && !ok {
+		names = append(names, "Host")
+	}
+	sort.Strings(names)
+	b := make([]byte, 0, 64*len(names))
+	b = append(b, '{')
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, ':', '[')
+		values := h[name]
+		if name == "Host" && host != "" && values == nil {
+			values = []string{host}
+		}
+		for j, v := range values {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, redactHeaderValue(name, v))
+		}
+		b = append(b, ']')
+	}
+	return string(append(b, '}'))
+}
+
+// appendJSONString appends s as a JSON string: printable ASCII as is, anything else through
+// encoding/json (header values are almost always printable ASCII).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func redactHeaderValue(name, v string) string {
+	n := strings.ToLower(name)
+	switch {
+	case n == "authorization" || n == "proxy-authorization":
+		if scheme, _, ok := strings.Cut(v, " "); ok {
+			return scheme + " " + Redacted
+		}
+		return Redacted
+	case n == "cookie" || n == "set-cookie" || isSecretName(strings.ReplaceAll(n, "-", "_")):
+		return Redacted
+	}
+	return v
+}
+
+// redactQuery is the request URI with the values of secret-looking query parameters replaced
+// (a token pasted into a URL must not land in the log).
+func redactQuery(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.RequestURI()
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		c := *u
+		c.RawQuery = Redacted
+		return c.RequestURI()
+	}
+	changed := false
+	for name, values := range q {
+		if isSecretName(name) {
+			for i := range values {
+				values[i] = Redacted
+			}
+			changed = true
+		}
+	}
+	if !changed {
+		return u.RequestURI()
+	}
+	c := *u
+	c.RawQuery = q.Encode()
+	return c.RequestURI()
 }

@@ -16,11 +16,31 @@ func TestRedactJSON(t *testing.T) {
 		{`[{"resource_access_token":"rat_1"},{"Authorization":"Bearer x"}]`, `[{"resource_access_token":"[redacted]"},{"Authorization":"[redacted]"}]`},
 		{`{"kty":"OKP","d":"seed","x":"pub"}`, `{"kty":"OKP","d":"[redacted]","x":"pub"}`},
 		{`{"b":1,"a":2}`, `{"b":1,"a":2}`},
+		{`{"credentials":null,"status":"provisioning"}`, `{"credentials":null,"status":"provisioning"}`},
 		{``, ``},
 	}
 	for _, tt := range tests {
 		if got := RedactJSON([]byte(tt.in)); got != tt.want {
 			t.Errorf("RedactJSON(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	h := httptest.NewRequest("GET", "/", nil).Header
+	h.Set("Authorization", "Bearer osp_rat_1")
+	h.Set("X-Api-Key", "k1")
+	h.Set("Cookie", "s=1")
+	h.Set("Idempotency-Key", "idem-1")
+	if got := redactHeaders(h, "acmedb.localhost"); got != `{"Authorization":["Bearer [redacted]"],"Cookie":["[redacted]"],"Host":["acmedb.localhost"],"Idempotency-Key":["idem-1"],"X-Api-Key":["[redacted]"]}` {
+		t.Errorf("redactHeaders = %s", got)
+	}
+	for in, want := range map[string]string{
+		"/x?token=abc&page=2":    "/x?page=2&token=%5Bredacted%5D",
+		"/x?page=2":              "/x?page=2",
+		"/x?api_key=k1":          "/x?api_key=%5Bredacted%5D",
+		"/x?password=%zz":        "/x?[redacted]",
+		"/osp/v1/usage/r1?at=2&": "/osp/v1/usage/r1?at=2&",
+	} {
+		if got := redactQuery(httptest.NewRequest("GET", in, nil).URL); got != want {
+			t.Errorf("redactQuery(%s) = %s, want %s", in, got, want)
 		}
 	}
 	if got := RedactJSON([]byte("password=hunter2")); strings.Contains(got, "hunter2") {

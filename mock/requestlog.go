@@ -93,9 +93,9 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		protocol = "none"
 	}
 	e := pendingRequest{entry: storage.Request{
-		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: r.URL.RequestURI(),
+		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: redactQuery(r.URL),
 		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"),
-	}, reqBody: truncate(reqBody), respLog: rec.logBody}
+	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: redactHeaders(r.Header, r.Host), respHeaders: redactHeaders(w.Header(), "")}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
 	}
@@ -116,7 +116,10 @@ type pendingRequest struct {
 	reqBody  []byte
 	respBody []byte
 	respLog  *servedBody
-	flushed  chan struct{} // set for a flush marker instead of a request
+	// reqHeaders and respHeaders are already rendered and redacted: encoding them here costs
+	// less than copying the maps for the writer.
+	reqHeaders, respHeaders string
+	flushed                 chan struct{} // set for a flush marker instead of a request
 }
 
 // requestLog writes the request log in batches from one goroutine: the agent's request never
@@ -219,6 +222,7 @@ func (l *requestLog) collect(batch *[]storage.Request, flushes *[]chan struct{},
 	}
 	e := p.entry
 	e.RequestBody = RedactJSON(p.reqBody)
+	e.RequestHeaders, e.ResponseHeaders = p.reqHeaders, p.respHeaders
 	if p.respLog != nil {
 		e.ResponseBody, e.ResponseRef = p.respLog.logged, p.respLog.logRef
 	} else {

@@ -28,6 +28,9 @@ type Request struct {
 	// ResponseRef, when set, names ResponseBody as a shared body (a served discovery document):
 	// it is stored once under this key and every request that returned it refers to it.
 	ResponseRef string
+	// RequestHeaders and ResponseHeaders are JSON objects of header name to values, redacted.
+	RequestHeaders  string
+	ResponseHeaders string
 }
 
 // RecordRequest appends r to the request log and trims the log to RequestLogLimit rows.
@@ -41,8 +44,9 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 	var id int64
 	err := db.Update(ctx, func(tx *Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO requests
-			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body, response_ref)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body, response_ref,
+			request_headers, response_headers)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -60,7 +64,8 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 				body = ""
 			}
 			res, err := stmt.ExecContext(ctx, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
-				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef)
+				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef,
+				jsonObject(r.RequestHeaders), jsonObject(r.ResponseHeaders))
 			if err != nil {
 				return err
 			}
@@ -111,16 +116,25 @@ func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
 	var at string
 	var us int64
 	err := db.read.QueryRowContext(ctx, `SELECT r.id, r.at, r.protocol, r.provider, r.method, r.path, r.status, r.latency_us,
-			r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref
+			r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref,
+			r.request_headers, r.response_headers
 		FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> '' WHERE r.id = ?`, id).
 		Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID,
-			&r.RequestBody, &r.ResponseBody, &r.ResponseRef)
+			&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
 	r.At, _ = time.Parse(TimeFormat, at)
 	r.Latency = time.Duration(us) * time.Microsecond
 	return r, err
+}
+
+// jsonObject stores an absent header set as the empty object.
+func jsonObject(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
 }
 
 // pruneEvery is how many logged requests pass between sweeps of unreferenced shared bodies: a

@@ -1,0 +1,56 @@
+// Browser tests of the Requests page: an agent's call appears live, and its detail shows the
+// exchange with secrets redacted and a curl command that replays it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { startOspbox, launchBrowser } from "./helpers.mjs";
+
+let ospbox, browser;
+const shots = process.env.SCREENSHOT_DIR || "test-results";
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  ospbox = await startOspbox();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  ospbox?.stop();
+});
+
+test("a provision appears live and its detail replays as curl, secrets redacted", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: ospbox.base });
+  const page = await context.newPage();
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/requests`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+
+  const r = await fetch(`${ospbox.base}/osp/v1/provision`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Request-Id": "browser-1" },
+    body: JSON.stringify({ offering_id: "acmedb/redis", tier_id: "free", config: { password: "hunter2" } }),
+  });
+  assert.equal(r.status, 201);
+  const row = page.locator("#requests-live tr", { hasText: "browser-1" });
+  await row.waitFor({ timeout: 10_000 });
+  await row.locator("a").click();
+  await page.waitForURL(/\/ui\/requests\/\d+$/);
+
+  const text = await page.locator("main").innerText();
+  assert.match(text, /POST \/osp\/v1\/provision/);
+  assert.match(text, /"password": "\[redacted\]"/);
+  assert.doesNotMatch(text, /hunter2/);
+  assert.match(text, /"resource_id"/);
+  await page.screenshot({ path: `${shots}/request-detail.png`, fullPage: true });
+
+  await page.locator("h2 button.copy").click();
+  const curl = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(curl, /^curl -X POST '/);
+  // The copied command is a real request: run it and get a second resource.
+  const status = execFileSync("sh", ["-c", `${curl} -s -o /dev/null -w '%{http_code}'`]).toString();
+  assert.equal(status, "201");
+  await context.close();
+});
