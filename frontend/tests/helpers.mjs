@@ -1,12 +1,16 @@
 // Shared by the browser tests: start the real ospbox binary on a free port with a temporary
 // workspace, and launch Debian's Chromium through playwright-core.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const bin = process.env.OSPBOX_BIN;
+
+/** Where the tests write their screenshots (the README's come from here). */
+export const shots = process.env.SCREENSHOT_DIR || "test-results";
 if (!bin) throw new Error("set OSPBOX_BIN to the ospbox binary (make test does)");
 
 /** Starts `ospbox serve` and resolves once it printed the UI link. */
@@ -54,5 +58,20 @@ export function launchBrowser() {
       "--disable-sync",
       "--no-first-run",
     ],
+  });
+}
+
+/** Starts ospbox and Chromium before a test file's tests, hands both to ready, and stops them after. */
+export function session(ready) {
+  let ospbox, browser;
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    ospbox = await startOspbox();
+    browser = await launchBrowser();
+    ready(ospbox, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    ospbox?.stop();
   });
 }

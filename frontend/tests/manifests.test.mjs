@@ -1,26 +1,19 @@
 // Browser tests of the Manifests page: the editor shows the validator's findings on the right
 // line, follows edits made on disk, validates unsaved text, saves atomically and refuses to
 // overwrite a file that changed on disk — while the mock keeps serving the last good version.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { startOspbox, launchBrowser } from "./helpers.mjs";
+import { session, shots } from "./helpers.mjs";
 
 let ospbox, browser;
-const shots = process.env.SCREENSHOT_DIR || "test-results";
+session((o, b) => {
+  ospbox = o;
+  browser = b;
+});
 const file = "providers/acmedb/osp.json";
 
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  ospbox = await startOspbox();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  ospbox?.stop();
-});
 
 const diskPath = () => join(ospbox.workspace, file);
 

@@ -1,22 +1,13 @@
 // Browser tests of the Overview: what a person sees after `ospbox serve`, and what a foreign
 // page or a link without the token gets.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { startOspbox, launchBrowser } from "./helpers.mjs";
+import { session, shots } from "./helpers.mjs";
 
 let ospbox, browser;
-const shots = process.env.SCREENSHOT_DIR || "test-results";
-
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  ospbox = await startOspbox();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  ospbox?.stop();
+session((o, b) => {
+  ospbox = o;
+  browser = b;
 });
 
 test("the Overview lists the sample providers, offerings and tiers", async () => {

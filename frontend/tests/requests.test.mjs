@@ -1,23 +1,14 @@
 // Browser tests of the Requests page: an agent's call appears live, and its detail shows the
 // exchange with secrets redacted and a curl command that replays it.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { startOspbox, launchBrowser } from "./helpers.mjs";
+import { session, shots } from "./helpers.mjs";
 
 let ospbox, browser;
-const shots = process.env.SCREENSHOT_DIR || "test-results";
-
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  ospbox = await startOspbox();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  ospbox?.stop();
+session((o, b) => {
+  ospbox = o;
+  browser = b;
 });
 
 test("a provision appears live and its detail replays as curl, secrets redacted", async () => {
