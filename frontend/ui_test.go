@@ -335,3 +335,14 @@ func TestRequestDetailShowsTheExchangeRedactedAndAsCurl(t *testing.T) {
 		}
 	}
 }
+
+func TestCurlOfARedactedQueryTurnsGlobbingOff(t *testing.T) {
+	r := storage.Request{Method: "GET", Path: "/x?token=[redacted]"}
+	got := curlOf(r, [][2]string{{"Host", "acmedb.localhost:7410"}, {"User-Agent", "curl/8"}}, "http://127.0.0.1:7410")
+	if want := "curl --globoff -X GET 'http://acmedb.localhost:7410/x?token=[redacted]'"; got != want {
+		t.Errorf("curlOf = %s, want %s", got, want)
+	}
+	if got := shellQuote("it's"); got != `'it'\''s'` {
+		t.Errorf("shellQuote = %s", got)
+	}
+}

@@ -274,6 +274,9 @@ func curlOf(r storage.Request, headers [][2]string, sandboxURL string) string {
 		}
 	}
 	parts := []string{"curl", "-X", r.Method, shellQuote(base + r.Path)}
+	if strings.ContainsAny(r.Path, "[]{}") {
+		parts = append(parts[:1], append([]string{"--globoff"}, parts[1:]...)...) // curl would read [redacted] as a range
+	}
 	for _, h := range headers {
 		if !curlSkipped[h[0]] {
 			parts = append(parts, "-H", shellQuote(h[0]+": "+h[1]))

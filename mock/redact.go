@@ -174,6 +174,7 @@ func redactQuery(u *url.URL) string {
 		return u.RequestURI()
 	}
 	c := *u
-	c.RawQuery = q.Encode()
+	// Keep the marker readable in the log rather than percent-encoded.
+	c.RawQuery = strings.ReplaceAll(q.Encode(), url.QueryEscape(Redacted), Redacted)
 	return c.RequestURI()
 }
