@@ -186,12 +186,12 @@ func (u *UI) clockAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) requests(w http.ResponseWriter, r *http.Request) {
-	reqs, err := u.DB.RecentRequests(r.Context(), 200)
+	v, err := u.requestsView(r)
 	if err != nil {
 		u.fail(w, err)
 		return
 	}
-	u.render(w, r, requestsPage(u.meta("Requests", "requests"), reqs))
+	u.render(w, r, requestsPage(u.meta("Requests", "requests"), v))
 }
 
 func (u *UI) requestDetail(w http.ResponseWriter, r *http.Request) {
@@ -213,12 +213,12 @@ func (u *UI) requestDetail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) requestsFragment(w http.ResponseWriter, r *http.Request) {
-	reqs, err := u.DB.RecentRequests(r.Context(), 200)
+	v, err := u.requestsView(r)
 	if err != nil {
 		u.fail(w, err)
 		return
 	}
-	u.render(w, r, requestsTable(reqs))
+	u.render(w, r, requestsTable(v))
 }
 
 // events streams "changed" whenever committed state changes, coalescing bursts so a busy agent

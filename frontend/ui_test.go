@@ -237,7 +237,15 @@ func TestRequestsAndManifestsPagesRender(t *testing.T) {
 	if _, body := f.get(t, "/ui/requests", authed()); !strings.Contains(body, "req_abc") || !strings.Contains(body, "/.well-known/osp.json") {
 		t.Errorf("requests page lacks the logged request")
 	}
-	_, body := f.get(t, "/ui/manifests", authed())
+	f.db.RecordRequest(context.Background(), storage.Request{At: time.Now(), Protocol: "osp", Provider: "acmedb", Method: "POST", Path: "/osp/v1/provision", Status: 402, RequestID: "req_blocked"})
+	_, body := f.get(t, "/ui/requests/live?status=4&provider=acmedb", authed())
+	if !strings.Contains(body, "req_blocked") || strings.Contains(body, "req_abc") {
+		t.Errorf("filtered fragment: %s", body)
+	}
+	if _, body := f.get(t, "/ui/requests?method=DELETE", authed()); !strings.Contains(body, "No request matches these filters") {
+		t.Errorf("an empty filtered page must say so")
+	}
+	_, body = f.get(t, "/ui/manifests", authed())
 	for _, want := range []string{"providers/acmedb/osp.json", "bsp/manifest.json", "oap/manifest.json", "unsigned"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("manifests page lacks %q", want)

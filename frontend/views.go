@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -298,4 +299,27 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// requestsView is the Requests page: the newest matching requests and the filter that chose them.
+type requestsView struct {
+	Requests   []storage.Request
+	Filter     storage.RequestFilter
+	Providers  []string
+	SandboxURL string
+}
+
+// requestsShown is how many requests the page lists.
+const requestsShown = 200
+
+func (u *UI) requestsView(r *http.Request) (requestsView, error) {
+	q := r.URL.Query()
+	f := storage.RequestFilter{Provider: q.Get("provider"), Method: q.Get("method"), Text: strings.TrimSpace(q.Get("q"))}
+	f.StatusClass, _ = strconv.Atoi(q.Get("status"))
+	reqs, err := u.DB.FilterRequests(r.Context(), f, requestsShown)
+	v := requestsView{Requests: reqs, Filter: f, SandboxURL: u.SandboxURL}
+	for _, p := range u.Sandbox.Snapshot().Providers {
+		v.Providers = append(v.Providers, p.Slug)
+	}
+	return v, err
 }

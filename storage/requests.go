@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -89,8 +90,37 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 
 // RecentRequests returns up to limit requests, newest first.
 func (db *DB) RecentRequests(ctx context.Context, limit int) ([]Request, error) {
+	return db.FilterRequests(ctx, RequestFilter{}, limit)
+}
+
+// RequestFilter narrows the request log; zero fields match everything.
+type RequestFilter struct {
+	Provider    string
+	Method      string
+	StatusClass int    // 2 for 2xx … 5 for 5xx
+	Text        string // found in the path, the agent or the request id
+}
+
+// FilterRequests returns up to limit requests matching f, newest first.
+func (db *DB) FilterRequests(ctx context.Context, f RequestFilter, limit int) ([]Request, error) {
+	where, args := []string{"1=1"}, []any{}
+	if f.Provider != "" {
+		where, args = append(where, "provider = ?"), append(args, f.Provider)
+	}
+	if f.Method != "" {
+		where, args = append(where, "method = ?"), append(args, f.Method)
+	}
+	if f.StatusClass >= 1 && f.StatusClass <= 5 {
+		where, args = append(where, "status >= ? AND status < ?"), append(args, f.StatusClass*100, f.StatusClass*100+100)
+	}
+	if f.Text != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Text) + "%"
+		where = append(where, `(path LIKE ? ESCAPE '\' OR agent LIKE ? ESCAPE '\' OR request_id LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like)
+	}
+	args = append(args, limit)
 	rows, err := db.read.QueryContext(ctx, `SELECT id, at, protocol, provider, method, path, status, latency_us, agent, request_id
-		FROM requests ORDER BY id DESC LIMIT ?`, limit)
+		FROM requests WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}

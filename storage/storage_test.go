@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,6 +236,41 @@ func TestCachedStatementsSeeEachUpdatesOwnEffects(t *testing.T) {
 		}
 		if seen != round {
 			t.Fatalf("round %d: the update saw %d rows", round, seen)
+		}
+	}
+}
+
+func TestFilterRequests(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	db.RecordRequests(ctx, []Request{
+		{At: time.Now(), Protocol: "osp", Provider: "acmedb", Method: "GET", Path: "/.well-known/osp.json", Status: 200, Agent: "curl/8"},
+		{At: time.Now(), Protocol: "osp", Provider: "acmedb", Method: "POST", Path: "/osp/v1/provision", Status: 402, RequestID: "req_cap"},
+		{At: time.Now(), Protocol: "osp", Provider: "skyhost", Method: "POST", Path: "/osp/v1/provision", Status: 201},
+		{At: time.Now(), Protocol: "osp", Provider: "skyhost", Method: "GET", Path: "/100%_done", Status: 404},
+	})
+	paths := func(f RequestFilter) string {
+		rs, err := db.FilterRequests(ctx, f, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Provider+" "+r.Method+" "+strconv.Itoa(r.Status))
+		}
+		return strings.Join(out, ", ")
+	}
+	for f, want := range map[RequestFilter]string{
+		{}:                                    "skyhost GET 404, skyhost POST 201, acmedb POST 402, acmedb GET 200",
+		{Provider: "acmedb"}:                  "acmedb POST 402, acmedb GET 200",
+		{Method: "POST", StatusClass: 4}:      "acmedb POST 402",
+		{Text: "req_cap"}:                     "acmedb POST 402",
+		{Text: "curl"}:                        "acmedb GET 200",
+		{Text: "%_"}:                          "skyhost GET 404",
+		{Provider: "skyhost", StatusClass: 2}: "skyhost POST 201",
+	} {
+		if got := paths(f); got != want {
+			t.Errorf("%+v: %s, want %s", f, got, want)
 		}
 	}
 }

@@ -45,3 +45,27 @@ test("a provision appears live and its detail replays as curl, secrets redacted"
   assert.equal(status, "201");
   await context.close();
 });
+
+test("filters narrow the live log, and the live refresh keeps them", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/requests`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+  await fetch(`${ospbox.base}/osp/v1/nowhere`, { headers: { "X-Request-Id": "missing-1" } });
+  const rows = page.locator("#requests-live tbody tr");
+  await page.locator("#requests-live tr", { hasText: "missing-1" }).waitFor({ timeout: 10_000 });
+  await page.selectOption('select[name="status"]', "4");
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("#requests-live tbody tr")].every((tr) => /\b4\d\d\b/.test(tr.innerText)),
+  );
+  const before = await rows.count();
+  // A 2xx arriving now refreshes the table through SSE but stays filtered out; a 4xx shows up.
+  await fetch(`${ospbox.base}/.well-known/osp.json`);
+  await fetch(`${ospbox.base}/osp/v1/nowhere`, { headers: { "X-Request-Id": "missing-2" } });
+  await page.locator("#requests-live tr", { hasText: "missing-2" }).waitFor({ timeout: 10_000 });
+  assert.equal(await rows.count(), before + 1);
+  await page.fill('input[name="q"]', "missing-1");
+  await page.waitForFunction(() => document.querySelectorAll("#requests-live tbody tr").length === 1);
+  await page.screenshot({ path: `${shots}/requests-filtered.png` });
+  await page.close();
+});
