@@ -20,7 +20,7 @@ var navItems = []navItem{
 	{"overview", "Overview", "/ui/"},
 	{"manifests", "Manifests", "/ui/manifests"},
 	{"catalog", "Catalog", "/ui/catalog"},
-	{"resources", "Resources", ""},
+	{"resources", "Resources", "/ui/resources"},
 	{"requests", "Requests", "/ui/requests"},
 	{"events", "Events", ""},
 	{"spend", "Spend", ""},

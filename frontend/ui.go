@@ -62,6 +62,9 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/requests/{id}", u.requestDetail)
+	u.mux.HandleFunc("GET /ui/resources", u.resources)
+	u.mux.HandleFunc("GET /ui/resources/live", u.resourcesFragment)
+	u.mux.HandleFunc("GET /ui/resources/{id}", u.resourceDetail)
 	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
 	u.mux.HandleFunc("GET /ui/manifests/tree", u.manifestsTree)
 	u.mux.HandleFunc("GET /ui/manifests/file", u.manifestFile)
@@ -210,6 +213,45 @@ func (u *UI) requestDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, requestDetailPage(u.meta("Request", "requests"), requestDetailOf(req, u.SandboxURL)))
+}
+
+func (u *UI) resources(w http.ResponseWriter, r *http.Request) {
+	v, err := u.resourcesView(r)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, resourcesPage(u.meta("Resources", "resources"), v))
+}
+
+func (u *UI) resourcesFragment(w http.ResponseWriter, r *http.Request) {
+	v, err := u.resourcesView(r)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, resourcesTable(v))
+}
+
+func (u *UI) resourceDetail(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	res, err := u.DB.ResourceByID(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		http.Error(w, "no resource "+id+" in this workspace", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	events, err := u.DB.EventsOf(r.Context(), id)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	v := resourceDetailView{Resource: res, Events: events, Data: prettyJSON(mock.RedactJSON(res.Data)),
+		StatusURL: u.SandboxURL + "/providers/" + res.Provider + "/osp/v1/resources/" + res.ID}
+	u.render(w, r, resourceDetailPage(u.meta(res.ID, "resources"), v))
 }
 
 func (u *UI) requestsFragment(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -352,5 +353,39 @@ func TestCurlOfARedactedQueryTurnsGlobbingOff(t *testing.T) {
 	}
 	if got := shellQuote("it's"); got != `'it'\''s'` {
 		t.Errorf("shellQuote = %s", got)
+	}
+}
+
+func TestResourcesPageListsFiltersAndDetails(t *testing.T) {
+	f := newFixture(t)
+	provision := func(body string) string {
+		rec := httptest.NewRecorder()
+		f.ui.Sandbox.ServeHTTP(rec, httptest.NewRequest("POST", "http://127.0.0.1:7410/osp/v1/provision", strings.NewReader(body)))
+		var out struct {
+			ResourceID string `json:"resource_id"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		if out.ResourceID == "" {
+			t.Fatalf("provision: %d %s", rec.Code, rec.Body)
+		}
+		return out.ResourceID
+	}
+	live := provision(`{"offering_id":"acmedb/redis","tier_id":"free"}`)
+	sandbox := provision(`{"offering_id":"acmedb/redis","tier_id":"free","sandbox":{"enabled":true}}`)
+	_, body := f.get(t, "/ui/resources", authed())
+	if !strings.Contains(body, live) || !strings.Contains(body, sandbox) {
+		t.Errorf("resources page lacks %s or %s", live, sandbox)
+	}
+	_, body = f.get(t, "/ui/resources/live?sandbox=yes", authed())
+	if !strings.Contains(body, sandbox) || strings.Contains(body, live) {
+		t.Errorf("sandbox filter: %s", body)
+	}
+	resp, body := f.get(t, "/ui/resources/"+sandbox, authed())
+	page := html.UnescapeString(body)
+	if resp.StatusCode != 200 || !strings.Contains(page, "resource.provisioned") || !strings.Contains(page, `"ttl_seconds": 86400`) {
+		t.Errorf("detail: %d %s", resp.StatusCode, page)
+	}
+	if resp, _ := f.get(t, "/ui/resources/res_missing", authed()); resp.StatusCode != 404 {
+		t.Errorf("missing resource: %d", resp.StatusCode)
 	}
 }

@@ -323,3 +323,64 @@ func (u *UI) requestsView(r *http.Request) (requestsView, error) {
 	}
 	return v, err
 }
+
+// resourcesView is one page of the Resources inspector.
+type resourcesView struct {
+	Page       storage.ResourcePage
+	Filter     storage.ResourceFilter
+	Cursor     string
+	Providers  []string
+	SandboxURL string
+}
+
+// resourcesShown is how many resources one page lists.
+const resourcesShown = 50
+
+func (v resourcesView) nextURL() string {
+	q := url.Values{"cursor": {v.Page.Next}}
+	for k, val := range map[string]string{"provider": v.Filter.Provider, "status": v.Filter.Status, "sandbox": v.Filter.Sandbox} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	return "/ui/resources?" + q.Encode()
+}
+
+func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
+	q := r.URL.Query()
+	f := storage.ResourceFilter{Provider: q.Get("provider"), Status: q.Get("status"), Sandbox: q.Get("sandbox")}
+	v := resourcesView{Filter: f, Cursor: q.Get("cursor"), SandboxURL: u.SandboxURL}
+	for _, p := range u.Sandbox.Snapshot().Providers {
+		v.Providers = append(v.Providers, p.Slug)
+	}
+	var err error
+	v.Page, err = u.DB.ListResources(r.Context(), f, v.Cursor, resourcesShown)
+	return v, err
+}
+
+// resourceDetailView is one resource as the inspector shows it.
+type resourceDetailView struct {
+	Resource  storage.Resource
+	Events    []storage.Event
+	Data      string // the stored state, redacted and indented
+	StatusURL string
+}
+
+func statusClass(status string) string {
+	switch status {
+	case "provisioned":
+		return "ok"
+	case "provisioning":
+		return "accent"
+	case "error":
+		return "err"
+	}
+	return ""
+}
+
+func expiresText(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.Format("Jan 2 15:04:05")
+}

@@ -1,0 +1,40 @@
+// Browser tests of the Resources inspector: a resource an agent provisions appears live, and its
+// detail shows its state and timeline.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { session, shots } from "./helpers.mjs";
+
+let ospbox, browser;
+session((o, b) => {
+  ospbox = o;
+  browser = b;
+});
+
+test("a provisioned sandbox appears live and opens to its timeline", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/resources`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+  assert.match(await page.locator("#resources-live").innerText(), /No resources yet/);
+
+  const r = await fetch(`${ospbox.base}/osp/v1/provision`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ offering_id: "acmedb/redis", tier_id: "free", sandbox: { enabled: true } }),
+  });
+  assert.equal(r.status, 201);
+  const { resource_id: id } = await r.json();
+  const row = page.locator(`[data-resource="${id}"]`);
+  await row.waitFor({ timeout: 10_000 });
+  assert.match(await row.innerText(), /provisioned\s+sandbox/);
+  await page.screenshot({ path: `${shots}/resources.png` });
+
+  await page.selectOption('select[name="sandbox"]', "no");
+  await row.waitFor({ state: "detached" });
+  await page.selectOption('select[name="sandbox"]', "yes");
+  await row.locator("a").click();
+  await page.waitForURL(new RegExp(`/ui/resources/${id}$`));
+  assert.match(await page.locator("main").innerText(), /resource\.provisioned/);
+  await page.screenshot({ path: `${shots}/resource-detail.png` });
+  await page.close();
+});

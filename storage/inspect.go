@@ -1,0 +1,64 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// ResourceFilter narrows the inspector's resource list; zero fields match everything.
+type ResourceFilter struct {
+	Provider string
+	Status   string
+	Sandbox  string // "yes", "no" or "" for both
+}
+
+// ResourcePage is one page of the resource list and the cursor of the next, "" at the end.
+type ResourcePage struct {
+	Resources []Resource
+	Next      string
+}
+
+// ListResources returns up to limit resources matching f, newest first, after cursor (a Next
+// from the previous page). Keyset pagination on (created_at, id) keeps deep pages as cheap as
+// the first.
+func (db *DB) ListResources(ctx context.Context, f ResourceFilter, cursor string, limit int) (ResourcePage, error) {
+	where, args := []string{"1=1"}, []any{}
+	if f.Provider != "" {
+		where, args = append(where, "provider = ?"), append(args, f.Provider)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	switch f.Sandbox {
+	case "yes":
+		where = append(where, "sandbox = 1")
+	case "no":
+		where = append(where, "sandbox = 0")
+	}
+	if at, id, ok := strings.Cut(cursor, "|"); ok {
+		where, args = append(where, "(created_at < ? OR (created_at = ? AND id < ?))"), append(args, at, at, id)
+	}
+	args = append(args, limit+1)
+	rs, err := collectResources(db.read.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY created_at DESC, id DESC LIMIT ?`, args...))
+	if err != nil {
+		return ResourcePage{}, err
+	}
+	page := ResourcePage{Resources: rs}
+	if len(rs) > limit {
+		last := rs[limit-1]
+		page.Resources, page.Next = rs[:limit], ts(last.CreatedAt)+"|"+last.ID
+	}
+	return page, nil
+}
+
+// ResourceByID finds a resource by its id alone (ids are unique across providers).
+func (db *DB) ResourceByID(ctx context.Context, id string) (Resource, error) {
+	r, err := scanResource(db.read.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
