@@ -318,9 +318,7 @@ func (u *UI) requestsView(r *http.Request) (requestsView, error) {
 	f.StatusClass, _ = strconv.Atoi(q.Get("status"))
 	reqs, err := u.DB.FilterRequests(r.Context(), f, requestsShown)
 	v := requestsView{Requests: reqs, Filter: f, SandboxURL: u.SandboxURL}
-	for _, p := range u.Sandbox.Snapshot().Providers {
-		v.Providers = append(v.Providers, p.Slug)
-	}
+	v.Providers = u.providerSlugs()
 	return v, err
 }
 
@@ -350,9 +348,7 @@ func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
 	q := r.URL.Query()
 	f := storage.ResourceFilter{Provider: q.Get("provider"), Status: q.Get("status"), Sandbox: q.Get("sandbox")}
 	v := resourcesView{Filter: f, Cursor: q.Get("cursor"), SandboxURL: u.SandboxURL}
-	for _, p := range u.Sandbox.Snapshot().Providers {
-		v.Providers = append(v.Providers, p.Slug)
-	}
+	v.Providers = u.providerSlugs()
 	var err error
 	v.Page, err = u.DB.ListResources(r.Context(), f, v.Cursor, resourcesShown)
 	return v, err
@@ -383,4 +379,13 @@ func expiresText(t *time.Time) string {
 		return "—"
 	}
 	return t.Format("Jan 2 15:04:05")
+}
+
+// providerSlugs lists the workspace's providers for filter menus.
+func (u *UI) providerSlugs() []string {
+	var out []string
+	for _, p := range u.Sandbox.Snapshot().Providers {
+		out = append(out, p.Slug)
+	}
+	return out
 }
