@@ -3,6 +3,7 @@ package mock
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 )
@@ -66,6 +67,16 @@ func newOSPError(code, msg string) *OSPError {
 		e.RetryAfter = 5
 	}
 	return e
+}
+
+// asOSPError is err as the protocol error a handler returned from inside a transaction, or, for
+// any other failure, a provider_error carrying its text.
+func asOSPError(err error) *OSPError {
+	var oe *OSPError
+	if errors.As(err, &oe) {
+		return oe
+	}
+	return newOSPError("provider_error", err.Error())
 }
 
 func writeOSPError(w http.ResponseWriter, e *OSPError) {

@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -100,13 +99,9 @@ func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *Provid
 		return s.event(r.Context(), tx, cur, "resource.status_changed", w.Header().Get("X-Request-Id"), now,
 			map[string]any{"status": cur.Status, "previous_status": previous, "change": "promoted"})
 	})
-	var oe *OSPError
-	switch {
-	case errors.As(err, &oe):
-		writeOSPError(w, oe)
-	case err != nil:
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
-	default:
-		writeJSON(w, http.StatusOK, out)
+	if err != nil {
+		writeOSPError(w, asOSPError(err))
+		return
 	}
+	writeJSON(w, http.StatusOK, out)
 }

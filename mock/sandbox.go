@@ -135,23 +135,28 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		s.log.Error("settling timers at start", "err", err)
 	}
 	s.ticking.Add(2)
-	go s.tickLoop()
-	go s.deliverLoop()
+	// Timers follow the workspace clock, checked each second; webhook deliveries run on wall-clock
+	// time (they talk to real receivers).
+	go s.every(time.Second, func() {
+		if err := s.Tick(context.Background()); err != nil {
+			s.log.Error("timers", "err", err)
+		}
+	})
+	go s.every(200*time.Millisecond, func() { s.deliverDue(context.Background()) })
 	return s, nil
 }
 
-func (s *Sandbox) tickLoop() {
+// every runs fn at each interval until the sandbox closes.
+func (s *Sandbox) every(interval time.Duration, fn func()) {
 	defer s.ticking.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if err := s.Tick(context.Background()); err != nil {
-				s.log.Error("timers", "err", err)
-			}
+			fn()
 		}
 	}
 }

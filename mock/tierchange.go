@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"errors"
 	"math/big"
 	"net/http"
 	"time"
@@ -171,12 +170,9 @@ func (s *Sandbox) serveTierChange(w http.ResponseWriter, r *http.Request, p *Pro
 		return s.event(r.Context(), tx, cur, "resource.tier_changed", w.Header().Get("X-Request-Id"), now,
 			map[string]any{"previous_tier_id": res.TierID, "tier_id": tc.TierID, "proration": out["proration"]})
 	})
-	var oe *OSPError
 	switch {
-	case errors.As(err, &oe):
-		writeOSPError(w, oe)
 	case err != nil:
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
+		writeOSPError(w, asOSPError(err))
 	case tc.BForm:
 		writeJSON(w, http.StatusCreated, out)
 	default:

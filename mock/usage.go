@@ -162,14 +162,11 @@ func (s *Sandbox) serveUsageInjection(w http.ResponseWriter, r *http.Request, id
 		out = combinedUsage(current)
 		return nil
 	})
-	var oe *OSPError
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		writeOSPError(w, &OSPError{Status: 404, Code: "resource_not_found", Message: "no resource " + id})
-	case errors.As(err, &oe):
-		writeOSPError(w, oe)
 	case err != nil:
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
+		writeOSPError(w, asOSPError(err))
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"resource_id": id, "period": period, "metrics": numbers(out)})
 	}

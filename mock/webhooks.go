@@ -112,22 +112,6 @@ func (s *Sandbox) queueDeliveries(ctx context.Context, tx *storage.Tx, res stora
 	return tx.QueueDelivery(ctx, storage.Delivery{EventID: eventID, ResourceID: res.ID, URL: wh.URL, Body: body, NextAt: time.Now().UTC()})
 }
 
-// deliverLoop sends due deliveries until the sandbox closes. Deliveries run on wall-clock time:
-// they talk to real receivers.
-func (s *Sandbox) deliverLoop() {
-	defer s.ticking.Done()
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.deliverDue(context.Background())
-		}
-	}
-}
-
 func (s *Sandbox) deliverDue(ctx context.Context) {
 	due, err := s.db.DueDeliveries(ctx, time.Now().UTC(), 20)
 	if err != nil {

@@ -39,19 +39,16 @@ func (db *DB) RecordRequest(ctx context.Context, r Request) (int64, error) {
 	return db.RecordRequests(ctx, []Request{r})
 }
 
+const insertRequest = `INSERT INTO requests
+	(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body, response_ref,
+	request_headers, response_headers)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // RecordRequests appends a batch in one transaction (one commit for many requests is what lets
 // the log keep up with a load test) and returns the last id.
 func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 	var id int64
 	err := db.Update(ctx, func(tx *Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO requests
-			(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body, response_ref,
-			request_headers, response_headers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		shared := map[string]bool{}
 		for _, r := range rs {
 			body := r.ResponseBody
@@ -64,7 +61,8 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 				}
 				body = ""
 			}
-			res, err := stmt.ExecContext(ctx, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
+			// The writer's statement cache keeps this INSERT prepared across batches.
+			res, err := tx.ExecContext(ctx, insertRequest, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
 				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef,
 				jsonObject(r.RequestHeaders), jsonObject(r.ResponseHeaders))
 			if err != nil {
