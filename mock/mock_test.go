@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
@@ -303,5 +306,37 @@ func TestNewIDIsAULID(t *testing.T) {
 	id := NewID("res_", RealClock{}.Now())
 	if len(id) != 30 || !strings.HasPrefix(id, "res_0") || strings.ToLower(id) != id {
 		t.Errorf("id %q", id)
+	}
+}
+
+func TestRequestLogBurstKeepsExactlyTheNewest(t *testing.T) {
+	db, err := storage.Open(context.Background(), t.TempDir()+"/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := newRequestLog(db, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	extra := 700
+	total := storage.RequestLogLimit + extra
+	for i := range total {
+		l.add(pendingRequest{entry: storage.Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/r/" + strconv.Itoa(i), Status: 200},
+			reqHeaders: `{"Accept":["*/*"]}`, respHeaders: `{}`})
+	}
+	l.Flush()
+	reqs, err := db.RecentRequests(context.Background(), total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != storage.RequestLogLimit {
+		t.Fatalf("log holds %d requests, want %d", len(reqs), storage.RequestLogLimit)
+	}
+	if reqs[0].Path != "/r/"+strconv.Itoa(total-1) || reqs[len(reqs)-1].Path != "/r/"+strconv.Itoa(extra) {
+		t.Errorf("log spans %s … %s, want the newest /r/%d … /r/%d", reqs[len(reqs)-1].Path, reqs[0].Path, extra, total-1)
+	}
+	for i := 1; i < len(reqs); i++ { // newest first, none missing in between
+		if want := "/r/" + strconv.Itoa(total-1-i); reqs[i].Path != want {
+			t.Fatalf("request %d is %s, want %s", i, reqs[i].Path, want)
+		}
 	}
 }

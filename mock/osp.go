@@ -21,18 +21,41 @@ var (
 	projectCostPath     = regexp.MustCompile(`^/osp/v1/projects/([^/]+)/cost$`)
 )
 
+// Header values set on most responses, shared between responses instead of allocated for each:
+// net/http never modifies a header's values, and the keys are in canonical form.
+var (
+	anyOrigin       = []string{"*"}
+	noCache         = []string{"no-cache"}
+	jsonContentType = []string{"application/json"}
+	versionHeaders  = map[string][]string{}
+)
+
+func init() {
+	for _, v := range ospVersions {
+		versionHeaders[v] = []string{v}
+	}
+}
+
+// versionHeader is the X-OSP-Version value for version.
+func versionHeader(version string) []string {
+	if h, ok := versionHeaders[version]; ok {
+		return h
+	}
+	return []string{version}
+}
+
 // serveProvider answers one request to an OSP provider mounted at mount (an absolute URL without
 // trailing slash); path is the request path relative to the mount.
 func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, snap *Snapshot, p *ProviderState, mount, path string) {
 	s.logged(w, r, "osp", p.Slug, func(w http.ResponseWriter) {
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("X-Request-Id", requestID(r, s.clock.Now()))
+		h["Access-Control-Allow-Origin"] = anyOrigin
+		h["X-Request-Id"] = []string{requestID(r, s.clock.Now())}
 		if t := r.Header.Get("X-OSP-Trace-Id"); requestIDPattern.MatchString(t) {
 			h.Set("X-OSP-Trace-Id", t)
 		}
 		version, verr := negotiateVersion(r.Header.Get("X-OSP-Version"), r.Header.Get("X-OSP-Version-Min"))
-		h.Set("X-OSP-Version", version)
+		h["X-Osp-Version"] = versionHeader(version)
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-OSP-Version, X-OSP-Version-Min, X-Request-Id, X-OSP-Trace-Id, X-OSP-Agent-Public-Key")
@@ -127,14 +150,14 @@ func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Serv
 	}
 	b := sv.body(mount, style)
 	h := w.Header()
-	h.Set("ETag", b.etag)
-	h.Set("Cache-Control", "no-cache")
+	h["Etag"] = b.etagHeader
+	h["Cache-Control"] = noCache
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, b.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b.body)))
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = b.lengthHeader
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		setLogBody(w, b)

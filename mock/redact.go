@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,15 +89,19 @@ func redactNode(n *jsondoc.Node) {
 // redactHeaders renders headers (and the request's Host, which net/http keeps apart) as a JSON
 // object of name to values for the request log, with secret values replaced. Credentials in
 // Authorization keep their scheme ("Bearer [redacted]"), so the log still says which was used.
-func redactHeaders(h http.Header, host string) string {
+// The header named omit is left out (the response's X-Request-Id: the log keeps it in a column
+// of its own).
+func redactHeaders(h http.Header, host, omit string) string {
 	names := make([]string, 0, len(h)+1)
 	for name := range h {
-		names = append(names, name)
+		if name != omit {
+			names = append(names, name)
+		}
 	}
 	if _, ok := h["Host"]; host != "" && !ok {
 		names = append(names, "Host")
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	b := make([]byte, 0, 64*len(names))
 	b = append(b, '{')
 	for i, name := range names {
@@ -135,7 +139,20 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// plainHeaders are the common headers that never carry a secret, looked up before the slower
+// general rule.
+var plainHeaders = map[string]bool{
+	"Accept": true, "Accept-Encoding": true, "Accept-Language": true, "Access-Control-Allow-Origin": true,
+	"Cache-Control": true, "Connection": true, "Content-Length": true, "Content-Type": true, "Etag": true,
+	"Host": true, "Idempotency-Key": true, "Location": true, "Origin": true, "Ratelimit-Limit": true,
+	"Ratelimit-Remaining": true, "Ratelimit-Reset": true, "Referer": true, "Retry-After": true,
+	"User-Agent": true, "X-Osp-Version": true,
+}
+
 func redactHeaderValue(name, v string) string {
+	if plainHeaders[name] {
+		return v
+	}
 	n := strings.ToLower(name)
 	switch {
 	case n == "authorization" || n == "proxy-authorization":

@@ -29,7 +29,7 @@ func TestRedactJSON(t *testing.T) {
 	h.Set("X-Api-Key", "k1")
 	h.Set("Cookie", "s=1")
 	h.Set("Idempotency-Key", "idem-1")
-	if got := redactHeaders(h, "acmedb.localhost"); got != `{"Authorization":["Bearer [redacted]"],"Cookie":["[redacted]"],"Host":["acmedb.localhost"],"Idempotency-Key":["idem-1"],"X-Api-Key":["[redacted]"]}` {
+	if got := redactHeaders(h, "acmedb.localhost", ""); got != `{"Authorization":["Bearer [redacted]"],"Cookie":["[redacted]"],"Host":["acmedb.localhost"],"Idempotency-Key":["idem-1"],"X-Api-Key":["[redacted]"]}` {
 		t.Errorf("redactHeaders = %s", got)
 	}
 	for in, want := range map[string]string{

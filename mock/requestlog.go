@@ -95,7 +95,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	e := pendingRequest{entry: storage.Request{
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: redactQuery(r.URL),
 		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"),
-	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: redactHeaders(r.Header, r.Host), respHeaders: redactHeaders(w.Header(), "")}
+	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: redactHeaders(r.Header, r.Host, ""), respHeaders: redactHeaders(w.Header(), "", "X-Request-Id")}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
 	}
@@ -135,10 +135,14 @@ type requestLog struct {
 }
 
 // requestLogBatch and requestLogLinger bound a batch: at most this many requests, collected for
-// at most this long after the first one.
+// at most this long after the first one. A batch that fills up means a burst: the writer then
+// keeps collecting for requestLogBurst, and of what arrives it writes only the newest
+// storage.RequestLogLimit requests, because the log's retention would delete the older ones at
+// once anyway. Under a load test this spares SQLite most of the log's writes.
 const (
 	requestLogBatch  = 256
 	requestLogLinger = 5 * time.Millisecond
+	requestLogBurst  = time.Second
 )
 
 func newRequestLog(db *storage.DB, log *slog.Logger) *requestLog {
@@ -182,53 +186,70 @@ func (l *requestLog) Close() {
 
 func (l *requestLog) run() {
 	defer close(l.closed)
-	batch := make([]storage.Request, 0, requestLogBatch)
+	var pending []pendingRequest
 	var flushes []chan struct{}
 	for p := range l.queue {
-		l.collect(&batch, &flushes, p)
+		pending, flushes = l.collect(pending, flushes, p)
 		// Linger briefly so a burst shares one commit; a flush request cuts the wait short.
 		linger := time.NewTimer(requestLogLinger)
+		burst := false
 	drain:
-		for len(batch) < requestLogBatch && len(flushes) == 0 {
+		for len(flushes) == 0 {
 			select {
 			case p, ok := <-l.queue:
 				if !ok {
 					break drain
 				}
-				l.collect(&batch, &flushes, p)
+				pending, flushes = l.collect(pending, flushes, p)
+				if len(pending) >= requestLogBatch && !burst {
+					burst = true
+					linger.Reset(requestLogBurst)
+				}
 			case <-linger.C:
 				break drain
 			}
 		}
 		linger.Stop()
-		if len(batch) > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if _, err := l.db.RecordRequests(ctx, batch); err != nil {
-				l.log.Error("request log", "err", err, "lost", len(batch))
-			}
-			cancel()
-		}
+		l.write(pending)
 		for _, f := range flushes {
 			close(f)
 		}
-		batch, flushes = batch[:0], flushes[:0]
+		clear(pending)
+		pending, flushes = pending[:0], flushes[:0]
 	}
 }
 
-func (l *requestLog) collect(batch *[]storage.Request, flushes *[]chan struct{}, p pendingRequest) {
+// collect adds p to what waits to be written, or to the flushes to answer once it is.
+func (l *requestLog) collect(pending []pendingRequest, flushes []chan struct{}, p pendingRequest) ([]pendingRequest, []chan struct{}) {
 	if p.flushed != nil {
-		*flushes = append(*flushes, p.flushed)
+		return pending, append(flushes, p.flushed)
+	}
+	return append(pending, p), flushes
+}
+
+// write redacts and commits the newest storage.RequestLogLimit of pending in one transaction.
+func (l *requestLog) write(pending []pendingRequest) {
+	if len(pending) == 0 {
 		return
 	}
-	e := p.entry
-	e.RequestBody = RedactJSON(p.reqBody)
-	e.RequestHeaders, e.ResponseHeaders = p.reqHeaders, p.respHeaders
-	if p.respLog != nil {
-		e.ResponseBody, e.ResponseRef = p.respLog.logged, p.respLog.logRef
-	} else {
-		e.ResponseBody = RedactJSON(p.respBody)
+	pending = pending[max(0, len(pending)-storage.RequestLogLimit):]
+	batch := make([]storage.Request, len(pending))
+	for i, p := range pending {
+		e := p.entry
+		e.RequestBody = RedactJSON(p.reqBody)
+		e.RequestHeaders, e.ResponseHeaders = p.reqHeaders, p.respHeaders
+		if p.respLog != nil {
+			e.ResponseBody, e.ResponseRef = p.respLog.logged, p.respLog.logRef
+		} else {
+			e.ResponseBody = RedactJSON(p.respBody)
+		}
+		batch[i] = e
 	}
-	*batch = append(*batch, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := l.db.RecordRequests(ctx, batch); err != nil {
+		l.log.Error("request log", "err", err, "lost", len(batch))
+	}
 }
 
 // serveSafely runs a handler and turns a panic (a bug in ospbox) into a 500 in the error

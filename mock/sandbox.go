@@ -79,13 +79,16 @@ type servedBody struct {
 	etag   string
 	logged string // the body as the request log stores it (redacted once)
 	logRef string // the key the request log stores logged under
+	// etagHeader and lengthHeader are the ETag and Content-Length header values, made once.
+	etagHeader, lengthHeader []string
 }
 
 // newServedBody wraps a document about to be served with its ETag and its request-log form.
 func newServedBody(body []byte, etag string) *servedBody {
 	logged := RedactJSON(body)
 	sum := sha256.Sum256([]byte(logged))
-	return &servedBody{body: body, etag: etag, logged: logged, logRef: hex.EncodeToString(sum[:])}
+	return &servedBody{body: body, etag: etag, logged: logged, logRef: hex.EncodeToString(sum[:]),
+		etagHeader: []string{etag}, lengthHeader: []string{strconv.Itoa(len(body))}}
 }
 
 // KeyID is the id of the key the served copy is signed with.

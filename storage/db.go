@@ -197,8 +197,12 @@ func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
 	return nil
 }
 
-// ExecContext runs query in the transaction, through the statement cache.
+// ExecContext runs query in the transaction, through the statement cache. Statements inside the
+// writer's group transaction ignore the caller's cancellation: an interrupted statement could roll
+// back the whole group (other callers' updates too), and watching a context costs the driver a
+// goroutine per statement. The writer checks each update's context before running it.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
 	if st := tx.prepared(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -207,6 +211,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryContext runs query in the transaction, through the statement cache.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
 	if st := tx.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -215,6 +220,7 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 
 // QueryRowContext runs query in the transaction, through the statement cache.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
 	if st := tx.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

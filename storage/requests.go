@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -39,10 +42,42 @@ func (db *DB) RecordRequest(ctx context.Context, r Request) (int64, error) {
 	return db.RecordRequests(ctx, []Request{r})
 }
 
-const insertRequest = `INSERT INTO requests
-	(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body, response_body, response_ref,
-	request_headers, response_headers)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// requestColumns are the columns a logged request is inserted with.
+const requestColumns = `(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body,
+	response_body, response_ref, headers_ref)`
+
+// insertChunk is how many requests one INSERT statement writes: SQLite's per-statement and the
+// driver's per-call costs are paid once for the chunk instead of once a row.
+const insertChunk = 32
+
+// insertRequests returns the INSERT statement for n requests.
+var insertRequests = func() func(n int) string {
+	one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	full := "INSERT INTO requests " + requestColumns + " VALUES " + one + strings.Repeat(", "+one, insertChunk-1)
+	single := "INSERT INTO requests " + requestColumns + " VALUES " + one
+	return func(n int) string {
+		if n == insertChunk {
+			return full
+		}
+		return single
+	}
+}()
+
+const insertSharedBody = `INSERT OR IGNORE INTO bodies (hash, body) VALUES (?, ?)`
+
+// sharedHeaders is how a request's header sets are stored: both in one shared body, named by
+// the hash of its text. Rendered header sets never hold a raw newline, so one separates them.
+func sharedHeaders(request, response string) (ref, body string) {
+	body = jsonObject(request) + "\n" + jsonObject(response)
+	sum := sha256.Sum256([]byte(body))
+	return "hdr:" + hex.EncodeToString(sum[:16]), body
+}
+
+// splitHeaders undoes sharedHeaders.
+func splitHeaders(body string) (request, response string) {
+	request, response, _ = strings.Cut(body, "\n")
+	return request, response
+}
 
 // RecordRequests appends a batch in one transaction (one commit for many requests is what lets
 // the log keep up with a load test) and returns the last id.
@@ -50,26 +85,50 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 	var id int64
 	err := db.Update(ctx, func(tx *Tx) error {
 		shared := map[string]bool{}
-		for _, r := range rs {
-			body := r.ResponseBody
-			if r.ResponseRef != "" {
-				if !shared[r.ResponseRef] {
-					shared[r.ResponseRef] = true
-					if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bodies (hash, body) VALUES (?, ?)`, r.ResponseRef, body); err != nil {
-						return err
-					}
-				}
-				body = ""
+		share := func(ref, body string) error {
+			if shared[ref] {
+				return nil
 			}
-			// The writer's statement cache keeps this INSERT prepared across batches.
-			res, err := tx.ExecContext(ctx, insertRequest, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
-				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef,
-				jsonObject(r.RequestHeaders), jsonObject(r.ResponseHeaders))
+			shared[ref] = true
+			_, err := tx.ExecContext(ctx, insertSharedBody, ref, body)
+			return err
+		}
+		lastHeaders, lastRef := "", ""
+		args := make([]any, 0, 13*insertChunk)
+		chunked := len(rs) - len(rs)%insertChunk
+		flush := func(n int) error {
+			// The writer's statement cache keeps both statement shapes prepared across batches.
+			res, err := tx.ExecContext(ctx, insertRequests(n), args...)
 			if err != nil {
 				return err
 			}
-			if id, err = res.LastInsertId(); err != nil {
-				return err
+			args = args[:0]
+			id, err = res.LastInsertId()
+			return err
+		}
+		for i, r := range rs {
+			body := r.ResponseBody
+			if r.ResponseRef != "" {
+				if err := share(r.ResponseRef, body); err != nil {
+					return err
+				}
+				body = ""
+			}
+			// Consecutive requests mostly carry the same headers: hash each distinct pair once.
+			if key := r.RequestHeaders + "\x00" + r.ResponseHeaders; key != lastHeaders {
+				ref, text := sharedHeaders(r.RequestHeaders, r.ResponseHeaders)
+				if err := share(ref, text); err != nil {
+					return err
+				}
+				lastHeaders, lastRef = key, ref
+			}
+			args = append(args, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
+				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef, lastRef)
+			// Whole chunks go in one statement each; the rest of the batch one row at a time.
+			if i >= chunked || len(args) == 13*insertChunk {
+				if err := flush(len(args) / 13); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM requests WHERE id <= ?`, id-RequestLogLimit); err != nil {
@@ -141,17 +200,22 @@ func (db *DB) FilterRequests(ctx context.Context, f RequestFilter, limit int) ([
 // RequestByID returns one logged request with both bodies, or ErrNotFound.
 func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
 	var r Request
-	var at string
+	var at, headers string
 	var us int64
 	err := db.read.QueryRowContext(ctx, `SELECT r.id, r.at, r.protocol, r.provider, r.method, r.path, r.status, r.latency_us,
 			r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref,
-			r.request_headers, r.response_headers
-		FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> '' WHERE r.id = ?`, id).
+			r.request_headers, r.response_headers, COALESCE(h.body, '')
+		FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> ''
+		LEFT JOIN bodies h ON h.hash = r.headers_ref AND r.headers_ref <> '' WHERE r.id = ?`, id).
 		Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID,
-			&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders)
+			&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders, &headers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
+	if headers != "" {
+		r.RequestHeaders, r.ResponseHeaders = splitHeaders(headers)
+	}
+	r.ResponseHeaders = withRequestID(r.ResponseHeaders, r.RequestID)
 	r.At, _ = time.Parse(TimeFormat, at)
 	r.Latency = time.Duration(us) * time.Microsecond
 	return r, err
@@ -171,8 +235,27 @@ const pruneEvery = RequestLogLimit
 
 // pruneSharedBodies deletes shared bodies no logged request refers to any more.
 func pruneSharedBodies(ctx context.Context, tx *Tx) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM bodies WHERE hash NOT IN (SELECT response_ref FROM requests)`)
+	_, err := tx.ExecContext(ctx, `DELETE FROM bodies
+		WHERE hash NOT IN (SELECT response_ref FROM requests) AND hash NOT IN (SELECT headers_ref FROM requests)`)
 	return err
+}
+
+// withRequestID puts the response's X-Request-Id back into its logged headers: the log keeps it
+// in its own column, so that the rest of the header set repeats and is stored once.
+func withRequestID(headers, id string) string {
+	if id == "" {
+		return headers
+	}
+	h := map[string][]string{}
+	if err := json.Unmarshal([]byte(jsonObject(headers)), &h); err != nil {
+		return headers
+	}
+	if _, ok := h["X-Request-Id"]; ok {
+		return headers
+	}
+	h["X-Request-Id"] = []string{id}
+	b, _ := json.Marshal(h)
+	return string(b)
 }
 
 // Counts is how many rows each part of the sandbox state holds.

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -146,19 +147,31 @@ func TestSharedResponseBodiesAreStoredOnceAndReadBack(t *testing.T) {
 	db := openTest(t)
 	manifest := `{"osp_version":"1.1"}`
 	batch := []Request{
-		{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/.well-known/osp.json", Status: 200, ResponseBody: manifest, ResponseRef: "h1"},
-		{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/.well-known/osp.json", Status: 200, ResponseBody: manifest, ResponseRef: "h1"},
+		{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/.well-known/osp.json", Status: 200, ResponseBody: manifest, ResponseRef: "h1",
+			RequestID: "req_1", RequestHeaders: `{"Accept":["*/*"]}`, ResponseHeaders: `{"Etag":["\"1\""]}`},
+		{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/.well-known/osp.json", Status: 200, ResponseBody: manifest, ResponseRef: "h1",
+			RequestID: "req_2", RequestHeaders: `{"Accept":["*/*"]}`, ResponseHeaders: `{"Etag":["\"1\""]}`},
 		{At: time.Now(), Protocol: "osp", Method: "POST", Path: "/osp/v1/provision", Status: 201, RequestBody: `{"a":1}`, ResponseBody: `{"b":2}`},
 	}
 	last, err := db.RecordRequests(ctx, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stored, inline int
-	db.read.QueryRow(`SELECT COUNT(*) FROM bodies`).Scan(&stored)
+	var stored, inline, headerSets int
+	db.read.QueryRow(`SELECT COUNT(*) FROM bodies WHERE hash NOT LIKE 'hdr:%'`).Scan(&stored)
 	db.read.QueryRow(`SELECT COUNT(*) FROM requests WHERE response_body = ?`, manifest).Scan(&inline)
+	db.read.QueryRow(`SELECT COUNT(*) FROM bodies WHERE hash LIKE 'hdr:%'`).Scan(&headerSets)
 	if stored != 1 || inline != 0 {
 		t.Errorf("shared bodies %d, inline copies %d; want 1 and 0", stored, inline)
+	}
+	if headerSets != 2 { // the two GETs share theirs; the POST has none
+		t.Errorf("stored header sets %d, want 2", headerSets)
+	}
+	for i, id := range []int64{last - 2, last - 1} {
+		r, _ := db.RequestByID(ctx, id)
+		if want := fmt.Sprintf(`{"Etag":["\"1\""],"X-Request-Id":["req_%d"]}`, i+1); r.ResponseHeaders != want || r.RequestHeaders != `{"Accept":["*/*"]}` {
+			t.Errorf("request %d headers %s / %s, want the request's own X-Request-Id back: %s", id, r.RequestHeaders, r.ResponseHeaders, want)
+		}
 	}
 	for id := last - 2; id <= last; id++ {
 		r, err := db.RequestByID(ctx, id)
@@ -194,7 +207,7 @@ func TestUnreferencedSharedBodiesArePruned(t *testing.T) {
 		t.Fatal(err)
 	}
 	var refs []string
-	rows, _ := db.read.Query(`SELECT hash FROM bodies ORDER BY hash`)
+	rows, _ := db.read.Query(`SELECT hash FROM bodies WHERE hash NOT LIKE 'hdr:%' ORDER BY hash`)
 	for rows.Next() {
 		var h string
 		rows.Scan(&h)
