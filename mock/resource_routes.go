@@ -458,7 +458,7 @@ func (s *Sandbox) serveRotate(w http.ResponseWriter, r *http.Request, p *Provide
 // resources are deprovisioned).
 func (s *Sandbox) Tick(ctx context.Context) error {
 	now := s.clock.Now()
-	return s.db.Update(ctx, func(tx *storage.Tx) error {
+	err := s.db.Update(ctx, func(tx *storage.Tx) error {
 		expiring, err := tx.ExpiringResources(ctx, now.Add(time.Hour))
 		if err != nil {
 			return err
@@ -547,8 +547,25 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 			}
 			s.lastSettle = now
 		}
-		return s.rollover(ctx, tx, now)
+		// Every live resource is billed through the month the roll-over last ran in, so it
+		// only needs to look again once the clock is in another month (or at start).
+		if month := now.UTC().Format("2006-01"); month != s.rolledMonth {
+			if err := s.rollover(ctx, tx, now); err != nil {
+				return err
+			}
+			s.rolledMonth = month
+		}
+		return nil
 	})
+	if err != nil {
+		// The transaction did not commit: settle and roll over again on the next tick. This
+		// runs in the writer too, so it is ordered with Tick's own updates.
+		s.db.Update(context.WithoutCancel(ctx), func(*storage.Tx) error {
+			s.lastSettle, s.rolledMonth = time.Time{}, ""
+			return nil
+		})
+	}
+	return err
 }
 
 // rollover posts the monthly base charge of every live paid resource at 00:00 UTC on the 1st

@@ -34,9 +34,11 @@ type Sandbox struct {
 	stop     chan struct{}
 	ticking  sync.WaitGroup
 	limits   *rateLimiter
-	// lastSettle is when accrued usage was last settled; only Tick touches it, under the
-	// database's single write transaction.
-	lastSettle time.Time
+	// lastSettle is when accrued usage was last settled, and rolledMonth the month (YYYY-MM)
+	// the last monthly roll-over ran in; only Tick touches them, inside the database's single
+	// writer, so they need no lock.
+	lastSettle  time.Time
+	rolledMonth string
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -40,6 +41,12 @@ type DB struct {
 	writerDone chan struct{}
 	mu         sync.RWMutex // guards closed against sends on writes
 	closed     bool
+	// ckpt is the background checkpointer's own connection; commits counts the writer's
+	// commits so the checkpointer sleeps while nothing is written.
+	ckpt     *sql.DB
+	commits  atomic.Uint64
+	ckptStop chan struct{}
+	ckptDone chan struct{}
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
@@ -64,7 +71,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{write: w, read: r, Feed: NewFeed(), path: path}
+	c, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	c.SetMaxOpenConns(1)
+	db := &DB{write: w, read: r, ckpt: c, Feed: NewFeed(), path: path}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -85,7 +99,10 @@ func (db *DB) Close() error {
 	if db.writes != nil {
 		close(db.writes)
 		<-db.writerDone
+		close(db.ckptStop)
+		<-db.ckptDone
 	}
+	db.ckpt.Close()
 	_, _ = db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	rerr := db.read.Close()
 	werr := db.write.Close()
@@ -287,8 +304,39 @@ func (db *DB) startWriter() {
 	db.writerOnce.Do(func() {
 		db.writes = make(chan *writeOp, 1024)
 		db.writerDone = make(chan struct{})
+		db.ckptStop, db.ckptDone = make(chan struct{}), make(chan struct{})
 		go db.writer()
+		go db.checkpointer()
 	})
+}
+
+// checkpointInterval is how often the checkpointer copies committed pages from the WAL into
+// the database file while writes happen.
+const checkpointInterval = 50 * time.Millisecond
+
+// checkpointer copies the WAL into the database file in the background with PASSIVE
+// checkpoints, which never block the writer or readers. SQLite's automatic checkpoint still
+// runs inside a commit once the WAL passes 1,000 pages (only the writer's own checkpoint lets
+// the WAL start over), but it finds most pages already copied and synced, so that commit
+// stalls for the last few milliseconds' pages rather than for the whole WAL. (Turning the
+// automatic checkpoint off instead lets the WAL grow without bound under constant writes:
+// a checkpoint from another connection never catches up with its end.)
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	var seen uint64
+	for {
+		select {
+		case <-db.ckptStop:
+			return
+		case <-t.C:
+			if n := db.commits.Load(); n != seen {
+				seen = n
+				_, _ = db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			}
+		}
+	}
 }
 
 // writer commits waiting updates in groups until the database closes.
@@ -364,6 +412,7 @@ func (db *DB) commitGroup(group []*writeOp, cache *stmtCache) {
 		}
 		return
 	}
+	db.commits.Add(1)
 	for _, w := range ok {
 		for _, c := range w.tx.changes {
 			db.Feed.Publish(c)
