@@ -135,6 +135,12 @@ func decodeProvision(r *http.Request, doc *jsondoc.Document) (provisionRequest, 
 			req.AutoDestroy = false
 		}
 		req.SeedFrom, req.SeedMode = sb.Str("seed_from"), sb.Str("seed_mode")
+		switch req.SeedMode {
+		case "", "schema_only", "schema_and_sample_data", "full_clone":
+		default:
+			return req, invalidRequest("sandbox.seed_mode must be schema_only, schema_and_sample_data or full_clone",
+				map[string]any{"pointer": "/sandbox/seed_mode", "message": "unknown seed mode " + strconv.Quote(req.SeedMode)})
+		}
 	}
 	hours, seconds := 0, 0
 	if th := sb.Get("ttl_hours"); th != nil {
@@ -298,6 +304,7 @@ type resourceData struct {
 	BilledThrough  string            `json:"billed_through,omitempty"` // last month (YYYY-MM) with a base charge
 	FailOnReady    bool              `json:"fail_on_ready,omitempty"`  // injected provisioning_failed
 	Client         string            `json:"client"`
+	Dataset        *dataset          `json:"dataset,omitempty"` // nil for resources made before datasets
 }
 
 func decodeData(r storage.Resource) resourceData {

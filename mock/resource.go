@@ -147,7 +147,14 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 				mode = "schema_only"
 			}
 			data.Metadata["osp_seed_mode"] = mode
+			source := datasetOf(seed)
+			copied := seededDataset(source, seed.ID, mode)
+			data.Dataset = &copied
 		}
+	}
+	if data.Dataset == nil {
+		fresh := newDataset(req.OfferingID, id)
+		data.Dataset = &fresh
 	}
 	if req.TTLSeconds > 0 {
 		exp := now.Add(time.Duration(req.TTLSeconds) * time.Second)

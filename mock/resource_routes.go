@@ -161,7 +161,7 @@ func (s *Sandbox) statusBody(mount string, res storage.Resource, now time.Time) 
 		"created_at": rfc3339(res.CreatedAt), "dashboard_url": s.dashboardURL(originOf(mount), res.ID),
 		"region": d.Region, "expires_at": timePtrJSON(res.ExpiresAt), "sandbox": res.Sandbox,
 		"updated_at": rfc3339(res.UpdatedAt), "project_id": res.ProjectID, "project_name": d.ProjectName,
-		"metadata": d.Metadata, "health": "unknown",
+		"metadata": d.Metadata, "health": "unknown", "ospbox_dataset": datasetOf(res),
 	}
 	if res.Status == "provisioned" {
 		body["health"] = "healthy"
