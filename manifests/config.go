@@ -46,8 +46,19 @@ type IdentityConfig struct {
 		MaxLifetimeSeconds int  `json:"max_lifetime_seconds"`
 		MaxTrustTier       *int `json:"max_trust_tier"`
 	} `json:"tap"`
-	Revoked []string `json:"revoked"`
-	APIKeys []APIKey `json:"api_keys"`
+	Revoked []string     `json:"revoked"`
+	APIKeys []APIKey     `json:"api_keys"`
+	OIDC    []OIDCIssuer `json:"oidc"`
+}
+
+// OIDCIssuer is the local configuration of an OIDC issuer whose tokens agents may present
+// (spec/osp.md §19.3): ospbox does not fetch remote key sets, so the keys are here.
+type OIDCIssuer struct {
+	Issuer    string          `json:"issuer"`
+	JWKS      json.RawMessage `json:"jwks"`      // an inline JWK Set
+	JWKSFile  string          `json:"jwks_file"` // or a JWK Set file, relative to the workspace
+	Audience  string          `json:"audience"`  // default: the provider_id
+	TrustTier *int            `json:"trust_tier"`
 }
 
 // APIKey is a provider API key an agent may present (osp_ak_…).

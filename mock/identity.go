@@ -209,10 +209,12 @@ func tapPolicy(cfg manifests.Config) TAPPolicy {
 // identify verifies every identity carrier of a request (spec/osp.md §19.1): the bearer
 // value, the body's agent_attestation and agent_identity. It returns nil without any carrier;
 // carriers that disagree on the subject are 400 invalid_request.
-func (s *Sandbox) identify(r *http.Request, body *jsondoc.Node, providerID string) (*Identity, *OSPError) {
+func (s *Sandbox) identify(r *http.Request, body *jsondoc.Node, m *manifests.OSPManifest) (*Identity, *OSPError) {
 	cfg := s.Snapshot().Config
 	now := s.clock.Now()
+	providerID := m.ProviderID
 	var found []Identity
+	var carrier *oidcCarrier // the C authentication{method: "oidc"} members, checked against its token
 	verify := func(token string) *OSPError {
 		switch {
 		case strings.HasPrefix(token, "osp_rat_"):
@@ -234,7 +236,12 @@ func (s *Sandbox) identify(r *http.Request, body *jsondoc.Node, providerID strin
 				found = append(found, id)
 				return nil
 			}
-			return &OSPError{Status: 403, Code: "identity_issuer_unknown", Message: "this provider trusts no OIDC issuer in this workspace"}
+			id, verr := verifyOIDC(token, m, cfg, s.ws.Dir, carrier, now)
+			if verr != nil {
+				return verr
+			}
+			found = append(found, id)
+			return nil
 		}
 		return &OSPError{Status: 401, Code: "unauthorized", Message: "unrecognised bearer value"}
 	}
@@ -259,6 +266,10 @@ func (s *Sandbox) identify(r *http.Request, body *jsondoc.Node, providerID strin
 				if e := verify(key); e != nil {
 					return nil, e
 				}
+			case "oauth2_client":
+				if e := verify(ai.Str("credential")); e != nil {
+					return nil, e
+				}
 			case "ed25519_did":
 				key, ok := keyFromDID(ai.Str("credential"))
 				if !ok {
@@ -278,7 +289,19 @@ func (s *Sandbox) identify(r *http.Request, body *jsondoc.Node, providerID strin
 			}
 		}
 		if auth := body.Get("authentication"); auth != nil && auth.Str("method") == "oidc" {
-			return nil, &OSPError{Status: 403, Code: "identity_issuer_unknown", Message: "this provider trusts no OIDC issuer in this workspace"}
+			tok := auth.Str("token")
+			if tok == "" {
+				return nil, verifyFailed("missing_claim", "claim", "token")
+			}
+			if strings.Count(tok, ".") != 2 {
+				return nil, verifyFailed("malformed")
+			}
+			carrier = &oidcCarrier{Issuer: auth.Str("issuer"), Audience: auth.Str("audience"), Subject: auth.Str("subject")}
+			id, verr := verifyOIDC(tok, m, cfg, s.ws.Dir, carrier, now)
+			if verr != nil {
+				return nil, verr
+			}
+			found = append(found, id)
 		}
 	}
 	if len(found) == 0 {

@@ -366,7 +366,7 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 		return
 	}
 	// Steps 5 and 6: identity, then trust tier (spec/osp.md §19).
-	identity, ierr := s.identify(r, doc.Root, m.ProviderID)
+	identity, ierr := s.identify(r, doc.Root, m)
 	if ierr != nil {
 		writeOSPError(w, ierr)
 		return

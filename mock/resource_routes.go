@@ -76,7 +76,7 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request, res storage.
 	}
 	if !strings.HasPrefix(token, "osp_rat_") {
 		// An agent identity: only the resource's owner may use it here (§19.6).
-		id, ierr := s.identify(r, nil, s.Snapshot().Provider(res.Provider).Serving.Manifest.ProviderID)
+		id, ierr := s.identify(r, nil, s.Snapshot().Provider(res.Provider).Serving.Manifest)
 		if ierr != nil {
 			writeOSPError(w, ierr)
 			return false
