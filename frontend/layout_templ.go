@@ -23,7 +23,7 @@ var navItems = []navItem{
 	{"resources", "Resources", "/ui/resources"},
 	{"requests", "Requests", "/ui/requests"},
 	{"events", "Events", ""},
-	{"spend", "Spend", ""},
+	{"spend", "Spend", "/ui/spend"},
 	{"sandbox", "Sandbox", "/ui/sandbox"},
 }
 

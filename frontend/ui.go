@@ -71,6 +71,11 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/manifests/status", u.manifestStatus)
 	u.mux.HandleFunc("POST /ui/manifests/validate", u.validateText)
 	u.mux.HandleFunc("POST /ui/manifests/save", u.saveFile)
+	u.mux.HandleFunc("GET /ui/spend", u.spend)
+	u.mux.HandleFunc("GET /ui/spend/live", u.spendFragment)
+	u.mux.HandleFunc("POST /ui/spend/cap", u.setCap)
+	u.mux.HandleFunc("POST /ui/spend/budget", u.addBudget)
+	u.mux.HandleFunc("POST /ui/spend/budget/limit", u.setBudgetLimit)
 	u.mux.HandleFunc("GET /ui/events", u.events)
 	u.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ospbox UI: no page at "+r.URL.Path, http.StatusNotFound)

@@ -25,6 +25,7 @@ const testToken = "test-token-0123456789"
 type fixture struct {
 	ui  *UI
 	db  *storage.DB
+	sb  *mock.Sandbox
 	srv *httptest.Server
 }
 
@@ -50,7 +51,7 @@ func newFixture(t *testing.T) *fixture {
 	srv := httptest.NewServer(ui)
 	t.Cleanup(srv.Close)
 	t.Cleanup(ui.Close)
-	return &fixture{ui: ui, db: db, srv: srv}
+	return &fixture{ui: ui, db: db, sb: sb, srv: srv}
 }
 
 func (f *fixture) get(t *testing.T, path string, hdr http.Header) (*http.Response, string) {

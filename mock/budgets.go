@@ -229,26 +229,15 @@ func (s *Sandbox) afterCharge(ctx context.Context, tx *storage.Tx, res storage.R
 
 // budgetView is the Budget object of spec/osp.md §15.1.
 func (s *Sandbox) budgetView(ctx context.Context, b storage.Budget) (map[string]any, error) {
-	var spend *big.Rat
-	err := s.db.Update(ctx, func(tx *storage.Tx) error { // a read, through the writer for a consistent snapshot
-		var err error
-		spend, err = budgetSpend(ctx, tx, b.Provider, b, s.clock.Now())
-		return err
-	})
+	st, err := s.budgetStatus(ctx, b)
 	if err != nil {
 		return nil, err
 	}
 	var thresholds []int
 	json.Unmarshal([]byte(b.AlertThresholds), &thresholds)
-	limit := ratOr0(b.Limit)
-	util := 0.0
-	if limit.Sign() > 0 {
-		f, _ := new(big.Rat).Quo(new(big.Rat).Mul(spend, big.NewRat(100, 1)), limit).Float64()
-		util = float64(int64(f*100+0.5)) / 100
-	}
 	return map[string]any{"budget_id": b.ID, "scope": b.Scope, "scope_id": b.ScopeID,
 		"limit": map[string]string{"amount": b.Limit, "currency": b.Currency}, "enforcement": b.Enforcement, "period": b.Period,
-		"alert_thresholds": thresholds, "current_spend": Cents(spend), "utilization_percent": util, "created_at": rfc3339(b.CreatedAt)}, nil
+		"alert_thresholds": thresholds, "current_spend": st.Spend, "utilization_percent": st.Percent, "created_at": rfc3339(b.CreatedAt)}, nil
 }
 
 var (
@@ -331,11 +320,54 @@ func (s *Sandbox) createBudget(w http.ResponseWriter, r *http.Request, p *Provid
 		writeOSPError(w, oerr)
 		return
 	}
+	spec := BudgetSpec{Scope: body.Str("scope"), ScopeID: body.Str("scope_id"), Amount: body.Get("limit").Str("amount"),
+		Currency: body.Get("limit").Str("currency"), Enforcement: body.Str("enforcement"), Period: body.Str("period")}
+	var errs []map[string]any
+	if t := body.Get("alert_thresholds"); t != nil {
+		spec.Thresholds = []int{}
+		for i, it := range t.List() {
+			n, err := strconv.Atoi(it.Text)
+			if it.Kind != jsondoc.Number || err != nil || n < 1 || n > 100 {
+				errs = append(errs, map[string]any{"pointer": "/alert_thresholds/" + strconv.Itoa(i), "message": "thresholds are integers from 1 to 100"})
+				continue
+			}
+			spec.Thresholds = append(spec.Thresholds, n)
+		}
+		if t.Kind != jsondoc.Array {
+			errs = append(errs, map[string]any{"pointer": "/alert_thresholds", "message": "alert_thresholds is an array of percentages"})
+		}
+	}
+	if len(errs) > 0 {
+		writeOSPError(w, invalidRequest("the budget is not valid", errs...))
+		return
+	}
+	b, berr := s.AddBudget(r.Context(), p, spec)
+	if berr != nil {
+		writeOSPError(w, berr)
+		return
+	}
+	v, err := s.budgetView(r.Context(), b)
+	if err != nil {
+		writeOSPError(w, newOSPError("provider_error", err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// BudgetSpec is a budget to create (spec/osp.md §15.1). Thresholds nil means the default
+// 80 and 100 percent.
+type BudgetSpec struct {
+	Scope, ScopeID, Amount, Currency, Enforcement, Period string
+	Thresholds                                            []int
+}
+
+// AddBudget validates and stores a budget for provider p; the API and the Spend page both
+// create budgets through it.
+func (s *Sandbox) AddBudget(ctx context.Context, p *ProviderState, spec BudgetSpec) (storage.Budget, *OSPError) {
 	var errs []map[string]any
 	bad := func(ptr, msg string) { errs = append(errs, map[string]any{"pointer": ptr, "message": msg}) }
-	b := storage.Budget{ID: NewID("budget_", s.clock.Now()), Provider: p.Slug, Scope: body.Str("scope"), ScopeID: body.Str("scope_id"),
-		Limit: body.Get("limit").Str("amount"), Currency: body.Get("limit").Str("currency"), Enforcement: body.Str("enforcement"),
-		Period: body.Str("period"), CreatedAt: s.clock.Now()}
+	b := storage.Budget{ID: NewID("budget_", s.clock.Now()), Provider: p.Slug, Scope: spec.Scope, ScopeID: spec.ScopeID,
+		Limit: spec.Amount, Currency: spec.Currency, Enforcement: spec.Enforcement, Period: spec.Period, CreatedAt: s.clock.Now()}
 	if !contains(budgetScopes, b.Scope) {
 		bad("/scope", "scope is project, team, principal or global")
 	}
@@ -357,40 +389,21 @@ func (s *Sandbox) createBudget(w http.ResponseWriter, r *http.Request, p *Provid
 	if !contains(periods, b.Period) {
 		bad("/period", "period is daily, weekly, monthly, quarterly or yearly")
 	}
-	thresholds := []int{80, 100}
-	if t := body.Get("alert_thresholds"); t != nil {
-		thresholds = nil
-		for i, it := range t.List() {
-			n, err := strconv.Atoi(it.Text)
-			if it.Kind != jsondoc.Number || err != nil || n < 1 || n > 100 {
-				bad("/alert_thresholds/"+strconv.Itoa(i), "thresholds are integers from 1 to 100")
-				continue
-			}
-			thresholds = append(thresholds, n)
-		}
-		if t.Kind != jsondoc.Array {
-			bad("/alert_thresholds", "alert_thresholds is an array of percentages")
-		}
-	}
 	if len(errs) > 0 {
-		writeOSPError(w, invalidRequest("the budget is not valid", errs...))
-		return
+		return b, invalidRequest("the budget is not valid", errs...)
+	}
+	thresholds := spec.Thresholds
+	if thresholds == nil {
+		thresholds = []int{80, 100}
 	}
 	tj, _ := json.Marshal(thresholds)
 	b.AlertThresholds = string(tj)
-	if err := s.db.PutBudget(r.Context(), b); errors.Is(err, storage.ErrDuplicate) {
-		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: "a budget for this scope, scope_id and period exists already"})
-		return
+	if err := s.db.PutBudget(ctx, b); errors.Is(err, storage.ErrDuplicate) {
+		return b, &OSPError{Status: 409, Code: "conflict", Message: "a budget for this scope, scope_id and period exists already"}
 	} else if err != nil {
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
-		return
+		return b, newOSPError("provider_error", err.Error())
 	}
-	v, err := s.budgetView(r.Context(), b)
-	if err != nil {
-		writeOSPError(w, newOSPError("provider_error", err.Error()))
-		return
-	}
-	writeJSON(w, http.StatusCreated, v)
+	return b, nil
 }
 
 // requestCeiling applies a provisioning request's own budget (spec/osp.md §15.4).

@@ -287,12 +287,7 @@ func (s *Sandbox) setCap(w http.ResponseWriter, r *http.Request, scope string, p
 		dec.DisallowUnknownFields()
 		err := dec.Decode(&body)
 		if err == nil && body.MonthlyLimit != nil {
-			if _, perr := ParseAmount(body.MonthlyLimit.Amount); perr != nil || !currencyPattern.MatchString(body.MonthlyLimit.Currency) || strings.HasPrefix(body.MonthlyLimit.Amount, "-") {
-				err = perr
-				if err == nil {
-					err = errBadAmount
-				}
-			}
+			err = validMoney(*body.MonthlyLimit)
 		}
 		if err != nil || body.MonthlyLimit == nil {
 			writeOSPError(w, invalidRequest(`the body is {"monthly_limit": {"amount": "250.00", "currency": "USD"}}`, map[string]any{"pointer": "/monthly_limit", "message": "an amount (decimal string) and a currency are required"}))

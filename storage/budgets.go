@@ -113,3 +113,18 @@ func (tx *Tx) ResourcesOf(ctx context.Context, provider string, ids []string) (m
 	}
 	return out, nil
 }
+
+// SetBudgetLimit changes a budget's limit amount; ErrNotFound when the provider has no such budget.
+func (db *DB) SetBudgetLimit(ctx context.Context, provider, id, amount string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE budgets SET limit_amount = ? WHERE provider = ? AND id = ?`, amount, provider, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		tx.Changed("budgets", id, "update")
+		return nil
+	})
+}

@@ -271,7 +271,13 @@ func (tx *Tx) UseNonce(ctx context.Context, provider, nonce string, at, since ti
 
 // EventsOf lists a resource's events, oldest first.
 func (db *DB) EventsOf(ctx context.Context, resourceID string) ([]Event, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, at, protocol, provider, COALESCE(resource_id, ''), type, data FROM events WHERE resource_id = ? ORDER BY seq`, resourceID)
+	return collectEvents(db.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE resource_id = ? ORDER BY seq`, resourceID))
+}
+
+const eventColumns = `id, at, protocol, provider, COALESCE(resource_id, ''), type, data`
+
+// collectEvents reads every row of an events query selecting eventColumns.
+func collectEvents(rows *sql.Rows, err error) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}

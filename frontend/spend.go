@@ -1,0 +1,238 @@
+package frontend
+
+import (
+	"errors"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+)
+
+// spendView is the Spend page: the engine's spend view, and the error of the last action.
+type spendView struct {
+	Spend mock.Spend
+	Error string
+}
+
+func (u *UI) spendViewOf(r *http.Request, actionErr error) (spendView, error) {
+	s, err := u.Sandbox.SpendView(r.Context())
+	v := spendView{Spend: s}
+	if actionErr != nil {
+		v.Error = actionErr.Error()
+	}
+	return v, err
+}
+
+func (u *UI) spend(w http.ResponseWriter, r *http.Request) {
+	v, err := u.spendViewOf(r, nil)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, spendPage(u.meta("Spend", "spend"), v))
+}
+
+func (u *UI) spendFragment(w http.ResponseWriter, r *http.Request) {
+	u.spendAfter(w, r, nil)
+}
+
+// spendAfter answers a Spend action: the live fragment (with the action's error, if any) for
+// htmx, or a redirect back to the page for a plain form post.
+func (u *UI) spendAfter(w http.ResponseWriter, r *http.Request, actionErr error) {
+	if r.Method == http.MethodPost && r.Header.Get("HX-Request") == "" {
+		if actionErr != nil {
+			http.Error(w, "ospbox UI: "+actionErr.Error(), http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, "/ui/spend", http.StatusSeeOther)
+		return
+	}
+	v, err := u.spendViewOf(r, actionErr)
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, spendLive(v))
+}
+
+// setCap sets a provider's monthly spending cap, through the engine the caps API uses.
+func (u *UI) setCap(w http.ResponseWriter, r *http.Request) {
+	limit := manifests.MoneyAmount{Amount: strings.TrimSpace(r.PostFormValue("amount")), Currency: r.PostFormValue("currency")}
+	err := u.Sandbox.SetProviderCap(r.Context(), r.PostFormValue("provider"), limit)
+	u.spendAfter(w, r, err)
+}
+
+// addBudget creates a project budget, through the engine the budgets API uses.
+func (u *UI) addBudget(w http.ResponseWriter, r *http.Request) {
+	p := u.Sandbox.Snapshot().Provider(r.PostFormValue("provider"))
+	if p == nil || p.Serving == nil {
+		u.spendAfter(w, r, errors.New("no provider "+r.PostFormValue("provider")+" is being served"))
+		return
+	}
+	_, oerr := u.Sandbox.AddBudget(r.Context(), p, mock.BudgetSpec{Scope: "project", ScopeID: strings.TrimSpace(r.PostFormValue("project")),
+		Amount: strings.TrimSpace(r.PostFormValue("amount")), Currency: r.PostFormValue("currency"),
+		Enforcement: r.PostFormValue("enforcement"), Period: r.PostFormValue("period")})
+	var err error
+	if oerr != nil {
+		err = errors.New(oerr.Message + budgetErrorDetail(oerr))
+	}
+	u.spendAfter(w, r, err)
+}
+
+// budgetErrorDetail lists the field messages of an invalid budget.
+func budgetErrorDetail(e *mock.OSPError) string {
+	errs, _ := e.Details["errors"].([]map[string]any)
+	var parts []string
+	for _, fe := range errs {
+		if m, ok := fe["message"].(string); ok {
+			parts = append(parts, m)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, "; ")
+}
+
+// setBudgetLimit raises or lowers a budget's limit.
+func (u *UI) setBudgetLimit(w http.ResponseWriter, r *http.Request) {
+	err := u.Sandbox.SetBudgetLimit(r.Context(), r.PostFormValue("provider"), r.PostFormValue("budget"), strings.TrimSpace(r.PostFormValue("amount")))
+	u.spendAfter(w, r, err)
+}
+
+// money formats a decimal amount with its currency: "$12.50", "€3.00", "12.50 USDC".
+func money(amount, currency string) string {
+	if amount == "" {
+		amount = "0.00"
+	}
+	neg := strings.HasPrefix(amount, "-")
+	amount = strings.TrimPrefix(amount, "-")
+	whole, frac, _ := strings.Cut(amount, ".")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	n := b.String() + "." + frac
+	sign := ""
+	if neg {
+		sign = "−"
+	}
+	switch currency {
+	case "USD":
+		return sign + "$" + n
+	case "EUR":
+		return sign + "€" + n
+	case "GBP":
+		return sign + "£" + n
+	}
+	return sign + n + " " + currency
+}
+
+// ago says how long before now t was, in the largest whole unit.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + " s ago"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + " min ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + " h ago"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + " days ago"
+}
+
+func capSourceText(source string) string {
+	switch source {
+	case "provider":
+		return "set for this provider"
+	case "global":
+		return "the global cap"
+	}
+	return "the workspace default"
+}
+
+func enforcementClass(e string) string {
+	switch e {
+	case "hard_block":
+		return "err"
+	case "soft_block":
+		return "warn"
+	}
+	return "accent"
+}
+
+const chartW, chartH = 600, 120
+
+// chart is a spend chart's SVG geometry.
+type chart struct {
+	Points     int
+	Line, Area string
+	CapY       string
+	From, To   string
+	Summary    string
+}
+
+// chartOf lays the cumulative daily spend out on a chartW×chartH canvas scaled to the larger
+// of the cap and the spend, one step per day of the period.
+func chartOf(p mock.ProviderSpend) chart {
+	c := chart{Points: len(p.Cumulative)}
+	if c.Points == 0 {
+		return c
+	}
+	limit := ratFloat(p.Cap.MonthlyLimit.Amount)
+	top := limit
+	for _, d := range p.Cumulative {
+		top = max(top, ratFloat(d.Amount))
+	}
+	if top <= 0 {
+		top = 1
+	}
+	top *= 1.1
+	days := 31.0
+	if start, err := time.Parse(time.DateOnly, p.Cap.Period["start"]); err == nil {
+		if end, err := time.Parse(time.DateOnly, p.Cap.Period["end"]); err == nil {
+			days = end.Sub(start).Hours()/24 + 1
+		}
+	}
+	y := func(v float64) float64 { return float64(chartH) - v/top*float64(chartH) }
+	var line, area []string
+	area = append(area, "0,"+strconv.Itoa(chartH))
+	for i, d := range p.Cumulative {
+		v := y(ratFloat(d.Amount))
+		x0, x1 := float64(i)/days*chartW, float64(i+1)/days*chartW
+		pt := func(x float64) string {
+			return strconv.FormatFloat(x, 'f', 1, 64) + "," + strconv.FormatFloat(v, 'f', 1, 64)
+		}
+		line = append(line, pt(x0), pt(x1))
+		area = append(area, pt(x0), pt(x1))
+	}
+	last := float64(len(p.Cumulative)) / days * chartW
+	area = append(area, strconv.FormatFloat(last, 'f', 1, 64)+","+strconv.Itoa(chartH))
+	c.Line, c.Area = strings.Join(line, " "), strings.Join(area, " ")
+	c.CapY = strconv.FormatFloat(y(limit), 'f', 1, 64)
+	c.From, c.To = p.Cumulative[0].Date, p.Cumulative[len(p.Cumulative)-1].Date
+	c.Summary = money(p.Cumulative[len(p.Cumulative)-1].Amount, p.Cap.CurrentSpend.Currency) + " by " + c.To
+	return c
+}
+
+func ratFloat(s string) float64 {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return 0
+	}
+	f, _ := r.Float64()
+	return f
+}
