@@ -59,6 +59,11 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/sandbox", u.sandbox)
 	u.mux.HandleFunc("GET /ui/sandbox/clock", u.clockFragment)
 	u.mux.HandleFunc("POST /ui/sandbox/clock", u.clockAction)
+	u.mux.HandleFunc("GET /ui/sandbox/state", u.stateFragment)
+	u.mux.HandleFunc("POST /ui/sandbox/reset", u.resetState)
+	u.mux.HandleFunc("POST /ui/sandbox/seed", u.saveSeed)
+	u.mux.HandleFunc("GET /ui/sandbox/export", u.exportState)
+	u.mux.HandleFunc("POST /ui/sandbox/import", u.importState)
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/requests/{id}", u.requestDetail)
@@ -157,10 +162,6 @@ func (u *UI) catalog(w http.ResponseWriter, r *http.Request) {
 func (u *UI) catalogResults(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.BuildCatalog(r.Context(), u.SandboxURL, mock.CatalogQuery{}), q), q))
-}
-
-func (u *UI) sandbox(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, sandboxPage(u.meta("Sandbox", "sandbox"), u.Sandbox.Clock()))
 }
 
 func (u *UI) clockFragment(w http.ResponseWriter, r *http.Request) {

@@ -129,6 +129,12 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	if len(names) > 0 {
+		newest, _ := strconv.Atoi(strings.SplitN(filepath.Base(names[len(names)-1]), "_", 2)[0])
+		if current > newest {
+			return fmt.Errorf("the state was written by a newer ospbox (schema %d; this build knows up to %d)", current, newest)
+		}
+	}
 	for _, name := range names {
 		base := filepath.Base(name)
 		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
@@ -296,6 +302,29 @@ type writeOp struct {
 	fn   func(tx *Tx) error
 	done chan error
 	tx   *Tx
+	// raw, when set instead of fn, runs alone on the write connection outside any transaction
+	// (for statements SQLite refuses inside one, such as ATTACH).
+	raw func(conn *sql.DB) error
+}
+
+// exclusive runs fn on the write connection outside a transaction, between two groups of
+// updates; fn manages its own transaction.
+func (db *DB) exclusive(ctx context.Context, fn func(conn *sql.DB) error) error {
+	w := &writeOp{ctx: ctx, raw: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return errors.New("the state database is closed")
+	}
+	db.startWriter()
+	select {
+	case db.writes <- w:
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	db.mu.RUnlock()
+	return <-w.done
 }
 
 const maxGroup = 64
@@ -344,13 +373,32 @@ func (db *DB) writer() {
 	defer close(db.writerDone)
 	cache := &stmtCache{stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 	defer cache.close()
-	for first := range db.writes {
+	var held *writeOp // an exclusive op met while grouping, run after the group
+	for {
+		first := held
+		held = nil
+		if first == nil {
+			var ok bool
+			if first, ok = <-db.writes; !ok {
+				return
+			}
+		}
+		if first.raw != nil {
+			// Cached statements stay prepared on the connection: fine between transactions.
+			first.done <- runRawSafely(first.raw, db.write)
+			db.commits.Add(1)
+			continue
+		}
 		group := []*writeOp{first}
 	more:
 		for len(group) < maxGroup {
 			select {
 			case w, ok := <-db.writes:
 				if !ok {
+					break more
+				}
+				if w.raw != nil {
+					held = w
 					break more
 				}
 				group = append(group, w)
@@ -419,6 +467,16 @@ func (db *DB) commitGroup(group []*writeOp, cache *stmtCache) {
 		}
 		w.done <- nil
 	}
+}
+
+// runRawSafely runs an exclusive op, turning a panic into an error.
+func runRawSafely(fn func(*sql.DB) error, conn *sql.DB) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic in a write: %v", v)
+		}
+	}()
+	return fn(conn)
 }
 
 // runSafely runs fn, turning a panic into an error so one bad update cannot stop the writer.
