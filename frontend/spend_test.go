@@ -14,12 +14,21 @@ import (
 // api calls the sandbox host as an agent would and decodes the JSON answer.
 func (f *fixture) api(t *testing.T, method, path, body string) (int, map[string]any) {
 	t.Helper()
+	return f.apiWith(t, method, path, body, "")
+}
+
+// apiWith is api with a bearer token.
+func (f *fixture) apiWith(t *testing.T, method, path, body, token string) (int, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, "http://127.0.0.1:7410"+path, rd)
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	rec := httptest.NewRecorder()
 	f.sb.ServeHTTP(rec, req)
 	var out map[string]any

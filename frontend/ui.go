@@ -70,6 +70,9 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/resources", u.resources)
 	u.mux.HandleFunc("GET /ui/resources/live", u.resourcesFragment)
 	u.mux.HandleFunc("GET /ui/resources/{id}", u.resourceDetail)
+	u.mux.HandleFunc("GET /ui/resources/{id}/live", u.resourceLive)
+	u.mux.HandleFunc("POST /ui/resources/{id}/action", u.resourceAction)
+	u.mux.HandleFunc("GET /ui/resources/{id}/credentials", u.revealCredentials)
 	u.mux.HandleFunc("GET /ui/manifests", u.manifests)
 	u.mux.HandleFunc("GET /ui/manifests/tree", u.manifestsTree)
 	u.mux.HandleFunc("GET /ui/manifests/file", u.manifestFile)
@@ -237,27 +240,6 @@ func (u *UI) resourcesFragment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, resourcesTable(v))
-}
-
-func (u *UI) resourceDetail(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	res, err := u.DB.ResourceByID(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		http.Error(w, "no resource "+id+" in this workspace", http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		u.fail(w, err)
-		return
-	}
-	events, err := u.DB.EventsOf(r.Context(), id)
-	if err != nil {
-		u.fail(w, err)
-		return
-	}
-	v := resourceDetailView{Resource: res, Events: events, Data: prettyJSON(mock.RedactJSON(res.Data)),
-		StatusURL: u.SandboxURL + "/providers/" + res.Provider + "/osp/v1/resources/" + res.ID}
-	u.render(w, r, resourceDetailPage(u.meta(res.ID, "resources"), v))
 }
 
 func (u *UI) requestsFragment(w http.ResponseWriter, r *http.Request) {

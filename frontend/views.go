@@ -357,13 +357,6 @@ func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
 	return v, err
 }
 
-// resourceDetailView is one resource as the inspector shows it.
-type resourceDetailView struct {
-	Resource  storage.Resource
-	Events    []storage.Event
-	Data      string // the stored state, redacted and indented
-	StatusURL string
-}
 
 func statusClass(status string) string {
 	switch status {

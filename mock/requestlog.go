@@ -269,6 +269,9 @@ func (s *Sandbox) serveSafely(rec *recorder, r *http.Request, serve func(http.Re
 // agentOf names who made a request for the log, without secrets: the DID of a TAP attestation,
 // "resource token" or "API key" for the other bearer forms, else the User-Agent.
 func agentOf(r *http.Request) string {
+	if isOperator(r) {
+		return "ospbox UI"
+	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	switch {
 	case !ok || tok == "":

@@ -62,3 +62,9 @@ func (db *DB) ResourceByID(ctx context.Context, id string) (Resource, error) {
 	}
 	return r, err
 }
+
+// SeededFrom lists the sandboxes seeded from resource id, newest first.
+func (db *DB) SeededFrom(ctx context.Context, id string) ([]Resource, error) {
+	return collectResources(db.read.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources
+		WHERE sandbox = 1 AND json_extract(data, '$.metadata.osp_seed_from') = ? ORDER BY created_at DESC, id DESC LIMIT 50`, id))
+}

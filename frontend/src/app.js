@@ -48,3 +48,18 @@ document.addEventListener("click", async (event) => {
 // Show the live-connection state in the header.
 document.addEventListener("htmx:sseOpen", () => document.body.dataset.live = "open");
 document.addEventListener("htmx:sseError", () => document.body.dataset.live = "error");
+
+// TTL countdowns tick between live refreshes, on the workspace clock (frozen clocks stand still).
+function tickCountdowns() {
+  for (const el of document.querySelectorAll("[data-countdown]")) {
+    if (el.hasAttribute("data-frozen")) continue;
+    const now = Date.parse(el.dataset.now) + (Date.now() - (Number(el.dataset.seen) || (el.dataset.seen = Date.now())));
+    let left = Math.round((Date.parse(el.dataset.countdown) - now) / 1000);
+    const past = left < 0;
+    left = Math.abs(left);
+    const d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    const parts = d ? [`${d} d`, `${h} h`] : h ? [`${h} h`, `${m} min`] : m ? [`${m} min`, `${s} s`] : [`${s} s`];
+    el.textContent = past ? `${parts.join(" ")} ago` : `in ${parts.join(" ")}`;
+  }
+}
+setInterval(tickCountdowns, 1000);

@@ -38,3 +38,32 @@ test("a provisioned sandbox appears live and opens to its timeline", async () =>
   await page.screenshot({ path: `${shots}/resource-detail.png` });
   await page.close();
 });
+
+test("rotating from the detail page makes the API refuse the old token", async () => {
+  const r = await fetch(`${ospbox.base}/osp/v1/provision`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ offering_id: "acmedb/redis", tier_id: "free" }),
+  });
+  const created = await r.json();
+  const id = created.resource_id;
+  const oldToken = created.credentials_bundle.metadata.resource_access_token;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/resources/${id}`);
+  await page.getByRole("button", { name: "Rotate credentials" }).click();
+  await page.getByText(/Rotated: the bundle is at version 2/).waitFor();
+  await page.getByRole("button", { name: "Reveal credentials" }).click();
+  const revealed = page.locator("[data-credentials]");
+  await revealed.waitFor();
+  assert.doesNotMatch(await revealed.innerText(), new RegExp(oldToken));
+
+  // Past the rotation's grace period the agent's old token is refused.
+  await fetch(`${ospbox.base}/ospbox/v1/clock/advance`, { method: "POST", body: JSON.stringify({ seconds: 7200 }) });
+  const refused = await fetch(`${ospbox.base}/osp/v1/resources/${id}`, { headers: { Authorization: `Bearer ${oldToken}` } });
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).error.code, "credentials_rotated");
+  await page.locator("main").getByText("credentials.rotated").first().waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: `${shots}/resource-actions.png`, fullPage: true });
+  await page.close();
+});

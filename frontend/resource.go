@@ -1,0 +1,350 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/a-h/templ"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// resourceDetailView is one resource as the inspector shows it.
+type resourceDetailView struct {
+	Resource  storage.Resource
+	Events    []storage.Event
+	Data      string // the stored state, redacted and indented
+	StatusURL string
+	Now       time.Time // the workspace clock
+	Frozen    bool
+	SeedFrom  string             // the resource this sandbox was seeded from
+	SeedMode  string             //
+	Children  []storage.Resource // sandboxes seeded from this resource
+	Usage     []usageRow
+	Cost      resourceCost
+	Tiers     []manifests.Tier // the offering's tiers, for a tier change
+	Message   string           // the outcome of the last action
+	Error     string
+}
+
+// usageRow is one metered dimension of the usage report.
+type usageRow struct {
+	Dimension, Quantity, Unit, Included, Overage, Cost string
+}
+
+// resourceCost is what the resource cost this period, from the cost endpoints' lines.
+type resourceCost struct {
+	Base, Metered, Total, Currency string
+}
+
+// Live reports whether actions apply: the resource is not gone.
+func (v resourceDetailView) Live() bool { return v.Resource.Status != "deprovisioned" }
+
+func (u *UI) resourceDetailViewOf(ctx context.Context, id string) (resourceDetailView, error) {
+	res, err := u.DB.ResourceByID(ctx, id)
+	if err != nil {
+		return resourceDetailView{}, err
+	}
+	clock := u.Sandbox.Clock()
+	v := resourceDetailView{Resource: res, Data: prettyJSON(mock.RedactJSON(res.Data)), Now: clock.Now, Frozen: clock.Frozen,
+		StatusURL: u.SandboxURL + "/providers/" + res.Provider + "/osp/v1/resources/" + res.ID}
+	if v.Events, err = u.DB.EventsOf(ctx, id); err != nil {
+		return v, err
+	}
+	var data struct {
+		Metadata map[string]string `json:"metadata"`
+	}
+	json.Unmarshal(res.Data, &data)
+	v.SeedFrom, v.SeedMode = data.Metadata["osp_seed_from"], data.Metadata["osp_seed_mode"]
+	if v.Children, err = u.DB.SeededFrom(ctx, id); err != nil {
+		return v, err
+	}
+	var c resourceCost
+	if c.Base, c.Metered, c.Total, c.Currency, err = u.Sandbox.ResourceCost(ctx, res); err != nil {
+		return v, err
+	}
+	v.Cost = c
+	if p := u.Sandbox.Snapshot().Provider(res.Provider); p != nil && p.Serving != nil {
+		for _, o := range p.Serving.Manifest.Offerings {
+			if o.ID == res.OfferingID {
+				v.Tiers = o.Tiers
+			}
+		}
+	}
+	if res.Status == "provisioned" || res.Status == "suspended" {
+		if st, body := u.operatorCall(ctx, res, "GET", "/resources/"+res.ID+"/usage", nil); st == http.StatusOK {
+			v.Usage = usageRows(body)
+		}
+	}
+	return v, nil
+}
+
+// usageRows reads the dimensions of a usage report.
+func usageRows(body map[string]any) []usageRow {
+	dims, _ := body["dimensions"].([]any)
+	var rows []usageRow
+	for _, d := range dims {
+		m, _ := d.(map[string]any)
+		cost, _ := m["cost"].(map[string]any)
+		rows = append(rows, usageRow{Dimension: str(m["dimension"]), Quantity: str(m["quantity"]), Unit: str(m["unit"]),
+			Included: str(m["included_quantity"]), Overage: str(m["overage_quantity"]), Cost: money(str(cost["amount"]), str(cost["currency"]))})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Dimension < rows[j].Dimension })
+	return rows
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func (u *UI) resourceDetail(w http.ResponseWriter, r *http.Request) {
+	v, err := u.resourceDetailViewOf(r.Context(), r.PathValue("id"))
+	if errors.Is(err, storage.ErrNotFound) {
+		http.Error(w, "no resource "+r.PathValue("id")+" in this workspace", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	u.render(w, r, resourceDetailPage(u.meta(v.Resource.ID, "resources"), v))
+}
+
+func (u *UI) resourceLive(w http.ResponseWriter, r *http.Request) {
+	u.resourceAfter(w, r, "", nil)
+}
+
+// resourceAfter re-renders the resource's live part with an action's outcome.
+func (u *UI) resourceAfter(w http.ResponseWriter, r *http.Request, message string, actionErr error) {
+	id := r.PathValue("id")
+	if r.Method == http.MethodPost && r.Header.Get("HX-Request") == "" {
+		if actionErr != nil {
+			http.Error(w, "ospbox UI: "+actionErr.Error(), http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, "/ui/resources/"+id, http.StatusSeeOther)
+		return
+	}
+	v, err := u.resourceDetailViewOf(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		http.Error(w, "no resource "+id+" in this workspace", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		u.fail(w, err)
+		return
+	}
+	v.Message = message
+	if actionErr != nil {
+		v.Error, v.Message = actionErr.Error(), ""
+	}
+	u.render(w, r, resourceLive(v))
+}
+
+// resourceAction runs one action on a resource through the provider API, as its operator.
+func (u *UI) resourceAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	res, err := u.DB.ResourceByID(ctx, r.PathValue("id"))
+	if err != nil {
+		u.resourceAfter(w, r, "", err)
+		return
+	}
+	var (
+		status int
+		body   map[string]any
+		msg    string
+	)
+	switch op := r.PostFormValue("op"); op {
+	case "rotate":
+		status, body = u.operatorCall(ctx, res, "POST", "/resources/"+res.ID+"/credentials", map[string]any{})
+		msg = "Rotated: the bundle is at version " + str(nested(body, "credentials_bundle", "version")) + "; the previous access token works until " + orDash(str(body["old_credentials_valid_until"])) + "."
+	case "upgrade":
+		req := map[string]any{"tier_id": r.PostFormValue("tier_id")}
+		u.payFor(res, r.PostFormValue("tier_id"), req)
+		status, body = u.operatorCall(ctx, res, "POST", "/resources/"+res.ID+"/upgrade", req)
+		msg = "Tier changed to " + r.PostFormValue("tier_id") + "."
+	case "promote":
+		status, body = u.operatorCall(ctx, res, "POST", "/promote/"+res.ID, map[string]any{})
+		msg = "Promoted: the sandbox is a permanent resource now."
+	case "deprovision":
+		status, body = u.operatorCall(ctx, res, "DELETE", "/resources/"+res.ID, nil)
+		msg = "Deprovisioned."
+	case "extend":
+		secs, perr := strconv.Atoi(r.PostFormValue("seconds"))
+		if perr != nil || secs < 1 {
+			u.resourceAfter(w, r, "", errors.New("extend by a whole number of seconds"))
+			return
+		}
+		u.resourceAfter(w, r, "TTL extended by "+offsetText(time.Duration(secs)*time.Second)+".", u.Sandbox.ExtendTTL(ctx, res.ID, time.Duration(secs)*time.Second))
+		return
+	default:
+		u.resourceAfter(w, r, "", errors.New("unknown action "+strconv.Quote(op)))
+		return
+	}
+	if status >= 300 {
+		u.resourceAfter(w, r, "", apiError(status, body))
+		return
+	}
+	u.resourceAfter(w, r, msg, nil)
+}
+
+// payFor adds a simulated payment to a tier change to a paid tier, with the provider's first
+// accepted payment method.
+func (u *UI) payFor(res storage.Resource, tierID string, req map[string]any) {
+	p := u.Sandbox.Snapshot().Provider(res.Provider)
+	if p == nil || p.Serving == nil {
+		return
+	}
+	for _, o := range p.Serving.Manifest.Offerings {
+		for _, t := range o.Tiers {
+			if o.ID == res.OfferingID && t.ID == tierID && !t.Free() {
+				for _, m := range p.Serving.Manifest.Doc.Root.Get("accepted_payment_methods").List() {
+					if m.Text != "free" {
+						req["payment_method"], req["payment_proof"] = m.Text, "ospbox-operator"
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// revealCredentials shows the resource's current credentials (GET …/credentials as operator).
+func (u *UI) revealCredentials(w http.ResponseWriter, r *http.Request) {
+	res, err := u.DB.ResourceByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	status, body := u.operatorCall(r.Context(), res, "GET", "/resources/"+res.ID+"/credentials", nil)
+	if status != http.StatusOK {
+		u.render(w, r, credentialsRevealed(nil, "", apiError(status, body).Error()))
+		return
+	}
+	bundle, _ := body["credentials_bundle"].(map[string]any)
+	var pairs [][2]string
+	if creds, ok := bundle["credentials"].(map[string]any); ok {
+		for k, v := range creds {
+			pairs = append(pairs, [2]string{k, str(v)})
+		}
+	}
+	if meta, ok := bundle["metadata"].(map[string]any); ok {
+		if t := str(meta["resource_access_token"]); t != "" {
+			pairs = append(pairs, [2]string{"resource_access_token", t})
+		}
+	}
+	sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
+	note := ""
+	if str(bundle["format"]) == "encrypted" {
+		note = "The bundle is encrypted to the agent's key; only the agent can read the secrets."
+	}
+	u.render(w, r, credentialsRevealed(pairs, note, ""))
+}
+
+// operatorCall sends the provider API a request as the sandbox operator (see mock.AsOperator)
+// and decodes its JSON answer.
+func (u *UI) operatorCall(ctx context.Context, res storage.Resource, method, path string, body any) (int, map[string]any) {
+	var buf bytes.Buffer
+	if body != nil {
+		json.NewEncoder(&buf).Encode(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1/providers/"+res.Provider+"/osp/v1"+path, &buf)
+	if err != nil {
+		return http.StatusInternalServerError, nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ospbox UI")
+	rec := &responseBuffer{header: http.Header{}}
+	u.Sandbox.ServeHTTP(rec, mock.AsOperator(req))
+	var out map[string]any
+	json.Unmarshal(rec.body.Bytes(), &out)
+	return rec.status, out
+}
+
+// apiError turns the provider API's error envelope into an error for the page.
+func apiError(status int, body map[string]any) error {
+	e, _ := body["error"].(map[string]any)
+	if e == nil {
+		return fmt.Errorf("the provider answered %d", status)
+	}
+	return fmt.Errorf("the provider answered %d %s: %s", status, str(e["code"]), str(e["message"]))
+}
+
+func nested(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+// responseBuffer collects a handler's response in memory.
+type responseBuffer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *responseBuffer) Header() http.Header { return b.header }
+func (b *responseBuffer) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *responseBuffer) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// countdown says how far t is from now: "in 2 h 13 min", "3 min ago".
+func countdown(now, t time.Time) string {
+	d := t.Sub(now)
+	suffix, prefix := "", "in "
+	if d < 0 {
+		d, suffix, prefix = -d, " ago", ""
+	}
+	d = d.Round(time.Second)
+	var parts []string
+	if days := d / (24 * time.Hour); days > 0 {
+		parts = append(parts, strconv.Itoa(int(days))+" d")
+		d -= days * 24 * time.Hour
+	}
+	if h := d / time.Hour; h > 0 {
+		parts = append(parts, strconv.Itoa(int(h))+" h")
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 && len(parts) < 2 {
+		parts = append(parts, strconv.Itoa(int(m))+" min")
+		d -= m * time.Minute
+	}
+	if len(parts) == 0 {
+		parts = append(parts, strconv.Itoa(int(d/time.Second))+" s")
+	}
+	return prefix + strings.Join(parts, " ") + suffix
+}
+
+// confirmAttr asks for confirmation before an action when confirm is set.
+func confirmAttr(confirm string) templ.Attributes {
+	if confirm == "" {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"hx-confirm": confirm}
+}

@@ -1,0 +1,89 @@
+package frontend
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestResourceActionsGoThroughTheProviderAPI(t *testing.T) {
+	f := newFixture(t)
+	st, res := f.api(t, "POST", "/providers/acmedb/osp/v1/provision",
+		`{"offering_id":"acmedb/redis","tier_id":"free","sandbox":{"enabled":true,"ttl_hours":2,"auto_destroy":false}}`)
+	if st != 201 {
+		t.Fatalf("provision: %d %v", st, res)
+	}
+	id := res["resource_id"].(string)
+	oldToken := res["credentials_bundle"].(map[string]any)["metadata"].(map[string]any)["resource_access_token"].(string)
+	action := func(form url.Values) string {
+		t.Helper()
+		st, frag := f.postForm(t, "/ui/resources/"+id+"/action", form)
+		if st != 200 {
+			t.Fatalf("%v: %d %.300s", form, st, frag)
+		}
+		return frag
+	}
+	status := func(token string) (int, map[string]any) {
+		req := "/providers/acmedb/osp/v1/resources/" + id
+		if token == "" {
+			return f.api(t, "GET", req, "")
+		}
+		return f.apiWith(t, "GET", req, "", token)
+	}
+
+	_, page := f.get(t, "/ui/resources/"+id, authed())
+	if !strings.Contains(page, "Rotate credentials") || !strings.Contains(page, "in 2 h") || !strings.Contains(page, "active_hours") {
+		t.Errorf("detail page lacks actions, countdown or usage: %.500s", page)
+	}
+
+	// Rotate from the page: after the grace period the agent's old token is refused.
+	if frag := action(url.Values{"op": {"rotate"}}); !strings.Contains(frag, "Rotated") {
+		t.Errorf("rotate: %.300s", frag)
+	}
+	f.api(t, "POST", "/ospbox/v1/clock/advance", `{"seconds": 3000}`)
+	if st, b := status(oldToken); st != 401 || b["error"].(map[string]any)["code"] != "credentials_rotated" {
+		t.Errorf("old token after rotation and grace: %d %v", st, b)
+	}
+	_, revealed := f.get(t, "/ui/resources/"+id+"/credentials", authed())
+	if !strings.Contains(revealed, "resource_access_token") || strings.Contains(revealed, oldToken) || !strings.Contains(revealed, "osp_rat_") {
+		t.Errorf("revealed credentials: %.400s", revealed)
+	}
+
+	// Extend the TTL, then promote; the API reports both.
+	_, before := status("")
+	action(url.Values{"op": {"extend"}, "seconds": {"86400"}})
+	_, after := status("")
+	if before["expires_at"] == after["expires_at"] || after["expires_at"] == nil {
+		t.Errorf("extend: expires_at %v → %v", before["expires_at"], after["expires_at"])
+	}
+	if frag := action(url.Values{"op": {"promote"}}); !strings.Contains(frag, "Promoted") {
+		t.Errorf("promote: %.300s", frag)
+	}
+	if _, b := status(""); b["sandbox"] != false {
+		t.Errorf("after promote: %v", b)
+	}
+	// A failed action shows the provider's error: the free tier is already the tier.
+	if frag := action(url.Values{"op": {"upgrade"}, "tier_id": {"free"}}); !strings.Contains(frag, "tier_change_not_allowed") {
+		t.Errorf("no-op tier change: %.300s", frag)
+	}
+	if frag := action(url.Values{"op": {"upgrade"}, "tier_id": {"pay-as-you-go"}}); !strings.Contains(frag, "Tier changed") {
+		t.Errorf("upgrade: %.300s", frag)
+	}
+	if frag := action(url.Values{"op": {"deprovision"}}); !strings.Contains(frag, "Deprovisioned") {
+		t.Errorf("deprovision: %.300s", frag)
+	}
+	if _, b := status(""); b["status"] != "deprovisioned" && b["error"] == nil {
+		t.Errorf("after deprovision: %v", b)
+	}
+	f.sb.FlushRequestLog()
+	reqs, _ := f.db.RecentRequests(t.Context(), 50)
+	operator := 0
+	for _, r := range reqs {
+		if r.Agent == "ospbox UI" {
+			operator++
+		}
+	}
+	if operator < 5 {
+		t.Errorf("the page's calls are not in the request log as the UI's: %d", operator)
+	}
+}
