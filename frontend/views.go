@@ -357,7 +357,6 @@ func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
 	return v, err
 }
 
-
 func statusClass(status string) string {
 	switch status {
 	case "provisioned":
