@@ -22,7 +22,7 @@ var navItems = []navItem{
 	{"catalog", "Catalog", "/ui/catalog"},
 	{"resources", "Resources", "/ui/resources"},
 	{"requests", "Requests", "/ui/requests"},
-	{"events", "Events", ""},
+	{"events", "Events", "/ui/event-log"},
 	{"spend", "Spend", "/ui/spend"},
 	{"sandbox", "Sandbox", "/ui/sandbox"},
 }

@@ -85,6 +85,8 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("POST /ui/spend/budget", u.addBudget)
 	u.mux.HandleFunc("POST /ui/spend/budget/limit", u.setBudgetLimit)
 	u.mux.HandleFunc("GET /ui/events", u.events)
+	u.mux.HandleFunc("GET /ui/event-log", u.eventLog)
+	u.mux.HandleFunc("GET /ui/event-log/live", u.eventLogFragment)
 	u.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ospbox UI: no page at "+r.URL.Path, http.StatusNotFound)
 	})

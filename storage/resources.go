@@ -43,6 +43,7 @@ type Credential struct {
 
 // Event is one entry of an event log.
 type Event struct {
+	Seq        int64 // the order of commit; keyset pages use it
 	ID         string
 	At         time.Time
 	Protocol   string
@@ -274,7 +275,7 @@ func (db *DB) EventsOf(ctx context.Context, resourceID string) ([]Event, error) 
 	return collectEvents(db.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE resource_id = ? ORDER BY seq`, resourceID))
 }
 
-const eventColumns = `id, at, protocol, provider, COALESCE(resource_id, ''), type, data`
+const eventColumns = `seq, id, at, protocol, provider, COALESCE(resource_id, ''), type, data`
 
 // collectEvents reads every row of an events query selecting eventColumns.
 func collectEvents(rows *sql.Rows, err error) ([]Event, error) {
@@ -286,7 +287,7 @@ func collectEvents(rows *sql.Rows, err error) ([]Event, error) {
 	for rows.Next() {
 		var e Event
 		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Protocol, &e.Provider, &e.ResourceID, &e.Type, &e.Data); err != nil {
+		if err := rows.Scan(&e.Seq, &e.ID, &at, &e.Protocol, &e.Provider, &e.ResourceID, &e.Type, &e.Data); err != nil {
 			return nil, err
 		}
 		e.At, _ = time.Parse(TimeFormat, at)

@@ -99,8 +99,17 @@ func (db *DB) RecordAttempt(ctx context.Context, d Delivery, now time.Time) erro
 
 // DeliveriesOf lists a resource's deliveries.
 func (db *DB) DeliveriesOf(ctx context.Context, resourceID string) ([]Delivery, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, event_id, resource_id, url, body, attempts, status, next_at, COALESCE(last_status, 0), COALESCE(last_error, '')
-		FROM deliveries WHERE resource_id = ? ORDER BY id`, resourceID)
+	return collectDeliveries(db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE resource_id = ? ORDER BY id`, resourceID))
+}
+
+// RecentDeliveries lists up to limit webhook deliveries, newest first.
+func (db *DB) RecentDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+	return collectDeliveries(db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries ORDER BY id DESC LIMIT ?`, limit))
+}
+
+const deliveryColumns = `id, event_id, resource_id, url, body, attempts, status, next_at, COALESCE(last_status, 0), COALESCE(last_error, '')`
+
+func collectDeliveries(rows *sql.Rows, err error) ([]Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
