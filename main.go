@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/ospbox/ospbox/app"
+	"github.com/ospbox/ospbox/demo"
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/storage"
 	"github.com/spf13/cobra"
 )
@@ -112,7 +114,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 		},
 	}
 	f.register(root)
-	root.AddCommand(serveCommand(), validateCommand(), signCommand(), versionCommand())
+	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), versionCommand())
 	return root
 }
 
@@ -204,6 +206,35 @@ reports the signature as valid, and any later edit as invalid until you sign aga
 		},
 	}
 	cmd.Flags().StringVarP(&workspace, "workspace", "w", "", "workspace folder (default: the per-user workspace, or the one FILE is in)")
+	return cmd
+}
+
+func demoCommand() *cobra.Command {
+	var target string
+	var speed float64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a scripted agent against a running ospbox so every page has something to show",
+		Long: `demo plays an ordinary OSP client against a running sandbox (the sample workspace's providers):
+it discovers, provisions sandboxes (one with an encrypted bundle it decrypts, one seeded from a paid
+database), advances the sandbox clock so usage accrues, hits a soft budget and overrides it, is
+stopped by the spending cap, rotates credentials and sees the old token refused, and deprovisions.
+It changes the workspace's state and clock; Sandbox → Reset to seed undoes it.`,
+		Example: `  ospbox demo
+  ospbox demo --target http://127.0.0.1:7410 --speed 4
+  ospbox demo --speed 0          # no pauses`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			rep, err := demo.Run(cmd.Context(), demo.Options{Target: target, Speed: speed, Log: func(s string) { fmt.Fprintln(out, "✓", s) }})
+			if err != nil {
+				return fmt.Errorf("demo stopped after %d steps: %w", len(rep.Steps), err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&target, "target", "http://"+manifests.DefaultListen, "the ospbox sandbox host to run against")
+	cmd.Flags().Float64Var(&speed, "speed", 1, "pace: 1 is easy to watch, higher is faster, 0 does not pause")
 	return cmd
 }
 

@@ -37,6 +37,7 @@ type UI struct {
 	mux     *http.ServeMux
 	closing chan struct{}
 	once    sync.Once
+	demo    demoRun
 }
 
 // Close ends every open event stream, so a server shutdown does not wait on them.
@@ -54,6 +55,8 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("GET /ui/{$}", u.overview)
 	u.mux.HandleFunc("GET /ui/overview/live", u.overviewFragment)
 	u.mux.HandleFunc("POST /ui/reload", u.reload)
+	u.mux.HandleFunc("POST /ui/demo", u.startDemo)
+	u.mux.HandleFunc("GET /ui/demo", u.demoFragment)
 	u.mux.HandleFunc("GET /ui/catalog", u.catalog)
 	u.mux.HandleFunc("GET /ui/catalog/results", u.catalogResults)
 	u.mux.HandleFunc("GET /ui/sandbox", u.sandbox)

@@ -24,6 +24,7 @@ type overviewView struct {
 	Counts       storage.Counts
 	Providers    []providerView
 	BSP, OAP     mock.SurfaceState
+	Demo         demoState
 }
 
 // providerView is one provider card.
@@ -51,7 +52,7 @@ func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
 	if err != nil {
 		return overviewView{}, err
 	}
-	v := overviewView{SandboxURL: u.SandboxURL, WorkspaceDir: u.Sandbox.Workspace().Dir, Counts: counts, BSP: snap.BSP, OAP: snap.OAP}
+	v := overviewView{SandboxURL: u.SandboxURL, WorkspaceDir: u.Sandbox.Workspace().Dir, Counts: counts, BSP: snap.BSP, OAP: snap.OAP, Demo: u.demo.state()}
 	for _, p := range snap.Providers {
 		v.Providers = append(v.Providers, providerViewOf(p, snap, u.SandboxURL, per[p.Slug]))
 	}

@@ -118,3 +118,17 @@ test("a page on another origin cannot read the UI through fetch", async () => {
   assert.notEqual(result, "status 200");
   await page.close();
 });
+
+test("the demo button runs the scripted agent and the pages fill up", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(ospbox.uiURL);
+  await page.getByRole("button", { name: "Run the demo" }).click();
+  await page.locator("#demo-card .badge", { hasText: "done" }).waitFor({ timeout: 60_000 });
+  const steps = await page.locator(".demo-steps li").allInnerTexts();
+  assert.ok(steps.some((s) => /soft budget/.test(s)) && steps.some((s) => /spending cap/.test(s)), steps.join("\n"));
+  await page.screenshot({ path: `${shots}/overview-demo.png`, fullPage: true });
+  await page.goto(`${ospbox.base}/ui/spend`);
+  await page.locator('[data-refused="budget_exceeded"]').first().waitFor();
+  await page.screenshot({ path: `${shots}/spend-after-demo.png`, fullPage: true });
+  await page.close();
+});

@@ -1,0 +1,310 @@
+// Package demo is a scripted agent for demonstrations: an ordinary OSP client that drives a
+// running sandbox through discovery, provisioning (sandboxes, a seeded clone, an encrypted
+// bundle), usage over advanced time, a soft budget block and its override, the spending cap,
+// rotation and deprovisioning — so every page of the UI has something to show. It talks HTTP
+// only; nothing reaches into the engine.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+)
+
+// Options configures a run.
+type Options struct {
+	Target string        // the sandbox host, e.g. http://127.0.0.1:7410
+	Speed  float64       // 1 is a comfortable pace to watch; larger is faster; 0 does not pause
+	Pause  time.Duration // the pause between steps at speed 1 (default 700 ms)
+	Log    func(step string)
+	Client *http.Client
+}
+
+// Report is what a run did, for its caller to check.
+type Report struct {
+	Steps          []string
+	Resources      []string // ids of the resources provisioned
+	SoftBlocked    bool     // a provision got 402 budget_exceeded, and the override went through
+	CapBlocked     bool     // a provision got 403 budget_exceeded from the spending cap
+	OldTokenDenied bool     // the rotated-away token got 401 credentials_rotated
+	Decrypted      bool     // the encrypted bundle opened with the agent's key
+}
+
+type agent struct {
+	o      Options
+	report *Report
+}
+
+// Run plays the script against o.Target.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.Pause == 0 {
+		o.Pause = 700 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = func(string) {}
+	}
+	o.Target = strings.TrimRight(o.Target, "/")
+	a := &agent{o: o, report: &Report{}}
+	return a.report, a.script(ctx)
+}
+
+func (a *agent) step(ctx context.Context, format string, args ...any) error {
+	line := fmt.Sprintf(format, args...)
+	a.report.Steps = append(a.report.Steps, line)
+	a.o.Log(line)
+	if a.o.Speed <= 0 {
+		return ctx.Err()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(float64(a.o.Pause) / a.o.Speed)):
+		return nil
+	}
+}
+
+// call sends a JSON request and decodes the JSON answer.
+func (a *agent) call(ctx context.Context, method, path, token string, body any) (int, map[string]any, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.o.Target+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ospbox-demo-agent/1")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.o.Client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w (is ospbox running at %s?)", method, path, err, a.o.Target)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&out)
+	return resp.StatusCode, out, nil
+}
+
+// expect calls and fails unless the status is one of want.
+func (a *agent) expect(ctx context.Context, method, path, token string, body any, want ...int) (map[string]any, error) {
+	st, out, err := a.call(ctx, method, path, token, body)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range want {
+		if st == w {
+			return out, nil
+		}
+	}
+	return out, fmt.Errorf("%s %s answered %d, expected %v: %v", method, path, st, want, out)
+}
+
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func str(m map[string]any, keys ...string) string {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = mm[k]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+const (
+	acme = "/providers/acmedb/osp/v1"
+	sky  = "/providers/skyhost/osp/v1"
+)
+
+func (a *agent) script(ctx context.Context) error {
+	// Discover.
+	m, err := a.expect(ctx, "GET", "/providers/acmedb/.well-known/osp.json", "", nil, 200)
+	if err != nil {
+		return err
+	}
+	offerings, _ := m["offerings"].([]any)
+	if err := a.step(ctx, "discovered %s: %d offerings", str(m, "provider_name"), len(offerings)); err != nil {
+		return err
+	}
+	catalog, err := a.expect(ctx, "GET", "/ospbox/v1/catalog", "", nil, 200)
+	if err != nil {
+		return err
+	}
+	data, _ := catalog["data"].(map[string]any)
+	services, _ := data["services"].([]any)
+	if err := a.step(ctx, "read the workspace catalog: %d services", len(services)); err != nil {
+		return err
+	}
+
+	// A sandbox with its credentials encrypted to this agent's key.
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	pub := manifests.B64(key.Public().(ed25519.PublicKey))
+	sb, err := a.expect(ctx, "POST", acme+"/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free",
+		"agent_public_key": pub, "project_name": "demo-shop", "sandbox": map[string]any{"enabled": true, "ttl_hours": 24}}, 201)
+	if err != nil {
+		return err
+	}
+	sandboxID := str(sb, "resource_id")
+	a.report.Resources = append(a.report.Resources, sandboxID)
+	token := str(sb, "credentials_bundle", "metadata", "resource_access_token")
+	raw, _ := json.Marshal(sb["credentials_bundle"].(map[string]any)["encrypted_credentials"])
+	var ec mock.EncryptedCredentials
+	json.Unmarshal(raw, &ec)
+	if _, err := mock.DecryptCredentials(key.Seed(), ec); err != nil {
+		return fmt.Errorf("decrypting the bundle: %w", err)
+	}
+	a.report.Decrypted = true
+	if err := a.step(ctx, "provisioned sandbox %s (acmedb/redis, 24 h TTL) and decrypted its bundle with the agent key", sandboxID); err != nil {
+		return err
+	}
+
+	// Paid resources at two providers.
+	pay := map[string]any{"payment_method": "stripe_spt", "payment_proof": "demo"}
+	paid := func(base, offering, tier, project string, extra map[string]any, want ...int) (map[string]any, error) {
+		body := map[string]any{"offering_id": offering, "tier_id": tier, "project_name": project}
+		for k, v := range pay {
+			body[k] = v
+		}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return a.expect(ctx, "POST", base+"/provision", "", body, want...)
+	}
+	pg, err := paid(acme, "acmedb/postgres", "pro", "demo-shop", nil, 201, 202)
+	if err != nil {
+		return err
+	}
+	a.report.Resources = append(a.report.Resources, str(pg, "resource_id"))
+	if err := a.step(ctx, "provisioned %s (acmedb/postgres pro, USD 25.00 a month)", str(pg, "resource_id")); err != nil {
+		return err
+	}
+	site, err := paid(sky, "skyhost/static-site", "team", "demo-web", nil, 201, 202)
+	if err != nil {
+		return err
+	}
+	a.report.Resources = append(a.report.Resources, str(site, "resource_id"))
+	if err := a.step(ctx, "provisioned %s (skyhost/static-site team)", str(site, "resource_id")); err != nil {
+		return err
+	}
+	clone, err := a.expect(ctx, "POST", acme+"/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "free", "project_name": "demo-shop",
+		"sandbox": map[string]any{"enabled": true, "ttl_hours": 24, "seed_from": str(pg, "resource_id"), "seed_mode": "full_clone"}}, 201, 202)
+	if err != nil {
+		return err
+	}
+	a.report.Resources = append(a.report.Resources, str(clone, "resource_id"))
+	if err := a.step(ctx, "seeded sandbox %s from %s (full clone)", str(clone, "resource_id"), str(pg, "resource_id")); err != nil {
+		return err
+	}
+
+	// Time passes: asynchronous provisioning completes, usage accrues.
+	if _, err := a.expect(ctx, "POST", "/ospbox/v1/clock/advance", "", map[string]any{"seconds": 3 * 3600}, 200); err != nil {
+		return err
+	}
+	usage, err := a.expect(ctx, "GET", acme+"/resources/"+sandboxID+"/usage", token, nil, 200)
+	if err != nil {
+		return err
+	}
+	dims, _ := usage["dimensions"].([]any)
+	if err := a.step(ctx, "advanced the sandbox clock 3 hours; the sandbox's usage report has %d metered dimension(s)", len(dims)); err != nil {
+		return err
+	}
+	summary, err := a.expect(ctx, "GET", acme+"/cost-summary", "", nil, 200)
+	if err != nil {
+		return err
+	}
+	if err := a.step(ctx, "cost so far at acmedb: %s %s", str(summary, "total_cost"), str(summary, "currency")); err != nil {
+		return err
+	}
+
+	// A soft budget for the project: the next paid provision is refused, then overridden.
+	if _, err := a.expect(ctx, "POST", acme+"/budgets", "", map[string]any{"scope": "project", "scope_id": "demo-shop",
+		"limit": map[string]any{"amount": "40.00", "currency": "USD"}, "enforcement": "soft_block", "period": "monthly"}, 201, 409); err != nil {
+		return err
+	}
+	st, body, err := a.call(ctx, "POST", acme+"/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "pro",
+		"project_name": "demo-shop", "payment_method": "stripe_spt", "payment_proof": "demo"})
+	if err != nil {
+		return err
+	}
+	if st != http.StatusPaymentRequired || errorCode(body) != "budget_exceeded" {
+		return fmt.Errorf("expected a soft budget block (402 budget_exceeded), got %d %v", st, body)
+	}
+	if err := a.step(ctx, "hit the project's soft budget (402 budget_exceeded)"); err != nil {
+		return err
+	}
+	over, err := paid(acme, "acmedb/postgres", "pro", "demo-shop", map[string]any{"budget_override": true}, 201, 202)
+	if err != nil {
+		return err
+	}
+	a.report.Resources = append(a.report.Resources, str(over, "resource_id"))
+	a.report.SoftBlocked = true
+	if err := a.step(ctx, "overrode the soft budget: provisioned %s", str(over, "resource_id")); err != nil {
+		return err
+	}
+
+	// The provider's monthly spending cap (USD 100 unless raised) stops a USD 99 tier.
+	st, body, err = a.call(ctx, "POST", acme+"/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "scale",
+		"project_name": "demo-analytics", "payment_method": "stripe_spt", "payment_proof": "demo", "budget_override": true})
+	if err != nil {
+		return err
+	}
+	if st != http.StatusForbidden || errorCode(body) != "budget_exceeded" {
+		return fmt.Errorf("expected the spending cap to refuse (403 budget_exceeded), got %d %v", st, body)
+	}
+	a.report.CapBlocked = true
+	if err := a.step(ctx, "blocked by acmedb's monthly spending cap (403 budget_exceeded)"); err != nil {
+		return err
+	}
+
+	// Rotate the sandbox's credentials; after the grace period the old token is refused.
+	if _, err := a.expect(ctx, "POST", acme+"/resources/"+sandboxID+"/credentials", token, map[string]any{}, 200); err != nil {
+		return err
+	}
+	if err := a.step(ctx, "rotated the sandbox's credentials"); err != nil {
+		return err
+	}
+	if _, err := a.expect(ctx, "POST", "/ospbox/v1/clock/advance", "", map[string]any{"seconds": 3600}, 200); err != nil {
+		return err
+	}
+	st, body, err = a.call(ctx, "GET", acme+"/resources/"+sandboxID, token, nil)
+	if err != nil {
+		return err
+	}
+	if st != http.StatusUnauthorized || errorCode(body) != "credentials_rotated" {
+		return fmt.Errorf("expected the old token to be refused (401 credentials_rotated), got %d %v", st, body)
+	}
+	a.report.OldTokenDenied = true
+	if err := a.step(ctx, "an hour later the old token is refused (401 credentials_rotated)"); err != nil {
+		return err
+	}
+
+	// Clean up one resource.
+	if _, err := a.expect(ctx, "DELETE", sky+"/resources/"+str(site, "resource_id"), "", nil, 200, 202); err != nil {
+		return err
+	}
+	return a.step(ctx, "deprovisioned %s; the demo is done — see Resources, Requests, Events and Spend", str(site, "resource_id"))
+}

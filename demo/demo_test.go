@@ -1,0 +1,62 @@
+package demo
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/storage"
+)
+
+func TestDemoPlaysAgainstTheSampleWorkspace(t *testing.T) {
+	dir := t.TempDir()
+	manifests.SeedIfEmpty(dir)
+	ws, err := manifests.OpenWorkspace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(context.Background(), ws.StatePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sb, err := mock.New(context.Background(), ws, db, mock.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+
+	var logged []string
+	rep, err := Run(t.Context(), Options{Target: srv.URL, Speed: 0, Log: func(s string) { logged = append(logged, s) }})
+	if err != nil {
+		t.Fatalf("demo failed after %d steps: %v\n%s", len(logged), err, strings.Join(logged, "\n"))
+	}
+	if !strings.Contains(strings.Join(logged, "\n"), "catalog: 6 services") {
+		t.Errorf("catalog not read: %v", logged[:2])
+	}
+	if !rep.Decrypted || !rep.SoftBlocked || !rep.CapBlocked || !rep.OldTokenDenied || len(rep.Resources) < 5 {
+		t.Errorf("report %+v", rep)
+	}
+	// What the demo did is in the state the UI reads.
+	c, _ := db.Counts(t.Context())
+	if c.Resources < 4 || c.ActiveSandboxes < 2 || c.Events < 8 {
+		t.Errorf("state after the demo: %+v", c)
+	}
+	sb.FlushRequestLog()
+	refused, _ := db.RefusedProvisions(t.Context(), 10)
+	if len(refused) != 2 {
+		t.Errorf("refused provisions after the demo: %d, want the soft block and the cap", len(refused))
+	}
+}
+
+func TestDemoSaysWhenTheTargetIsDown(t *testing.T) {
+	_, err := Run(t.Context(), Options{Target: "http://127.0.0.1:1"})
+	if err == nil || !strings.Contains(err.Error(), "is ospbox running") {
+		t.Errorf("error %v", err)
+	}
+}
