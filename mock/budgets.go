@@ -74,11 +74,7 @@ func budgetSpend(ctx context.Context, tx *storage.Tx, provider string, b storage
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for _, c := range charges {
-		ids = append(ids, c.ResourceID)
-	}
-	resources, err := tx.ResourcesOf(ctx, provider, ids)
+	resources, err := tx.ChargedResources(ctx, provider, from, to)
 	if err != nil {
 		return nil, err
 	}

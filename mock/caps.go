@@ -199,9 +199,13 @@ func (s *Sandbox) CapView(ctx context.Context, p *ProviderState) (CapView, error
 		}
 		byDay[day].Add(byDay[day], amt)
 	}
+	resources, err := s.db.ChargedResources(ctx, p.Slug, from, to)
+	if err != nil {
+		return CapView{}, err
+	}
 	for _, id := range order {
 		cr := CapResource{ResourceID: id, Spend: Cents(byRes[id])}
-		if res, err := s.db.Resource(ctx, p.Slug, id); err == nil {
+		if res, ok := resources[id]; ok {
 			cr.OfferingID, cr.TierID, cr.ProjectID = res.OfferingID, res.TierID, res.ProjectID
 		}
 		v.Resources = append(v.Resources, cr)

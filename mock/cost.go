@@ -39,13 +39,17 @@ func (s *Sandbox) costLines(ctx context.Context, p *ProviderState, from, to time
 	if err != nil {
 		return nil, err
 	}
+	resources, err := s.db.ChargedResources(ctx, p.Slug, from, to)
+	if err != nil {
+		return nil, err
+	}
 	lines := map[string]*costLine{}
 	var order []string
 	for _, c := range charges {
 		l := lines[c.ResourceID]
 		if l == nil {
-			res, err := s.db.Resource(ctx, p.Slug, c.ResourceID)
-			if err != nil {
+			res, ok := resources[c.ResourceID]
+			if !ok {
 				res = storage.Resource{ID: c.ResourceID, ProjectID: c.ProjectID}
 			}
 			if keep != nil && !keep(res) {

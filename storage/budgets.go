@@ -95,21 +95,26 @@ func (tx *Tx) MarkBudgetAlert(ctx context.Context, budgetID, periodKey string, t
 	return n == 1, nil
 }
 
-// ResourcesOf reads several resources of a provider by id (missing ones are left out).
-func (tx *Tx) ResourcesOf(ctx context.Context, provider string, ids []string) (map[string]Resource, error) {
-	out := map[string]Resource{}
-	for _, id := range ids {
-		if _, done := out[id]; done {
-			continue
-		}
-		r, err := tx.Resource(ctx, provider, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[id] = r
+// ChargedResources reads, by id, the resources of provider with a charge in [from, to), in one
+// query (a cost report or a budget check reads them all).
+func (tx *Tx) ChargedResources(ctx context.Context, provider string, from, to time.Time) (map[string]Resource, error) {
+	return chargedResources(ctx, tx, provider, from, to)
+}
+
+// ChargedResources is Tx.ChargedResources outside a transaction.
+func (db *DB) ChargedResources(ctx context.Context, provider string, from, to time.Time) (map[string]Resource, error) {
+	return chargedResources(ctx, db.read, provider, from, to)
+}
+
+func chargedResources(ctx context.Context, q querier, provider string, from, to time.Time) (map[string]Resource, error) {
+	list, err := collectResources(q.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE provider = ? AND id IN
+		(SELECT resource_id FROM ledger WHERE provider = ? AND at >= ? AND at < ?)`, provider, provider, ts(from), ts(to)))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Resource, len(list))
+	for _, r := range list {
+		out[r.ID] = r
 	}
 	return out, nil
 }
