@@ -163,10 +163,10 @@ func (s *Sandbox) providerSpend(ctx context.Context, p *ProviderState, now time.
 	return ps, nil
 }
 
-// budgetStatus is a budget's spend this period, read through the writer for a consistent view.
+// budgetStatus is a budget's spend this period, read from one snapshot.
 func (s *Sandbox) budgetStatus(ctx context.Context, b storage.Budget) (BudgetStatus, error) {
 	var spend *big.Rat
-	err := s.db.Update(ctx, func(tx *storage.Tx) error {
+	err := s.db.View(ctx, func(tx *storage.Tx) error {
 		var err error
 		spend, err = budgetSpend(ctx, tx, b.Provider, b, s.clock.Now())
 		return err

@@ -489,6 +489,17 @@ func runSafely(fn func(*Tx) error, tx *Tx) (err error) {
 	return fn(tx)
 }
 
+// View runs fn in a read-only transaction on a reader connection: a consistent snapshot that
+// never waits for, or holds up, the writer. Writes inside fn fail.
+func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer sqlTx.Rollback()
+	return fn(&Tx{Tx: sqlTx})
+}
+
 // IntegrityCheck runs SQLite's integrity check and returns its verdict ("ok" when sound).
 func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
 	var v string

@@ -146,3 +146,30 @@ func TestImportRefusesWhatIsNotAState(t *testing.T) {
 		t.Error("a refused import changed the state")
 	}
 }
+
+func TestViewReadsASnapshotAndRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	seedRows(t, db, 2, "/v")
+	err := db.View(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("count in view: %d %v", n, err)
+		}
+		seedRows(t, db, 1, "/w") // committed by the writer meanwhile
+		tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources`).Scan(&n)
+		if n != 2 {
+			t.Errorf("the view saw a later commit: %d", n)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM resources`); err == nil {
+			t.Error("a write inside a view succeeded")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Counts(ctx); c.Resources != 3 {
+		t.Errorf("resources after the view: %d", c.Resources)
+	}
+}
