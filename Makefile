@@ -62,6 +62,10 @@ go-test: assets
 browser-test: build ## Playwright (playwright-core) driving Debian's Chromium against the real binary
 	cd frontend && OSPBOX_BIN=$(CURDIR)/$(BIN) node --test tests/
 
+screenshots: build ## run the browser tests and keep their screenshots in docs/screenshots (the README's)
+	mkdir -p docs/screenshots
+	cd frontend && SCREENSHOT_DIR=$(CURDIR)/docs/screenshots OSPBOX_BIN=$(CURDIR)/$(BIN) node --test tests/
+
 desktop-smoke: assets ## build the desktop app, open it under Xvfb, screenshot the window
 	@if pkg-config --exists webkit2gtk-4.1 && command -v Xvfb >/dev/null && command -v import >/dev/null; then \
 		$(MAKE) --no-print-directory build-desktop && scripts/desktop-smoke.sh $(DESKTOP_BIN); \

@@ -63,6 +63,7 @@ type serveFlags struct {
 	workspace string
 	addr      string
 	open      bool
+	page      string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -71,7 +72,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 }
 
 func (f *serveFlags) config(cmd *cobra.Command) app.Config {
-	return app.Config{Workspace: f.workspace, Addr: f.addr, Open: f.open, Build: buildInfo(), Out: cmd.OutOrStdout(), Logger: logger(cmd)}
+	return app.Config{Workspace: f.workspace, Addr: f.addr, Open: f.open, Page: f.page, Build: buildInfo(), Out: cmd.OutOrStdout(), Logger: logger(cmd)}
 }
 
 // logger writes text logs to stderr at the level named by OSPBOX_LOG_LEVEL (debug, info, warn,
@@ -114,6 +115,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 		},
 	}
 	f.register(root)
+	root.Flags().StringVar(&f.page, "page", "", "the UI page the desktop window opens on, e.g. /ui/spend (default: the Overview)")
 	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), versionCommand())
 	return root
 }

@@ -34,6 +34,7 @@ type Config struct {
 	Workspace string // "" for the per-user default workspace
 	Addr      string // "" for the workspace's listen setting
 	Open      bool   // open the UI in the default browser (browser mode)
+	Page      string // the UI page the desktop window opens on ("" for the Overview, /ui/)
 	Build     BuildInfo
 	Out       io.Writer // where the startup banner goes
 	Logger    *slog.Logger
@@ -51,6 +52,7 @@ type App struct {
 
 	watcher  *manifests.Watcher
 	server   *http.Server
+	cfg      Config
 	listener net.Listener
 	served   chan error
 	log      *slog.Logger
@@ -92,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
-	a := &App{Workspace: ws, DB: db, Seeded: seeded, Token: frontend.NewToken(), served: make(chan error, 1), log: log}
+	a := &App{Workspace: ws, DB: db, Seeded: seeded, Token: frontend.NewToken(), served: make(chan error, 1), log: log, cfg: cfg}
 	if err := a.listen(ctx, addr); err != nil {
 		db.Close()
 		return nil, err

@@ -32,7 +32,7 @@ func (a *App) DesktopHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.Clone(r.Context())
 		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
-			r.URL.Path = "/ui/"
+			r.URL.Path = a.startPage()
 		}
 		if !strings.HasPrefix(r.URL.Path, "/ui/") {
 			http.NotFound(w, r)
@@ -43,6 +43,14 @@ func (a *App) DesktopHandler() http.Handler {
 		a.log.Debug("desktop: request", "method", r.Method, "path", r.URL.Path)
 		a.UI.ServeHTTP(w, r)
 	})
+}
+
+// startPage is the UI page the window opens on.
+func (a *App) startPage() string {
+	if strings.HasPrefix(a.cfg.Page, "/ui/") {
+		return a.cfg.Page
+	}
+	return "/ui/"
 }
 
 // RunDesktop opens the window over a running sandbox host. It returns ErrNoDesktop (wrapped)
@@ -59,7 +67,7 @@ func RunDesktop(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("desktop: opening window", "ui", a.URL+"/ui/")
+	a.log.Info("desktop: opening window", "ui", a.URL+a.startPage())
 	werr := wails.Run(&options.App{
 		Title:            "ospbox — " + a.Workspace.Name(),
 		Width:            1280,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Desktop smoke test: start the real desktop binary under Xvfb, wait for the window's DOM-ready log
-# line, screenshot the whole screen, and fail when the screenshot is blank or the app died.
+# Desktop smoke test: start the real desktop binary under Xvfb on the Spend page, wait for the
+# window's DOM-ready log line, screenshot the whole screen, and fail when the screenshot is blank or
+# the app died; then run `ospbox demo` against it and screenshot the Spend page it filled.
 set -euo pipefail
 bin=${1:?usage: desktop-smoke.sh path/to/ospbox-desktop}
 out=${SCREENSHOT_DIR:-frontend/test-results}
@@ -19,7 +20,7 @@ Xvfb "$display" -screen 0 1400x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 
-DISPLAY=$display WAYLAND_DISPLAY= OSPBOX_LOG_LEVEL=debug XDG_DATA_HOME="$work/data" "$bin" --addr 127.0.0.1:0 >"$work/app.out" 2>"$work/app.err" &
+DISPLAY=$display WAYLAND_DISPLAY= OSPBOX_LOG_LEVEL=debug XDG_DATA_HOME="$work/data" "$bin" --addr 127.0.0.1:0 --page /ui/spend >"$work/app.out" 2>"$work/app.err" &
 app_pid=$!
 
 # await_log PATTERN TENTHS: wait up to TENTHS × 0.1 s for the app to log a line matching PATTERN.
@@ -47,12 +48,12 @@ fi
 sleep 1 # let WebKit paint the frame the stream was opened from
 DISPLAY=$display import -window root "$out/desktop.png"
 colors=$(convert "$out/desktop.png" -format '%k' info:)
-# The Overview's accent blue (nav brand, badges, icon) must be on screen: a blank window, an
-# error page or an unstyled page has none of it.
+# The accent blue (nav, icon, the spend charts) must be on screen: a blank window, an error page
+# or an unstyled page has none of it.
 accent=$(convert "$out/desktop.png" -fuzz 6% -fill black +opaque '#3b5bdb' -fill white -opaque '#3b5bdb' -format '%[fx:round(mean*w*h)]' info:)
 echo "desktop-smoke: screenshot $out/desktop.png has $colors colours, $accent accent pixels"
 if [ "$colors" -lt 64 ] || [ "$accent" -lt 200 ]; then
-  echo "desktop-smoke: FAIL: the window does not show the styled Overview" >&2
+  echo "desktop-smoke: FAIL: the window does not show the styled Spend page" >&2
   cat "$work/app.err" >&2
   exit 1
 fi
@@ -66,13 +67,26 @@ if [ "$status" != 200 ]; then
   echo "desktop-smoke: FAIL: the sandbox host answered $status while the window was open" >&2
   exit 1
 fi
-# An agent's request must reach the open window live: the SSE "changed" event makes htmx fetch
-# the Overview fragment through the AssetServer.
-if ! await_log 'msg="desktop: request" method=GET path=/ui/overview/live' 100; then
-  echo "desktop-smoke: FAIL: the window did not refresh after an agent's request (SSE in the window)" >&2
+# The demo agent runs against the open window's sandbox: the SSE "changed" events make htmx fetch
+# the Spend fragment through the AssetServer, and the refused provisions appear.
+if ! "$bin" demo --target "$url" --speed 0 >"$work/demo.out" 2>&1; then
+  echo "desktop-smoke: FAIL: the demo did not run against the window's sandbox" >&2
+  cat "$work/demo.out" >&2
   exit 1
 fi
-DISPLAY=$display import -window root "$out/desktop-live.png"
+if ! await_log 'msg="desktop: request" method=GET path=/ui/spend/live' 100; then
+  echo "desktop-smoke: FAIL: the window did not refresh after the demo (SSE in the window)" >&2
+  exit 1
+fi
+sleep 2 # the last refresh of the burst, then WebKit paints it
+DISPLAY=$display import -window root "$out/desktop-spend.png"
+# The refused provisions (402 and 403 budget_exceeded) are in the warning colour.
+warn=$(convert "$out/desktop-spend.png" -fuzz 6% -fill black +opaque '#b35c00' -fill white -opaque '#b35c00' -format '%[fx:round(mean*w*h)]' info:)
+echo "desktop-smoke: after the demo $out/desktop-spend.png has $warn warning-colour pixels"
+if [ "$warn" -lt 100 ]; then
+  echo "desktop-smoke: FAIL: the Spend page does not show the provisions the demo had refused" >&2
+  exit 1
+fi
 kill -TERM "$app_pid"
 for _ in $(seq 100); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$app_pid" 2>/dev/null; then
