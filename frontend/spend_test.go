@@ -151,3 +151,17 @@ func TestMoneyFormatting(t *testing.T) {
 		}
 	}
 }
+
+func TestSpendPageListsBudgetAlerts(t *testing.T) {
+	f := newFixture(t)
+	st, b := f.api(t, "POST", "/providers/acmedb/osp/v1/budgets", `{"scope":"project","scope_id":"shop","limit":{"amount":"30.00","currency":"USD"},"enforcement":"warn","period":"monthly"}`)
+	if st != 201 {
+		t.Fatalf("budget: %d %v", st, b)
+	}
+	f.api(t, "POST", "/providers/acmedb/osp/v1/provision", `{"offering_id":"acmedb/postgres","tier_id":"pro","payment_method":"stripe_spt","payment_proof":"tok","project_name":"shop"}`)
+	_, page := f.get(t, "/ui/spend", authed())
+	alerts := page[strings.Index(page, "Budget alerts"):]
+	if !strings.Contains(alerts, b["budget_id"].(string)) || !strings.Contains(alerts, "$25.00 / $30.00") || !strings.Contains(alerts, "threshold reached") {
+		t.Errorf("alerts: %.800s", alerts)
+	}
+}

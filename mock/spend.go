@@ -74,21 +74,24 @@ func (s *Sandbox) SpendView(ctx context.Context) (Spend, error) {
 		}
 		out.Providers = append(out.Providers, ps)
 	}
-	events, err := s.db.RecentEventsOfTypes(ctx, []string{"budget.threshold_reached", "budget.exceeded"}, 20)
+	events, err := s.db.RecentBudgetAlerts(ctx, 20)
 	if err != nil {
 		return out, err
 	}
 	for _, e := range events {
-		var d struct {
-			BudgetID string `json:"budget_id"`
-			Alert    struct {
-				Limit    string `json:"budget_limit"`
-				Spend    string `json:"current_spend"`
-				Currency string `json:"currency"`
-				Action   string `json:"action"`
-			} `json:"budget_alert"`
+		var envelope struct {
+			Data struct {
+				BudgetID string `json:"budget_id"`
+				Alert    struct {
+					Limit    string `json:"budget_limit"`
+					Spend    string `json:"current_spend"`
+					Currency string `json:"currency"`
+					Action   string `json:"action"`
+				} `json:"budget_alert"`
+			} `json:"data"`
 		}
-		json.Unmarshal(e.Data, &d)
+		json.Unmarshal(e.Data, &envelope)
+		d := envelope.Data
 		out.Alerts = append(out.Alerts, SpendAlert{At: e.At, Provider: e.Provider, ResourceID: e.ResourceID, Type: e.Type,
 			BudgetID: d.BudgetID, Limit: d.Alert.Limit, Spend: d.Alert.Spend, Cur: d.Alert.Currency, Action: d.Alert.Action})
 	}

@@ -6,18 +6,11 @@ import (
 	"time"
 )
 
-// RecentEventsOfTypes lists up to limit events of the given types, newest first.
-func (db *DB) RecentEventsOfTypes(ctx context.Context, types []string, limit int) ([]Event, error) {
-	if len(types) == 0 {
-		return nil, nil
-	}
-	args := make([]any, 0, len(types)+1)
-	for _, t := range types {
-		args = append(args, t)
-	}
-	args = append(args, limit)
+// RecentBudgetAlerts lists up to limit budget.threshold_reached and budget.exceeded events,
+// newest first (the type list is literal so that SQLite uses the partial index on them).
+func (db *DB) RecentBudgetAlerts(ctx context.Context, limit int) ([]Event, error) {
 	return collectEvents(db.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE type IN (?`+strings.Repeat(", ?", len(types)-1)+`) ORDER BY seq DESC LIMIT ?`, args...))
+		WHERE type IN ('budget.threshold_reached', 'budget.exceeded') ORDER BY seq DESC LIMIT ?`, limit))
 }
 
 // RefusedProvisions lists up to limit logged provisioning requests a provider answered 402 or
