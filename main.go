@@ -14,8 +14,10 @@ import (
 	"runtime/debug"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/ospbox/ospbox/app"
+	"github.com/ospbox/ospbox/check"
 	"github.com/ospbox/ospbox/demo"
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/storage"
@@ -131,7 +133,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 	}
 	f.register(root)
 	root.Flags().StringVar(&f.page, "page", "", "the UI page the desktop window opens on, e.g. /ui/spend (default: the Overview)")
-	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), versionCommand())
+	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), checkCommand(), versionCommand())
 	return root
 }
 
@@ -252,6 +254,63 @@ It changes the workspace's state and clock; Sandbox → Reset to seed undoes it.
 	}
 	cmd.Flags().StringVar(&target, "target", "http://"+manifests.DefaultListen, "the ospbox sandbox host to run against")
 	cmd.Flags().Float64Var(&speed, "speed", 1, "pace: 1 is easy to watch, higher is faster, 0 does not pause")
+	return cmd
+}
+
+func checkCommand() *cobra.Command {
+	var opts check.Options
+	var format string
+	cmd := &cobra.Command{
+		Use:   "check URL",
+		Short: "Check a live provider's conformance (OSP so far)",
+		Long: `check discovers what the server at URL speaks and runs conformance checks against it: the
+manifest's fetch rules, schema and signature, the provision endpoint's error behaviour, required
+headers, and (unless --non-destructive) a sandbox round trip with a throwaway agent key. Each
+check has an id, a level (MUST, SHOULD, MAY), the request it made and, when it fails, the
+evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL cannot be reached.`,
+		Example: `  ospbox check http://127.0.0.1:7410
+  ospbox check https://api.example.com --non-destructive --level must
+  ospbox check http://127.0.0.1:7410 --format junit > ospbox-check.xml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Target = args[0]
+			out := cmd.OutOrStdout()
+			var progress func(check.Result)
+			if format == "text" {
+				progress = check.Progress(out)
+			}
+			rep, err := check.Run(cmd.Context(), opts, progress)
+			if errors.Is(err, check.ErrUnreachable) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "ospbox:", err)
+				return exitError(2)
+			}
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				err = check.WriteJSON(out, rep)
+			case "junit":
+				err = check.WriteJUnit(out, rep)
+			default:
+				check.WriteSummary(out, rep)
+			}
+			if err != nil {
+				return err
+			}
+			if rep.MustFailed > 0 {
+				return exitError(1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Protocol, "protocol", "auto", "osp, bsp, best, oap or auto")
+	cmd.Flags().StringVar(&opts.Level, "level", "all", "the checks to run: must, should (MUST and SHOULD) or all")
+	cmd.Flags().BoolVar(&opts.NonDestructive, "non-destructive", false, "skip the checks that create or change resources")
+	cmd.Flags().StringVar(&opts.APIKey, "api-key", "", "API key for servers that require one")
+	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "tenant id (BSP)")
+	cmd.Flags().StringVar(&format, "format", "text", "text, json or junit")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
 	return cmd
 }
 

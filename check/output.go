@@ -1,0 +1,105 @@
+package check
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Progress writes one line per result as a text run goes.
+func Progress(w io.Writer) func(Result) {
+	return func(r Result) {
+		mark := map[Status]string{Pass: "✓", Fail: "✗", Skip: "–"}[r.Status]
+		fmt.Fprintf(w, "%s %-6s %-32s %s\n", mark, r.Level, r.ID, r.Description)
+		if r.Status != Pass && r.Evidence != "" {
+			if r.Request != "" {
+				fmt.Fprintf(w, "         request:  %s\n", r.Request)
+			}
+			fmt.Fprintf(w, "         evidence: %s\n", r.Evidence)
+		}
+	}
+}
+
+// WriteSummary writes the table that ends a text run.
+func WriteSummary(w io.Writer, rep *Report) {
+	counts := map[Level][3]int{}
+	for _, r := range rep.Results {
+		c := counts[r.Level]
+		switch r.Status {
+		case Pass:
+			c[0]++
+		case Fail:
+			c[1]++
+		default:
+			c[2]++
+		}
+		counts[r.Level] = c
+	}
+	fmt.Fprintf(w, "\n%s checks of %s\n", strings.ToUpper(rep.Protocol), rep.Target)
+	fmt.Fprintf(w, "  %-7s %6s %6s %7s\n", "level", "passed", "failed", "skipped")
+	for _, l := range []Level{Must, Should, May} {
+		if c, ok := counts[l]; ok {
+			fmt.Fprintf(w, "  %-7s %6d %6d %7d\n", l, c[0], c[1], c[2])
+		}
+	}
+	verdict := "conformant: no MUST check failed"
+	if rep.MustFailed > 0 {
+		verdict = fmt.Sprintf("not conformant: %d MUST check(s) failed", rep.MustFailed)
+	}
+	fmt.Fprintln(w, verdict)
+}
+
+// WriteJSON writes the report as JSON.
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// WriteJUnit writes the report as JUnit XML, one test case per check, for CI systems.
+func WriteJUnit(w io.Writer, rep *Report) error {
+	type failure struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	}
+	type skipped struct {
+		Message string `xml:"message,attr"`
+	}
+	type testcase struct {
+		Name      string   `xml:"name,attr"`
+		Classname string   `xml:"classname,attr"`
+		Time      string   `xml:"time,attr"`
+		Failure   *failure `xml:"failure,omitempty"`
+		Skipped   *skipped `xml:"skipped,omitempty"`
+	}
+	type suite struct {
+		XMLName  xml.Name   `xml:"testsuite"`
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Skipped  int        `xml:"skipped,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	s := suite{Name: "ospbox check " + rep.Protocol + " " + rep.Target, Tests: len(rep.Results), Failures: rep.Failed, Skipped: rep.Skipped}
+	for _, r := range rep.Results {
+		c := testcase{Name: r.ID + ": " + r.Description, Classname: rep.Protocol + "." + strings.ToLower(string(r.Level)),
+			Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
+		switch r.Status {
+		case Fail:
+			c.Failure = &failure{Message: r.Evidence, Text: r.Request}
+		case Skip:
+			c.Skipped = &skipped{Message: r.Evidence}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	io.WriteString(w, xml.Header)
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
