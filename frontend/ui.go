@@ -38,6 +38,7 @@ type UI struct {
 	closing chan struct{}
 	once    sync.Once
 	demo    demoRun
+	checks  checkRun
 }
 
 // Close ends every open event stream, so a server shutdown does not wait on them.
@@ -88,6 +89,9 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("POST /ui/spend/budget", u.addBudget)
 	u.mux.HandleFunc("POST /ui/spend/budget/limit", u.setBudgetLimit)
 	u.mux.HandleFunc("GET /ui/events", u.events)
+	u.mux.HandleFunc("GET /ui/check", u.checkPage)
+	u.mux.HandleFunc("POST /ui/check", u.startCheck)
+	u.mux.HandleFunc("GET /ui/check/results", u.checkResults)
 	u.mux.HandleFunc("GET /ui/event-log", u.eventLog)
 	u.mux.HandleFunc("GET /ui/event-log/live", u.eventLogFragment)
 	u.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {

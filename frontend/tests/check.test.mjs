@@ -1,0 +1,25 @@
+// Browser test of the Check page: run the conformance checks against this workspace's provider
+// and watch the results arrive.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { session, shots } from "./helpers.mjs";
+
+let ospbox, browser;
+session((o, b) => {
+  ospbox = o;
+  browser = b;
+});
+
+test("the checks run against the workspace's provider and pass", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/check`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+  assert.equal(await page.locator("#check-url").inputValue(), `${ospbox.base}/providers/acmedb`);
+  await page.getByRole("button", { name: "Run checks" }).click();
+  await page.locator("#check-results .badge", { hasText: "conformant" }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('[data-status="fail"]').count(), 0);
+  assert.ok((await page.locator('[data-status="pass"]').count()) >= 10);
+  await page.screenshot({ path: `${shots}/check.png`, fullPage: true });
+  await page.close();
+});
