@@ -67,9 +67,22 @@ func budgetCovers(b storage.Budget, sc chargeScope) bool {
 	return false
 }
 
-// budgetSpend sums the charges of a budget's current period in its currency and scope.
+// budgetSpend sums the charges of a budget's current period in its currency and scope: project
+// and global budgets from the ledger rollup, team and principal budgets (which need each charge's
+// resource) from the ledger.
 func budgetSpend(ctx context.Context, tx *storage.Tx, provider string, b storage.Budget, now time.Time) (*big.Rat, error) {
 	from, to, _ := budgetPeriod(b.Period, now)
+	if b.Scope == "project" || b.Scope == "global" {
+		rows, err := tx.DailySpend(ctx, provider, from, to)
+		if err != nil {
+			return nil, err
+		}
+		rolled := rollUp(rows)
+		if b.Scope == "global" {
+			return of(rolled.total, b.Currency), nil
+		}
+		return of(rolled.byProject[b.ScopeID], b.Currency), nil
+	}
 	charges, err := tx.ProviderCharges(ctx, provider, from, to)
 	if err != nil {
 		return nil, err

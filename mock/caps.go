@@ -42,6 +42,12 @@ func inCapCurrency(amount, currency, capCurrency string, cfg manifests.Config) (
 	if err != nil {
 		return nil, false
 	}
+	return convert(a, currency, capCurrency, cfg)
+}
+
+// convert is inCapCurrency for an amount already read.
+func convert(a *big.Rat, currency, capCurrency string, cfg manifests.Config) (*big.Rat, bool) {
+	a = new(big.Rat).Set(a)
 	switch {
 	case currency == capCurrency, capCurrency == "USD" && currency == "USDC", capCurrency == "USDC" && currency == "USD":
 		return a, true
@@ -54,16 +60,6 @@ func inCapCurrency(amount, currency, capCurrency string, cfg manifests.Config) (
 	return nil, false
 }
 
-// spendOf sums charges in the cap currency.
-func spendOf(charges []storage.Charge, capCurrency string, cfg manifests.Config) *big.Rat {
-	total := new(big.Rat)
-	for _, c := range charges {
-		if v, ok := inCapCurrency(c.Amount, c.Currency, capCurrency, cfg); ok {
-			total.Add(total, v)
-		}
-	}
-	return total
-}
 
 // checkCap refuses a charge that would take the provider past its cap; it runs inside the write
 // transaction that then posts the charge, so the check and the spend are one atomic step.
@@ -79,11 +75,11 @@ func (s *Sandbox) checkCap(ctx context.Context, tx *storage.Tx, p *ProviderState
 		return nil // not counted against the cap (the catalog warns about it)
 	}
 	from, to := monthBounds(now)
-	charges, err := tx.ProviderCharges(ctx, p.Slug, from, to)
+	rows, err := tx.DailySpend(ctx, p.Slug, from, to)
 	if err != nil {
 		return err
 	}
-	spend := spendOf(charges, limit.Currency, cfg)
+	spend := in(rollUp(rows).total, limit.Currency, cfg)
 	lim, err := ParseAmount(limit.Amount)
 	if err != nil {
 		return err
@@ -134,8 +130,48 @@ type CapDay struct {
 	Amount string `json:"amount"`
 }
 
-// CapView computes a provider's cap view now.
+// CapView computes a provider's cap view now, with the spend of each resource.
 func (s *Sandbox) CapView(ctx context.Context, p *ProviderState) (CapView, error) {
+	v, err := s.capSummary(ctx, p)
+	if err != nil {
+		return v, err
+	}
+	cfg := s.Snapshot().Config
+	from, to := monthBounds(s.clock.Now())
+	charges, err := s.db.ProviderCharges(ctx, p.Slug, from, to)
+	if err != nil {
+		return CapView{}, err
+	}
+	byRes := map[string]*big.Rat{}
+	var order []string
+	for _, c := range charges {
+		amt, ok := inCapCurrency(c.Amount, c.Currency, v.MonthlyLimit.Currency, cfg)
+		if !ok {
+			continue
+		}
+		if byRes[c.ResourceID] == nil {
+			byRes[c.ResourceID] = new(big.Rat)
+			order = append(order, c.ResourceID)
+		}
+		byRes[c.ResourceID].Add(byRes[c.ResourceID], amt)
+	}
+	resources, err := s.db.ChargedResources(ctx, p.Slug, from, to)
+	if err != nil {
+		return CapView{}, err
+	}
+	for _, id := range order {
+		cr := CapResource{ResourceID: id, Spend: Cents(byRes[id])}
+		if res, ok := resources[id]; ok {
+			cr.OfferingID, cr.TierID, cr.ProjectID = res.OfferingID, res.TierID, res.ProjectID
+		}
+		v.Resources = append(v.Resources, cr)
+	}
+	return v, nil
+}
+
+// capSummary is the cap view without the per-resource list, from the ledger rollup: its cost
+// does not grow with the number of charges.
+func (s *Sandbox) capSummary(ctx context.Context, p *ProviderState) (CapView, error) {
 	cfg := s.Snapshot().Config
 	m := p.Serving.Manifest
 	limit, source, updated, err := capFor(ctx, s.db.CapSetting, cfg, m.ProviderID)
@@ -144,11 +180,12 @@ func (s *Sandbox) CapView(ctx context.Context, p *ProviderState) (CapView, error
 	}
 	now := s.clock.Now()
 	from, to := monthBounds(now)
-	charges, err := s.db.ProviderCharges(ctx, p.Slug, from, to)
+	rows, err := s.db.DailySpend(ctx, p.Slug, from, to)
 	if err != nil {
 		return CapView{}, err
 	}
-	spend := spendOf(charges, limit.Currency, cfg)
+	rolled := rollUp(rows)
+	spend := in(rolled.total, limit.Currency, cfg)
 	lim, _ := ParseAmount(limit.Amount)
 	if lim == nil {
 		lim = new(big.Rat)
@@ -180,41 +217,23 @@ func (s *Sandbox) CapView(ctx context.Context, p *ProviderState) (CapView, error
 		u := rfc3339(*updated)
 		v.UpdatedAt = &u
 	}
-	byRes := map[string]*big.Rat{}
-	byDay := map[string]*big.Rat{}
-	var order []string
-	for _, c := range charges {
-		amt, ok := inCapCurrency(c.Amount, c.Currency, limit.Currency, cfg)
-		if !ok {
-			continue
+	for day, amounts := range rolled.byDay {
+		if convertible(amounts, limit.Currency, cfg) {
+			v.Daily = append(v.Daily, CapDay{Date: day, Amount: Cents(in(amounts, limit.Currency, cfg))})
 		}
-		if byRes[c.ResourceID] == nil {
-			byRes[c.ResourceID] = new(big.Rat)
-			order = append(order, c.ResourceID)
-		}
-		byRes[c.ResourceID].Add(byRes[c.ResourceID], amt)
-		day := c.At.UTC().Format(time.DateOnly)
-		if byDay[day] == nil {
-			byDay[day] = new(big.Rat)
-		}
-		byDay[day].Add(byDay[day], amt)
-	}
-	resources, err := s.db.ChargedResources(ctx, p.Slug, from, to)
-	if err != nil {
-		return CapView{}, err
-	}
-	for _, id := range order {
-		cr := CapResource{ResourceID: id, Spend: Cents(byRes[id])}
-		if res, ok := resources[id]; ok {
-			cr.OfferingID, cr.TierID, cr.ProjectID = res.OfferingID, res.TierID, res.ProjectID
-		}
-		v.Resources = append(v.Resources, cr)
-	}
-	for day, amt := range byDay {
-		v.Daily = append(v.Daily, CapDay{Date: day, Amount: Cents(amt)})
 	}
 	sort.Slice(v.Daily, func(i, j int) bool { return v.Daily[i].Date < v.Daily[j].Date })
 	return v, nil
+}
+
+// convertible reports whether any of amounts counts in the target currency.
+func convertible(amounts map[string]*big.Rat, target string, cfg manifests.Config) bool {
+	for currency := range amounts {
+		if _, ok := convert(new(big.Rat), currency, target, cfg); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // serveCaps is the caps API of spec/osp.md §16.3.

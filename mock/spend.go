@@ -114,21 +114,30 @@ func (s *Sandbox) SpendView(ctx context.Context) (Spend, error) {
 }
 
 func (s *Sandbox) providerSpend(ctx context.Context, p *ProviderState, now time.Time) (ProviderSpend, error) {
-	cv, err := s.CapView(ctx, p)
+	cv, err := s.capSummary(ctx, p)
 	if err != nil {
 		return ProviderSpend{}, err
 	}
 	from, to := monthBounds(now)
-	lines, err := s.costLines(ctx, p, from, to, nil)
+	rows, err := s.db.DailySpend(ctx, p.Slug, from, to)
 	if err != nil {
 		return ProviderSpend{}, err
 	}
+	rolled := rollUp(rows)
 	currency := baseCurrency(p)
-	total, metered := new(big.Rat), new(big.Rat)
-	for _, l := range lines {
-		if l.currency == currency {
-			total.Add(total, l.base).Add(total, l.metered)
-			metered.Add(metered, l.metered)
+	total, metered := of(rolled.total, currency), of(rolled.metered, currency)
+	if rolled.negatives > 0 {
+		// A credit can take a resource's base below zero, which the cost summary floors per
+		// resource: add it up the way the cost summary does.
+		lines, err := s.costLines(ctx, p, from, to, nil)
+		if err != nil {
+			return ProviderSpend{}, err
+		}
+		total.SetInt64(0)
+		for _, l := range lines {
+			if l.currency == currency {
+				total.Add(total, l.base).Add(total, l.metered)
+			}
 		}
 	}
 	projected := new(big.Rat).Set(total)
@@ -138,7 +147,7 @@ func (s *Sandbox) providerSpend(ctx context.Context, p *ProviderState, now time.
 	}
 	ps := ProviderSpend{Cap: cv, Total: manifests.MoneyAmount{Amount: Cents(total), Currency: currency},
 		Projected: manifests.MoneyAmount{Amount: Cents(projected), Currency: currency}}
-	// Cumulative spend per day, in the cap's currency, from the caps view's daily sums.
+	// Cumulative spend per day, in the cap's currency.
 	byDay := map[string]*big.Rat{}
 	for _, d := range cv.Daily {
 		byDay[d.Date] = ratOr0(d.Amount)

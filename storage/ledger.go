@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math/big"
+	"strings"
 	"time"
 )
 
@@ -18,14 +21,76 @@ type Charge struct {
 	At         time.Time
 }
 
-// PostCharge appends a ledger entry.
+// PostCharge appends a ledger entry and adds it to the daily rollup. Amounts are whole cents
+// (a decimal string with at most two fraction digits); anything finer is refused.
 func (tx *Tx) PostCharge(ctx context.Context, c Charge) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (resource_id, project_id, provider, kind, amount, currency, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ResourceID, c.ProjectID, c.Provider, c.Kind, c.Amount, c.Currency, ts(c.At))
-	if err == nil {
-		tx.Changed("ledger", c.ResourceID, "insert")
+	cents, err := CentsOf(c.Amount)
+	if err != nil {
+		return err
 	}
-	return err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (resource_id, project_id, provider, kind, amount, currency, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.ResourceID, c.ProjectID, c.Provider, c.Kind, c.Amount, c.Currency, ts(c.At)); err != nil {
+		return err
+	}
+	negative := 0
+	if cents < 0 {
+		negative = 1
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_daily (provider, day, project_id, currency, kind, cents, negatives) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (provider, day, project_id, currency, kind) DO UPDATE SET cents = cents + excluded.cents, negatives = negatives + excluded.negatives`,
+		c.Provider, c.At.UTC().Format(time.DateOnly), c.ProjectID, c.Currency, c.Kind, cents, negative); err != nil {
+		return err
+	}
+	tx.Changed("ledger", c.ResourceID, "insert")
+	return nil
+}
+
+// CentsOf reads a decimal amount with at most two fraction digits as whole cents.
+func CentsOf(amount string) (int64, error) {
+	r, ok := new(big.Rat).SetString(amount)
+	if !ok || strings.ContainsAny(amount, "eE/") {
+		return 0, fmt.Errorf("charge amount %q is not a decimal number", amount)
+	}
+	r.Mul(r, big.NewRat(100, 1))
+	if !r.IsInt() || !r.Num().IsInt64() {
+		return 0, fmt.Errorf("charge amount %q is not a whole number of cents", amount)
+	}
+	return r.Num().Int64(), nil
+}
+
+// DailySpend is one row of the ledger rollup.
+type DailySpend struct {
+	Day, ProjectID, Currency, Kind string
+	Cents                          int64
+	Negatives                      int64 // credits among the charges
+}
+
+// DailySpend reads a provider's rollup rows for the days of [from, to) (midnight UTC bounds).
+func (tx *Tx) DailySpend(ctx context.Context, provider string, from, to time.Time) ([]DailySpend, error) {
+	return dailySpend(ctx, tx, provider, from, to)
+}
+
+// DailySpend is Tx.DailySpend outside a transaction.
+func (db *DB) DailySpend(ctx context.Context, provider string, from, to time.Time) ([]DailySpend, error) {
+	return dailySpend(ctx, db.read, provider, from, to)
+}
+
+func dailySpend(ctx context.Context, q querier, provider string, from, to time.Time) ([]DailySpend, error) {
+	rows, err := q.QueryContext(ctx, `SELECT day, project_id, currency, kind, cents, negatives FROM ledger_daily
+		WHERE provider = ? AND day >= ? AND day < ? ORDER BY day`, provider, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DailySpend
+	for rows.Next() {
+		var d DailySpend
+		if err := rows.Scan(&d.Day, &d.ProjectID, &d.Currency, &d.Kind, &d.Cents, &d.Negatives); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 func charges(ctx context.Context, q querier, query string, args ...any) ([]Charge, error) {

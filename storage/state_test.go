@@ -173,3 +173,16 @@ func TestViewReadsASnapshotAndRefusesWrites(t *testing.T) {
 		t.Errorf("resources after the view: %d", c.Resources)
 	}
 }
+
+func TestChargesAreWholeCents(t *testing.T) {
+	for in, want := range map[string]int64{"25.00": 2500, "5": 500, "-12.5": -1250, "0.01": 1} {
+		if got, err := CentsOf(in); err != nil || got != want {
+			t.Errorf("CentsOf(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"0.125", "1e3", "abc", "1/3", ""} {
+		if _, err := CentsOf(bad); err == nil {
+			t.Errorf("CentsOf(%q) accepted", bad)
+		}
+	}
+}
