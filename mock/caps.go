@@ -60,7 +60,6 @@ func convert(a *big.Rat, currency, capCurrency string, cfg manifests.Config) (*b
 	return nil, false
 }
 
-
 // checkCap refuses a charge that would take the provider past its cap; it runs inside the write
 // transaction that then posts the charge, so the check and the spend are one atomic step.
 func (s *Sandbox) checkCap(ctx context.Context, tx *storage.Tx, p *ProviderState, mount, what, amount, currency string, now time.Time) error {
