@@ -22,8 +22,16 @@ func benchRows() int {
 	return 100_000
 }
 
-// fill adds n paid acmedb resources, each with this month's base charge, in batches.
-func fill(b *testing.B, db *storage.DB, n int) {
+// benchUsage is how many usage records each large-state resource gets (OSPBOX_BENCH_USAGE, default 0;
+// 10 with 1,000,000 resources is the issue's 10,000,000 usage records).
+func benchUsage() int {
+	n, _ := strconv.Atoi(os.Getenv("OSPBOX_BENCH_USAGE"))
+	return n
+}
+
+// fill adds n paid acmedb resources, each with this month's base charge and usage usage records,
+// in batches.
+func fill(b *testing.B, db *storage.DB, n, usage int) {
 	b.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -41,6 +49,12 @@ func fill(b *testing.B, db *storage.DB, n int) {
 					Kind: "base", Amount: "25.00", Currency: "USD", At: at}); err != nil {
 					return err
 				}
+				for u := range usage {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO usage (resource_id, period, metric, quantity) VALUES (?, ?, ?, ?)`,
+						id, now.Format("2006-01"), "metric_"+strconv.Itoa(u), strconv.Itoa(i%1000)); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		})
@@ -51,11 +65,12 @@ func fill(b *testing.B, db *storage.DB, n int) {
 }
 
 // BenchmarkPages renders the Resources first page and the Spend page with 1,000 resources and
-// with benchRows(), reporting each page's server time and the ratio.
+// with benchRows() (and benchUsage() usage records each), reporting each page's server time and
+// the ratio.
 func BenchmarkPages(b *testing.B) {
 	small, large := newFixture(b), newFixture(b)
-	fill(b, small.db, 1_000)
-	fill(b, large.db, benchRows())
+	fill(b, small.db, 1_000, 0)
+	fill(b, large.db, benchRows(), benchUsage())
 	for _, page := range []string{"/ui/resources", "/ui/spend"} {
 		b.Run(page[4:], func(b *testing.B) {
 			timePage := func(f *fixture) time.Duration {

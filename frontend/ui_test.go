@@ -381,6 +381,25 @@ func TestResourcesPageListsFiltersAndDetails(t *testing.T) {
 	if !strings.Contains(body, sandbox) || strings.Contains(body, live) {
 		t.Errorf("sandbox filter: %s", body)
 	}
+	shop := provision(`{"offering_id":"acmedb/postgres","tier_id":"free","project_name":"shop"}`)
+	for query, want := range map[string][]string{
+		"offering=acmedb/postgres": {shop}, "project=shop": {shop}, "tier=free&offering=acmedb/redis": {live, sandbox},
+	} {
+		_, body = f.get(t, "/ui/resources/live?"+query, authed())
+		if n := strings.Count(body, "data-resource="); n != len(want) {
+			t.Errorf("%s: %d rows, want %v", query, n, want)
+		}
+		for _, id := range want {
+			if !strings.Contains(body, id) {
+				t.Errorf("%s: %s missing", query, id)
+			}
+		}
+	}
+	_, newest := f.get(t, "/ui/resources/live", authed())
+	_, oldest := f.get(t, "/ui/resources/live?sort=oldest", authed())
+	if strings.Index(newest, shop) > strings.Index(newest, live) || strings.Index(oldest, live) > strings.Index(oldest, shop) {
+		t.Error("the order does not follow sort")
+	}
 	resp, body := f.get(t, "/ui/resources/"+sandbox, authed())
 	page := html.UnescapeString(body)
 	if resp.StatusCode != 200 || !strings.Contains(page, "resource.provisioned") || !strings.Contains(page, `"ttl_seconds": 86400`) {

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"slices"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -332,6 +333,8 @@ type resourcesView struct {
 	Filter     storage.ResourceFilter
 	Cursor     string
 	Providers  []string
+	Offerings  []string // every offering of the workspace, for the filter
+	Tiers      []string // every tier id, for the filter
 	SandboxURL string
 }
 
@@ -340,7 +343,12 @@ const resourcesShown = 50
 
 func (v resourcesView) nextURL() string {
 	q := url.Values{"cursor": {v.Page.Next}}
-	for k, val := range map[string]string{"provider": v.Filter.Provider, "status": v.Filter.Status, "sandbox": v.Filter.Sandbox} {
+	sort := ""
+	if v.Filter.Oldest {
+		sort = "oldest"
+	}
+	for k, val := range map[string]string{"provider": v.Filter.Provider, "status": v.Filter.Status, "sandbox": v.Filter.Sandbox,
+		"project": v.Filter.Project, "offering": v.Filter.Offering, "tier": v.Filter.Tier, "sort": sort} {
 		if val != "" {
 			q.Set(k, val)
 		}
@@ -350,9 +358,29 @@ func (v resourcesView) nextURL() string {
 
 func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
 	q := r.URL.Query()
-	f := storage.ResourceFilter{Provider: q.Get("provider"), Status: q.Get("status"), Sandbox: q.Get("sandbox")}
+	f := storage.ResourceFilter{Provider: q.Get("provider"), Status: q.Get("status"), Sandbox: q.Get("sandbox"),
+		Offering: q.Get("offering"), Tier: q.Get("tier"), Oldest: q.Get("sort") == "oldest"}
+	if p := strings.TrimSpace(q.Get("project")); p != "" {
+		f.Project = "proj_" + strings.TrimPrefix(p, "proj_")
+	}
 	v := resourcesView{Filter: f, Cursor: q.Get("cursor"), SandboxURL: u.SandboxURL}
 	v.Providers = u.providerSlugs()
+	tiers := map[string]bool{}
+	for _, p := range u.Sandbox.Snapshot().Providers {
+		if p.Serving == nil {
+			continue
+		}
+		for _, o := range p.Serving.Manifest.Offerings {
+			v.Offerings = append(v.Offerings, o.ID)
+			for _, t := range o.Tiers {
+				if !tiers[t.ID] {
+					tiers[t.ID] = true
+					v.Tiers = append(v.Tiers, t.ID)
+				}
+			}
+		}
+	}
+	slices.Sort(v.Tiers)
 	var err error
 	v.Page, err = u.DB.ListResources(r.Context(), f, v.Cursor, resourcesShown)
 	return v, err

@@ -10,8 +10,12 @@ import (
 // ResourceFilter narrows the inspector's resource list; zero fields match everything.
 type ResourceFilter struct {
 	Provider string
+	Project  string // a project id (proj_…)
+	Offering string
+	Tier     string
 	Status   string
 	Sandbox  string // "yes", "no" or "" for both
+	Oldest   bool   // oldest first instead of newest first
 }
 
 // ResourcePage is one page of the resource list and the cursor of the next, "" at the end.
@@ -28,6 +32,15 @@ func (db *DB) ListResources(ctx context.Context, f ResourceFilter, cursor string
 	if f.Provider != "" {
 		where, args = append(where, "provider = ?"), append(args, f.Provider)
 	}
+	if f.Project != "" {
+		where, args = append(where, "project_id = ?"), append(args, f.Project)
+	}
+	if f.Offering != "" {
+		where, args = append(where, "offering_id = ?"), append(args, f.Offering)
+	}
+	if f.Tier != "" {
+		where, args = append(where, "tier_id = ?"), append(args, f.Tier)
+	}
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
@@ -37,12 +50,16 @@ func (db *DB) ListResources(ctx context.Context, f ResourceFilter, cursor string
 	case "no":
 		where = append(where, "sandbox = 0")
 	}
+	before, order := "<", "DESC"
+	if f.Oldest {
+		before, order = ">", "ASC"
+	}
 	if at, id, ok := strings.Cut(cursor, "|"); ok {
-		where, args = append(where, "(created_at < ? OR (created_at = ? AND id < ?))"), append(args, at, at, id)
+		where, args = append(where, "(created_at "+before+" ? OR (created_at = ? AND id "+before+" ?))"), append(args, at, at, id)
 	}
 	args = append(args, limit+1)
 	rs, err := collectResources(db.read.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY created_at DESC, id DESC LIMIT ?`, args...))
+		strings.Join(where, " AND ")+` ORDER BY created_at `+order+`, id `+order+` LIMIT ?`, args...))
 	if err != nil {
 		return ResourcePage{}, err
 	}

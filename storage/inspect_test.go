@@ -18,6 +18,9 @@ func TestListResourcesPagesNewestFirstWithFilters(t *testing.T) {
 			if i == 6 {
 				r.Provider, r.Status = "skyhost", "deprovisioned"
 			}
+			if i == 5 {
+				r.OfferingID, r.TierID, r.ProjectID = "acmedb/postgres", "pro", "proj_shop"
+			}
 			if err := tx.PutResource(ctx, r); err != nil {
 				return err
 			}
@@ -49,8 +52,23 @@ func TestListResourcesPagesNewestFirstWithFilters(t *testing.T) {
 	if got := fmt.Sprint(seen); got != "[res_6 res_5 res_4 res_3 res_2 res_1 res_0]" {
 		t.Errorf("pages: %s", got)
 	}
+	// Oldest first pages the other way, with the same tie-breaking.
+	seen, cursor = nil, ""
+	for {
+		p, _ := db.ListResources(ctx, ResourceFilter{Oldest: true}, cursor, 2)
+		for _, r := range p.Resources {
+			seen = append(seen, r.ID)
+		}
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	if got := fmt.Sprint(seen); got != "[res_0 res_1 res_2 res_3 res_4 res_5 res_6]" {
+		t.Errorf("oldest first: %s", got)
+	}
 	for f, want := range map[ResourceFilter]int{
 		{Provider: "skyhost"}: 1, {Status: "provisioned"}: 6, {Sandbox: "yes"}: 4, {Sandbox: "no", Provider: "acmedb"}: 3,
+		{Project: "proj_shop"}: 1, {Offering: "acmedb/postgres"}: 1, {Tier: "free"}: 6, {Tier: "pro", Offering: "acmedb/redis"}: 0,
 	} {
 		if p, _ := db.ListResources(ctx, f, "", 50); len(p.Resources) != want {
 			t.Errorf("%+v: %d resources, want %d", f, len(p.Resources), want)
