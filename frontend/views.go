@@ -1,12 +1,12 @@
 package frontend
 
 import (
-	"slices"
 	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
