@@ -95,6 +95,10 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 	if strings.HasPrefix(path, "/oap") || strings.HasPrefix(path, "/.well-known/oap") {
 		proto = "oap"
 	}
+	if strings.HasPrefix(path, "/oap/") && snap.OAP.Disk.Present {
+		s.serveOAP(w, r, snap.OAP)
+		return
+	}
 	s.logged(w, r, proto, "", func(w http.ResponseWriter) {
 		msg := "nothing is served at " + path
 		switch {

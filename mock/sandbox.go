@@ -39,6 +39,8 @@ type Sandbox struct {
 	// writer, so they need no lock.
 	lastSettle  time.Time
 	rolledMonth string
+	// oap is the OAP simulation (its own lock; in memory).
+	oap oapEngine
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one

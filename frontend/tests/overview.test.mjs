@@ -132,3 +132,19 @@ test("the demo button runs the scripted agent and the pages fill up", async () =
   await page.screenshot({ path: `${shots}/spend-after-demo.png`, fullPage: true });
   await page.close();
 });
+
+test("the Agents page sends an event, shows the trace and pauses the agent", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/agents`);
+  const triage = page.locator('[data-agent="triage"]');
+  await triage.waitFor();
+  await page.getByRole("button", { name: "Send" }).click();
+  await triage.locator("[data-trace]").first().waitFor({ timeout: 10_000 });
+  await triage.getByRole("button", { name: "Pause" }).click();
+  await triage.locator("[data-agent-status]", { hasText: "paused" }).waitFor();
+  const r = await fetch(`${ospbox.base}/oap/agents/triage`);
+  assert.equal((await r.json()).status, "paused");
+  await page.screenshot({ path: `${shots}/agents.png`, fullPage: true });
+  await page.close();
+});

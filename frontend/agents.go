@@ -1,0 +1,118 @@
+package frontend
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ospbox/ospbox/mock"
+)
+
+// agentsView is the Agents page: the OAP registry with memory and traces, and the BSP agents
+// the manifest declares.
+type agentsView struct {
+	OAP       mock.OAPState
+	BSPAgents []string
+	BSPFile   string
+	Message   string
+	Error     string
+}
+
+func (u *UI) agentsViewOf(message string, err error) agentsView {
+	snap := u.Sandbox.Snapshot()
+	v := agentsView{OAP: u.Sandbox.OAP(), BSPAgents: snap.BSP.Disk.Agents, BSPFile: snap.BSP.Disk.File, Message: message}
+	if err != nil {
+		v.Error, v.Message = err.Error(), ""
+	}
+	return v
+}
+
+func (u *UI) agents(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, agentsPage(u.meta("Agents", "agents"), u.agentsViewOf("", nil)))
+}
+
+func (u *UI) agentsFragment(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, agentsLive(u.agentsViewOf("", nil)))
+}
+
+// agentsAfter answers an Agents action.
+func (u *UI) agentsAfter(w http.ResponseWriter, r *http.Request, message string, err error) {
+	u.notify()
+	if r.Header.Get("HX-Request") == "" {
+		if err != nil {
+			http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, "/ui/agents", http.StatusSeeOther)
+		return
+	}
+	u.render(w, r, agentsLive(u.agentsViewOf(message, err)))
+}
+
+// agentLifecycle pauses or resumes an OAP agent (the lifecycle routes' rules).
+func (u *UI) agentLifecycle(w http.ResponseWriter, r *http.Request) {
+	id, op := r.PathValue("id"), r.PostFormValue("op")
+	status, code := u.Sandbox.SetAgentState(id, op)
+	if status >= 300 {
+		u.agentsAfter(w, r, "", errors.New(op+" "+id+": "+code))
+		return
+	}
+	u.agentsAfter(w, r, id+": "+op+"d.", nil)
+}
+
+// sendAgentEvent posts an event to the OAP events route, as a client would.
+func (u *UI) sendAgentEvent(w http.ResponseWriter, r *http.Request) {
+	data := strings.TrimSpace(r.PostFormValue("data"))
+	if data == "" {
+		data = "{}"
+	}
+	var payload map[string]any
+	if err := json.Unmarshal([]byte(data), &payload); err != nil {
+		u.agentsAfter(w, r, "", errors.New("the event data is not a JSON object: "+err.Error()))
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"type": strings.TrimSpace(r.PostFormValue("type")), "data": payload, "metadata": map[string]any{}})
+	req, _ := http.NewRequestWithContext(r.Context(), "POST", "http://127.0.0.1/oap/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ospbox UI")
+	rec := &responseBuffer{header: http.Header{}}
+	u.Sandbox.ServeHTTP(rec, mock.AsOperator(req))
+	var out map[string]any
+	json.Unmarshal(rec.body.Bytes(), &out)
+	if rec.status != http.StatusAccepted {
+		u.agentsAfter(w, r, "", apiError(rec.status, out))
+		return
+	}
+	traces, _ := out["traceIds"].([]any)
+	u.agentsAfter(w, r, str(out["eventId"])+" accepted: "+plural(len(traces), "trace")+".", nil)
+}
+
+func agentClass(status string) string {
+	switch status {
+	case "running":
+		return "ok"
+	case "paused":
+		return "warn"
+	case "error":
+		return "err"
+	}
+	return ""
+}
+
+// firstAccepted suggests an event type: the first one an agent accepts.
+func firstAccepted(v agentsView) string {
+	for _, a := range v.OAP.Agents {
+		if len(a.Accepts) > 0 {
+			return a.Accepts[0]
+		}
+	}
+	return ""
+}
+
+// prettyAny indents a value as JSON.
+func prettyAny(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
