@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -22,6 +23,7 @@ type eventsView struct {
 	Types      []string
 	Events     []storage.Event
 	Deliveries []storage.Delivery
+	OAPEvents  []mock.OAPEventView
 }
 
 // olderQuery is the query string of the next page of older events.
@@ -52,6 +54,7 @@ func (u *UI) eventsViewOf(r *http.Request) (eventsView, error) {
 		return v, err
 	}
 	v.Deliveries, err = u.DB.RecentDeliveries(r.Context(), 50)
+	v.OAPEvents = u.Sandbox.OAPEvents(50)
 	return v, err
 }
 

@@ -42,6 +42,13 @@ func TestEventsPageListsFiltersAndPages(t *testing.T) {
 		t.Error("provider filter lets acmedb's events through")
 	}
 
+	// OAP events are listed with the traces they caused.
+	f.api(t, "POST", "/oap/events", `{"type":"TicketOpened","data":{},"metadata":{}}`)
+	_, live := f.get(t, "/ui/event-log/live", authed())
+	if !strings.Contains(live, `data-oap-event="TicketOpened"`) || !strings.Contains(live, "trace-000001 (triage)") {
+		t.Errorf("OAP events: %.300s", live[strings.Index(live, "OAP events"):])
+	}
+
 	// A webhook whose target cannot be reached: the delivery shows with its attempt and error.
 	if st, b := f.api(t, "POST", "/providers/acmedb/osp/v1/webhooks/"+ids[1], `{"webhook_url":"https://hooks.invalid/x"}`); st != 200 {
 		t.Fatalf("register webhook: %d %v", st, b)

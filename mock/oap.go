@@ -622,3 +622,30 @@ func (s *Sandbox) registerOAPAgent(w http.ResponseWriter, r *http.Request, e *oa
 	e.agents = append(e.agents, a)
 	writeJSON(w, http.StatusCreated, a)
 }
+
+// OAPEvents returns up to limit of the newest OAP events, newest first, with the ids of the
+// traces each caused.
+func (s *Sandbox) OAPEvents(limit int) []OAPEventView {
+	e := &s.oap
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []OAPEventView
+	for i := len(e.events) - 1; i >= 0 && len(out) < limit; i-- {
+		ev := e.events[i]
+		meta, _ := ev["metadata"].(map[string]any)
+		v := OAPEventView{Type: fmt.Sprint(ev["type"]), EventID: fmt.Sprint(meta["eventId"]), ReceivedAt: fmt.Sprint(meta["receivedAt"])}
+		for _, t := range e.traces {
+			if tm, _ := t.InputEvent["metadata"].(map[string]any); tm["eventId"] == meta["eventId"] {
+				v.Traces = append(v.Traces, t.TraceID+" ("+t.AgentID+")")
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// OAPEventView is an OAP event for the UI.
+type OAPEventView struct {
+	Type, EventID, ReceivedAt string
+	Traces                    []string
+}
