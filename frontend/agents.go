@@ -20,25 +20,23 @@ type agentsView struct {
 	Error     string
 }
 
-func (u *UI) agentsViewOf(message string, err error) agentsView {
+func (u *UI) agentsViewOf() agentsView {
 	snap := u.Sandbox.Snapshot()
-	v := agentsView{OAP: u.Sandbox.OAP(), BSPAgents: snap.BSP.Disk.Agents, BSPFile: snap.BSP.Disk.File, Message: message}
-	if err != nil {
-		v.Error, v.Message = err.Error(), ""
-	}
-	return v
+	message, failure := u.flashOf("agents")
+	return agentsView{OAP: u.Sandbox.OAP(), BSPAgents: snap.BSP.Disk.Agents, BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
 }
 
 func (u *UI) agents(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, agentsPage(u.meta("Agents", "agents"), u.agentsViewOf("", nil)))
+	u.render(w, r, agentsPage(u.meta("Agents", "agents"), u.agentsViewOf()))
 }
 
 func (u *UI) agentsFragment(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, agentsLive(u.agentsViewOf("", nil)))
+	u.render(w, r, agentsLive(u.agentsViewOf()))
 }
 
 // agentsAfter answers an Agents action.
 func (u *UI) agentsAfter(w http.ResponseWriter, r *http.Request, message string, err error) {
+	u.setFlash("agents", message, err)
 	u.notify()
 	if r.Header.Get("HX-Request") == "" {
 		if err != nil {
@@ -48,7 +46,7 @@ func (u *UI) agentsAfter(w http.ResponseWriter, r *http.Request, message string,
 		http.Redirect(w, r, "/ui/agents", http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, agentsLive(u.agentsViewOf(message, err)))
+	u.render(w, r, agentsLive(u.agentsViewOf()))
 }
 
 // agentLifecycle pauses or resumes an OAP agent (the lifecycle routes' rules).

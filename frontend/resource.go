@@ -129,6 +129,9 @@ func (u *UI) resourceLive(w http.ResponseWriter, r *http.Request) {
 // resourceAfter re-renders the resource's live part with an action's outcome.
 func (u *UI) resourceAfter(w http.ResponseWriter, r *http.Request, message string, actionErr error) {
 	id := r.PathValue("id")
+	if r.Method == http.MethodPost {
+		u.setFlash("resource:"+id, message, actionErr)
+	}
 	if r.Method == http.MethodPost && r.Header.Get("HX-Request") == "" {
 		if actionErr != nil {
 			http.Error(w, "ospbox UI: "+actionErr.Error(), http.StatusBadRequest)
@@ -146,10 +149,7 @@ func (u *UI) resourceAfter(w http.ResponseWriter, r *http.Request, message strin
 		u.fail(w, err)
 		return
 	}
-	v.Message = message
-	if actionErr != nil {
-		v.Error, v.Message = actionErr.Error(), ""
-	}
+	v.Message, v.Error = u.flashOf("resource:" + id)
 	u.render(w, r, resourceLive(v))
 }
 

@@ -24,28 +24,27 @@ type stateView struct {
 	Message, Error string
 }
 
-func (u *UI) stateViewOf(r *http.Request, message string, actionErr error) stateView {
-	v := stateView{Clock: u.Sandbox.Clock(), Seed: u.Sandbox.Seed(), Message: message}
+func (u *UI) stateViewOf(r *http.Request) stateView {
+	message, failure := u.flashOf("state")
+	v := stateView{Clock: u.Sandbox.Clock(), Seed: u.Sandbox.Seed(), Message: message, Error: failure}
 	var err error
-	if v.Counts, err = u.DB.Counts(r.Context()); err != nil && actionErr == nil {
-		actionErr = err
-	}
-	if actionErr != nil {
-		v.Error, v.Message = actionErr.Error(), ""
+	if v.Counts, err = u.DB.Counts(r.Context()); err != nil {
+		v.Error, v.Message = err.Error(), ""
 	}
 	return v
 }
 
 func (u *UI) sandbox(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, sandboxPage(u.meta("Sandbox", "sandbox"), u.stateViewOf(r, "", nil)))
+	u.render(w, r, sandboxPage(u.meta("Sandbox", "sandbox"), u.stateViewOf(r)))
 }
 
 func (u *UI) stateFragment(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, stateCard(u.stateViewOf(r, "", nil)))
+	u.render(w, r, stateCard(u.stateViewOf(r)))
 }
 
 // stateAfter answers a state action with the state card (htmx) or a redirect (a plain form).
 func (u *UI) stateAfter(w http.ResponseWriter, r *http.Request, message string, err error) {
+	u.setFlash("state", message, err)
 	if r.Header.Get("HX-Request") == "" {
 		if err != nil {
 			http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
@@ -54,7 +53,7 @@ func (u *UI) stateAfter(w http.ResponseWriter, r *http.Request, message string, 
 		http.Redirect(w, r, "/ui/sandbox", http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, stateCard(u.stateViewOf(r, message, err)))
+	u.render(w, r, stateCard(u.stateViewOf(r)))
 }
 
 func (u *UI) resetState(w http.ResponseWriter, r *http.Request) {

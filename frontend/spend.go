@@ -18,17 +18,14 @@ type spendView struct {
 	Error string
 }
 
-func (u *UI) spendViewOf(r *http.Request, actionErr error) (spendView, error) {
+func (u *UI) spendViewOf(r *http.Request) (spendView, error) {
 	s, err := u.Sandbox.SpendView(r.Context())
-	v := spendView{Spend: s}
-	if actionErr != nil {
-		v.Error = actionErr.Error()
-	}
-	return v, err
+	_, failure := u.flashOf("spend")
+	return spendView{Spend: s, Error: failure}, err
 }
 
 func (u *UI) spend(w http.ResponseWriter, r *http.Request) {
-	v, err := u.spendViewOf(r, nil)
+	v, err := u.spendViewOf(r)
 	if err != nil {
 		u.fail(w, err)
 		return
@@ -43,6 +40,9 @@ func (u *UI) spendFragment(w http.ResponseWriter, r *http.Request) {
 // spendAfter answers a Spend action: the live fragment (with the action's error, if any) for
 // htmx, or a redirect back to the page for a plain form post.
 func (u *UI) spendAfter(w http.ResponseWriter, r *http.Request, actionErr error) {
+	if r.Method == http.MethodPost {
+		u.setFlash("spend", "", actionErr)
+	}
 	if r.Method == http.MethodPost && r.Header.Get("HX-Request") == "" {
 		if actionErr != nil {
 			http.Error(w, "ospbox UI: "+actionErr.Error(), http.StatusBadRequest)
@@ -51,7 +51,7 @@ func (u *UI) spendAfter(w http.ResponseWriter, r *http.Request, actionErr error)
 		http.Redirect(w, r, "/ui/spend", http.StatusSeeOther)
 		return
 	}
-	v, err := u.spendViewOf(r, actionErr)
+	v, err := u.spendViewOf(r)
 	if err != nil {
 		u.fail(w, err)
 		return

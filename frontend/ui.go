@@ -39,6 +39,7 @@ type UI struct {
 	once    sync.Once
 	demo    demoRun
 	checks  checkRun
+	flashes sync.Map // page key → flash
 }
 
 // Close ends every open event stream, so a server shutdown does not wait on them.
