@@ -2,7 +2,6 @@ package check
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,32 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/internal/sandboxtest"
 	"github.com/ospbox/ospbox/mock"
-	"github.com/ospbox/ospbox/storage"
 )
 
 // sandbox starts an ospbox mock on the sample workspace.
-func sandbox(t *testing.T) *mock.Sandbox {
-	t.Helper()
-	dir := t.TempDir()
-	manifests.SeedIfEmpty(dir)
-	ws, err := manifests.OpenWorkspace(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := storage.Open(context.Background(), ws.StatePath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sb, err := mock.New(context.Background(), ws, db, mock.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
-	return sb
-}
+func sandbox(t *testing.T) *mock.Sandbox { return sandboxtest.New(t).Sandbox }
 
 func statuses(rep *Report) map[string]Status {
 	out := map[string]Status{}

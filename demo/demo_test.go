@@ -1,33 +1,16 @@
 package demo
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mock"
-	"github.com/ospbox/ospbox/storage"
+	"github.com/ospbox/ospbox/internal/sandboxtest"
 )
 
 func TestDemoPlaysAgainstTheSampleWorkspace(t *testing.T) {
-	dir := t.TempDir()
-	manifests.SeedIfEmpty(dir)
-	ws, err := manifests.OpenWorkspace(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := storage.Open(context.Background(), ws.StatePath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sb, err := mock.New(context.Background(), ws, db, mock.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	s := sandboxtest.New(t)
+	sb, db := s.Sandbox, s.DB
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 

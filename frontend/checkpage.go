@@ -5,35 +5,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ospbox/ospbox/check"
 )
 
-// checkRun is the Check page's run: at most one at a time, its results kept for the page.
-type checkRun struct {
-	mu      sync.Mutex
-	running bool
-	target  string
-	results []check.Result
-	report  *check.Report
-	err     string
-}
-
-// checkState is a copy of a run for rendering.
+// checkState is a check run for rendering: the URL, the results so far, and the report.
 type checkState struct {
-	Running bool
-	Target  string
-	Results []check.Result
-	Report  *check.Report
-	Err     string
-}
-
-func (c *checkRun) state() checkState {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return checkState{Running: c.running, Target: c.target, Results: append([]check.Result(nil), c.results...), Report: c.report, Err: c.err}
+	runState[check.Result]
+	Report *check.Report
 }
 
 // checkView is the Check page.
@@ -46,7 +26,7 @@ type checkView struct {
 type checkTarget struct{ Label, URL string }
 
 func (u *UI) checkViewOf() checkView {
-	v := checkView{Run: u.checks.state()}
+	v := checkView{Run: u.checkState()}
 	for _, slug := range u.providerSlugs() {
 		v.Targets = append(v.Targets, checkTarget{Label: slug + " (this workspace)", URL: u.SandboxURL + "/providers/" + slug})
 	}
@@ -58,7 +38,7 @@ func (u *UI) checkPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) checkResults(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, checkResultsCard(u.checks.state()))
+	u.render(w, r, checkResultsCard(u.checkState()))
 }
 
 // startCheck runs ospbox check against the URL given (any provider, not only this workspace's)
@@ -66,38 +46,18 @@ func (u *UI) checkResults(w http.ResponseWriter, r *http.Request) {
 func (u *UI) startCheck(w http.ResponseWriter, r *http.Request) {
 	target := strings.TrimSpace(r.PostFormValue("url"))
 	if p, err := url.Parse(target); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		c := &u.checks
-		c.mu.Lock()
-		if !c.running {
-			c.target, c.results, c.report, c.err = target, nil, nil, "enter the provider's base URL, such as "+u.SandboxURL+"/providers/acmedb"
-		}
-		c.mu.Unlock()
+		u.checks.fail(target, "enter the provider's base URL, such as "+u.SandboxURL+"/providers/acmedb")
+		u.checkReport.Store(nil)
 		u.checkResults(w, r)
 		return
 	}
 	opts := check.Options{Target: target, Protocol: "auto", Level: r.PostFormValue("level"), NonDestructive: r.PostFormValue("non_destructive") != "",
 		Timeout: 10 * time.Second}
-	c := &u.checks
-	c.mu.Lock()
-	if !c.running {
-		c.running, c.target, c.results, c.report, c.err = true, target, nil, nil, ""
-		go func() {
-			rep, err := check.Run(context.Background(), opts, func(res check.Result) {
-				c.mu.Lock()
-				c.results = append(c.results, res)
-				c.mu.Unlock()
-				u.notify()
-			})
-			c.mu.Lock()
-			c.running, c.report = false, rep
-			if err != nil {
-				c.err = err.Error()
-			}
-			c.mu.Unlock()
-			u.notify()
-		}()
-	}
-	c.mu.Unlock()
+	u.checks.start(target, func(report func(check.Result)) error {
+		rep, err := check.Run(context.Background(), opts, report)
+		u.checkReport.Store(rep)
+		return err
+	}, u.notify)
 	if r.Header.Get("HX-Request") == "" {
 		http.Redirect(w, r, "/ui/check", http.StatusSeeOther)
 		return
@@ -105,10 +65,19 @@ func (u *UI) startCheck(w http.ResponseWriter, r *http.Request) {
 	u.checkResults(w, r)
 }
 
+// checkState is the current run with its report once it ends.
+func (u *UI) checkState() checkState {
+	st := checkState{runState: u.checks.state()}
+	if !st.Running {
+		st.Report = u.checkReport.Load()
+	}
+	return st
+}
+
 // firstTarget is the URL the form starts with: the last one checked, else the first provider.
 func firstTarget(v checkView) string {
-	if v.Run.Target != "" {
-		return v.Run.Target
+	if v.Run.Label != "" {
+		return v.Run.Label
 	}
 	if len(v.Targets) > 0 {
 		return v.Targets[0].URL

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"mime/multipart"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -40,18 +39,7 @@ func TestStateExportImportResetAndSeed(t *testing.T) {
 		fw, _ := mw.CreateFormFile("state", "state.db")
 		io.WriteString(fw, content)
 		mw.Close()
-		req, _ := http.NewRequest("POST", f.srv.URL+"/ui/sandbox/import", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set(TokenHeader, testToken)
-		req.Header.Set(CSRFHeader, csrfFor(testToken))
-		req.Header.Set("HX-Request", "true")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return f.htmxPost(t, "/ui/sandbox/import", mw.FormDataContentType(), &body)
 	}
 	if st, frag := upload(exported); st != 200 || !strings.Contains(frag, "Imported") {
 		t.Fatalf("import: %d %.300s", st, frag)

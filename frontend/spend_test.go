@@ -39,8 +39,14 @@ func (f *fixture) apiWith(t *testing.T, method, path, body, token string) (int, 
 // postForm posts a UI form the way htmx does and returns the fragment.
 func (f *fixture) postForm(t *testing.T, path string, form url.Values) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return f.htmxPost(t, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+}
+
+// htmxPost sends a POST with the launch token, the CSRF header and HX-Request, as the page does.
+func (f *fixture) htmxPost(t *testing.T, path, contentType string, body io.Reader) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.srv.URL+path, body)
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set(TokenHeader, testToken)
 	req.Header.Set(CSRFHeader, csrfFor(testToken))
 	req.Header.Set("HX-Request", "true")

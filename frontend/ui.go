@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/ospbox/ospbox/check"
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -37,9 +39,10 @@ type UI struct {
 	mux     *http.ServeMux
 	closing chan struct{}
 	once    sync.Once
-	demo    demoRun
-	checks  checkRun
-	flashes sync.Map // page key → flash
+	demo        liveRun[string]
+	checks      liveRun[check.Result]
+	checkReport atomic.Pointer[check.Report]
+	flashes     sync.Map // page key → flash
 }
 
 // Close ends every open event stream, so a server shutdown does not wait on them.

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/internal/sandboxtest"
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -31,22 +31,8 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	manifests.SeedIfEmpty(dir)
-	ws, err := manifests.OpenWorkspace(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := storage.Open(context.Background(), ws.StatePath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sb, err := mock.New(context.Background(), ws, db, mock.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
+	s := sandboxtest.New(t)
+	sb, db := s.Sandbox, s.DB
 	ui := New(Options{Sandbox: sb, DB: db, Token: testToken, SandboxURL: "http://127.0.0.1:7410", Version: "test", KeepaliveInterval: time.Hour})
 	srv := httptest.NewServer(ui)
 	t.Cleanup(srv.Close)
@@ -282,20 +268,7 @@ func TestSandboxClockControls(t *testing.T) {
 	if !strings.Contains(body, "running") || !strings.Contains(body, "+1 day") {
 		t.Fatalf("sandbox page: %.300s", body)
 	}
-	post := func(form url.Values) (int, string) {
-		req, _ := http.NewRequest("POST", f.srv.URL+"/ui/sandbox/clock", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set(TokenHeader, testToken)
-		req.Header.Set(CSRFHeader, csrfFor(testToken))
-		req.Header.Set("HX-Request", "true")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	post := func(form url.Values) (int, string) { return f.postForm(t, "/ui/sandbox/clock", form) }
 	if st, b := post(url.Values{"op": {"freeze"}}); st != 200 || !strings.Contains(b, "frozen") {
 		t.Errorf("freeze: %d %.200s", st, b)
 	}

@@ -280,7 +280,12 @@ func (tx *Tx) Changed(table, id, kind string) {
 // and commits once. Each fn still sees the effects of those before it, and a failing fn rolls
 // back only its savepoint. Under load this turns many small commits into few large ones.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	w := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.submit(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// submit hands w to the writer and waits for its outcome.
+func (db *DB) submit(w *writeOp) error {
+	ctx := w.ctx
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
@@ -310,21 +315,7 @@ type writeOp struct {
 // exclusive runs fn on the write connection outside a transaction, between two groups of
 // updates; fn manages its own transaction.
 func (db *DB) exclusive(ctx context.Context, fn func(conn *sql.DB) error) error {
-	w := &writeOp{ctx: ctx, raw: fn, done: make(chan error, 1)}
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return errors.New("the state database is closed")
-	}
-	db.startWriter()
-	select {
-	case db.writes <- w:
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
-	}
-	db.mu.RUnlock()
-	return <-w.done
+	return db.submit(&writeOp{ctx: ctx, raw: fn, done: make(chan error, 1)})
 }
 
 const maxGroup = 64
