@@ -34,11 +34,11 @@ type Options struct {
 // UI is the http.Handler for every /ui/ path.
 type UI struct {
 	Options
-	token   string
-	csrf    string
-	mux     *http.ServeMux
-	closing chan struct{}
-	once    sync.Once
+	token       string
+	csrf        string
+	mux         *http.ServeMux
+	closing     chan struct{}
+	once        sync.Once
 	demo        liveRun[string]
 	checks      liveRun[check.Result]
 	checkReport atomic.Pointer[check.Report]
