@@ -1,7 +1,6 @@
 package frontend
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -71,16 +70,10 @@ func (u *UI) sendAgentEvent(w http.ResponseWriter, r *http.Request) {
 		u.agentsAfter(w, r, "", errors.New("the event data is not a JSON object: "+err.Error()))
 		return
 	}
-	body, _ := json.Marshal(map[string]any{"type": strings.TrimSpace(r.PostFormValue("type")), "data": payload, "metadata": map[string]any{}})
-	req, _ := http.NewRequestWithContext(r.Context(), "POST", "http://127.0.0.1/oap/events", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "ospbox UI")
-	rec := &responseBuffer{header: http.Header{}}
-	u.Sandbox.ServeHTTP(rec, mock.AsOperator(req))
-	var out map[string]any
-	json.Unmarshal(rec.body.Bytes(), &out)
-	if rec.status != http.StatusAccepted {
-		u.agentsAfter(w, r, "", apiError(rec.status, out))
+	status, out := u.operatorRequest(r.Context(), "POST", "/oap/events",
+		map[string]any{"type": strings.TrimSpace(r.PostFormValue("type")), "data": payload, "metadata": map[string]any{}})
+	if status != http.StatusAccepted {
+		u.agentsAfter(w, r, "", apiError(status, out))
 		return
 	}
 	traces, _ := out["traceIds"].([]any)

@@ -256,11 +256,16 @@ func (u *UI) revealCredentials(w http.ResponseWriter, r *http.Request) {
 // operatorCall sends the provider API a request as the sandbox operator (see mock.AsOperator)
 // and decodes its JSON answer.
 func (u *UI) operatorCall(ctx context.Context, res storage.Resource, method, path string, body any) (int, map[string]any) {
+	return u.operatorRequest(ctx, method, "/providers/"+res.Provider+"/osp/v1"+path, body)
+}
+
+// operatorRequest sends the sandbox host one request as its operator and decodes the JSON answer.
+func (u *UI) operatorRequest(ctx context.Context, method, path string, body any) (int, map[string]any) {
 	var buf bytes.Buffer
 	if body != nil {
 		json.NewEncoder(&buf).Encode(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1/providers/"+res.Provider+"/osp/v1"+path, &buf)
+	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1"+path, &buf)
 	if err != nil {
 		return http.StatusInternalServerError, nil
 	}
