@@ -1,6 +1,8 @@
 package mock
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -648,4 +650,22 @@ func (s *Sandbox) OAPEvents(limit int) []OAPEventView {
 type OAPEventView struct {
 	Type, EventID, ReceivedAt string
 	Traces                    []string
+}
+
+// oapDiscovery is the served OAP manifest with its agents replaced by the live registry, in
+// registry order with their current status (spec/oap.md §3). It changes as the registry does,
+// so it is built per request.
+func (s *Sandbox) oapDiscovery(sv *ServedSurface, origin string) *servedBody {
+	root := sv.rewritten(origin)
+	e := &s.oap
+	e.mu.Lock()
+	e.sync(sv.Surface.Doc.Root, s.ws.Dir)
+	raw, _ := json.Marshal(e.agents)
+	e.mu.Unlock()
+	if doc, err := jsondoc.Parse(raw); err == nil {
+		root.Members[0].Value.Set("agents", doc.Root)
+	}
+	body := jsondoc.Indent(root)
+	sum := sha256.Sum256(body)
+	return newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
 }

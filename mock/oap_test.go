@@ -99,6 +99,14 @@ func TestOAPSimulationEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Discovery shows the live registry.
+	d := agent{t: t, base: f.srv.URL}
+	_, _, disc := d.call("GET", "/.well-known/oap", "", nil)
+	listed := disc["oap"].(map[string]any)["agents"].([]any)
+	if len(listed) != 2 || listed[1].(map[string]any)["id"] != "echo" || listed[1].(map[string]any)["status"] != "running" {
+		t.Errorf("discovery agents: %v", listed)
+	}
+
 	// Deleting a declared agent removes it; its traces stay.
 	if st, _, _ := a.call("DELETE", "/agents/triage", "", nil); st != 204 {
 		t.Errorf("delete: %d", st)

@@ -59,6 +59,18 @@ func (sv *ServedSurface) body(origin string) *servedBody {
 	if b, ok := sv.bodies.Load(origin); ok {
 		return b.(*servedBody)
 	}
+	body := jsondoc.Indent(sv.rewritten(origin))
+	sum := sha256.Sum256(body)
+	b := newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
+	if sv.cached.Add(1) > maxCachedBodies {
+		return b
+	}
+	actual, _ := sv.bodies.LoadOrStore(origin, b)
+	return actual.(*servedBody)
+}
+
+// rewritten is a copy of the manifest with its endpoint URLs pointing at ospbox for origin.
+func (sv *ServedSurface) rewritten(origin string) *jsondoc.Node {
 	root := sv.Surface.Doc.Root.Clone()
 	inner := root.Members[0].Value
 	if services := inner.Get("services"); services != nil && services.Kind == jsondoc.Object {
@@ -78,14 +90,7 @@ func (sv *ServedSurface) body(origin string) *servedBody {
 	if t := inner.Get("tenants"); t != nil && t.Kind == jsondoc.Object && sv.Surface.Protocol == "bsp" {
 		t.Set("manifest", jsondoc.NewString(origin+DiscoveryPath(sv.Surface)+"/{tenantId}"))
 	}
-	body := jsondoc.Indent(root)
-	sum := sha256.Sum256(body)
-	b := newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
-	if sv.cached.Add(1) > maxCachedBodies {
-		return b
-	}
-	actual, _ := sv.bodies.LoadOrStore(origin, b)
-	return actual.(*servedBody)
+	return root
 }
 
 // surfaceError writes the BSP/OAP error body {"error": {"code", "message"}} (spec/bsp.md §13,
@@ -110,6 +115,9 @@ func (s *Sandbox) serveSurfaceDiscovery(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 		b := st.Serving.body(origin)
+		if proto == "oap" {
+			b = s.oapDiscovery(st.Serving, origin)
+		}
 		h := w.Header()
 		h.Set("ETag", b.etag)
 		h.Set("Cache-Control", "no-cache")
