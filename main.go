@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"io"
 	"log/slog"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/ospbox/ospbox/check"
 	"github.com/ospbox/ospbox/demo"
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mcptools"
 	"github.com/ospbox/ospbox/storage"
 	"github.com/spf13/cobra"
 )
@@ -133,7 +135,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 	}
 	f.register(root)
 	root.Flags().StringVar(&f.page, "page", "", "the UI page the desktop window opens on, e.g. /ui/spend (default: the Overview)")
-	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), checkCommand(), versionCommand())
+	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), checkCommand(), mcpCommand(), versionCommand())
 	return root
 }
 
@@ -311,6 +313,45 @@ evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL c
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "tenant id (BSP)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, json or junit")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
+	return cmd
+}
+
+func mcpCommand() *cobra.Command {
+	var f serveFlags
+	var provider string
+	cmd := &cobra.Command{
+		Use:   "mcp",
+		Short: "Serve a workspace provider's capabilities as MCP tools over stdio",
+		Long: `mcp starts the workspace's sandbox and speaks the Model Context Protocol on stdin/stdout: its
+tools are the provider's capabilities (OSP discover, provision, status, usage, rotate, deprovision,
+cost; OAP agents, send event, traces when the workspace has OAP). The provision tool's input
+schema is ospbox's provision request schema narrowed to the manifest's offerings and tiers. The
+sandbox host and UI also listen (on a free loopback port unless --addr), and logs go to stderr.`,
+		Example: `  ospbox mcp --workspace ./my-provider
+  ospbox mcp --provider skyhost
+  # in an MCP client's configuration: {"command": "ospbox", "args": ["mcp", "--workspace", "/path"]}`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := f.config(cmd)
+			if cfg.Addr == "" {
+				cfg.Addr = "127.0.0.1:0"
+			}
+			cfg.Out = cmd.ErrOrStderr()
+			a, err := app.Start(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer a.Shutdown(context.WithoutCancel(cmd.Context()))
+			srv, err := mcptools.New(a.Sandbox, provider, buildInfo().Version)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "ospbox mcp: sandbox host", a.URL, "— MCP on stdio")
+			return srv.Run(cmd.Context(), &mcp.StdioTransport{})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&provider, "provider", "", "the provider whose tools to serve (default: the workspace's default provider)")
 	return cmd
 }
 

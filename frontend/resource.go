@@ -271,11 +271,10 @@ func (u *UI) operatorRequest(ctx context.Context, method, path string, body any)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "ospbox UI")
-	rec := &responseBuffer{header: http.Header{}}
-	u.Sandbox.ServeHTTP(rec, mock.AsOperator(req))
+	status, answer := u.Sandbox.Do(mock.AsOperator(req))
 	var out map[string]any
-	json.Unmarshal(rec.body.Bytes(), &out)
-	return rec.status, out
+	json.Unmarshal(answer, &out)
+	return status, out
 }
 
 // apiError turns the provider API's error envelope into an error for the page.
@@ -297,26 +296,6 @@ func nested(m map[string]any, keys ...string) any {
 		v = mm[k]
 	}
 	return v
-}
-
-// responseBuffer collects a handler's response in memory.
-type responseBuffer struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *responseBuffer) Header() http.Header { return b.header }
-func (b *responseBuffer) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-func (b *responseBuffer) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
 }
 
 // countdown says how far t is from now: "in 2 h 13 min", "3 min ago".

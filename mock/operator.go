@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/big"
@@ -73,4 +74,37 @@ func (s *Sandbox) ExtendTTL(ctx context.Context, id string, d time.Duration) err
 		return s.event(ctx, tx, res, "ospbox.ttl_extended", "", s.clock.Now(), map[string]any{
 			"expires_at": rfc3339(exp), "extended_by_seconds": int(d / time.Second)})
 	})
+}
+
+// Do serves req in process, as if it had arrived over the network, and returns the status and
+// body of the answer: the UI's actions and the MCP tools call the API through it.
+func (s *Sandbox) Do(req *http.Request) (int, []byte) {
+	rec := &memoryResponse{header: http.Header{}}
+	s.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec.status, rec.body.Bytes()
+}
+
+// memoryResponse collects a response in memory.
+type memoryResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (m *memoryResponse) Header() http.Header { return m.header }
+
+func (m *memoryResponse) WriteHeader(code int) {
+	if m.status == 0 {
+		m.status = code
+	}
+}
+
+func (m *memoryResponse) Write(p []byte) (int, error) {
+	if m.status == 0 {
+		m.status = http.StatusOK
+	}
+	return m.body.Write(p)
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TestMCPServerOverStdio runs `ospbox mcp` as a subprocess and drives it with the MCP SDK's
+// client over the real stdin/stdout pipe, as an MCP host would.
+func TestMCPServerOverStdio(t *testing.T) {
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.Command(bin, "mcp", "--workspace", t.TempDir())
+	client := mcp.NewClient(&mcp.Implementation{Name: "ospbox-test", Version: "1"}, nil)
+	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close()
+
+	tools, err := session.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var provision *mcp.Tool
+	for _, tool := range tools.Tools {
+		names = append(names, tool.Name)
+		if tool.Name == "osp_provision" {
+			provision = tool
+		}
+	}
+	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("tool %s missing: %v", want, names)
+		}
+	}
+	schema, _ := json.Marshal(provision.InputSchema)
+	var s struct {
+		Properties map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"properties"`
+		Required []string `json:"required"`
+	}
+	json.Unmarshal(schema, &s)
+	if !slices.Contains(s.Properties["offering_id"].Enum, "acmedb/redis") || !slices.Contains(s.Required, "tier_id") {
+		t.Errorf("provision schema does not come from the manifest: %s", schema)
+	}
+
+	call := func(name string, args map[string]any) map[string]any {
+		t.Helper()
+		res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.IsError {
+			t.Fatalf("%s failed: %v", name, res.Content)
+		}
+		out, _ := res.StructuredContent.(map[string]any)
+		return out
+	}
+	res := call("osp_provision", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "sandbox": map[string]any{"enabled": true}})
+	id, _ := res["resource_id"].(string)
+	token := res["credentials_bundle"].(map[string]any)["metadata"].(map[string]any)["resource_access_token"].(string)
+	if status := call("osp_status", map[string]any{"resource_id": id, "access_token": token}); status["status"] != "provisioned" {
+		t.Errorf("status: %v", status)
+	}
+	if usage := call("osp_usage", map[string]any{"resource_id": id, "access_token": token}); usage["resource_id"] != id {
+		t.Errorf("usage: %v", usage)
+	}
+	if ev := call("oap_send_event", map[string]any{"type": "TicketOpened", "data": map[string]any{"ticket": 3}}); len(ev["traceIds"].([]any)) != 1 {
+		t.Errorf("oap event: %v", ev)
+	}
+	call("osp_deprovision", map[string]any{"resource_id": id, "access_token": token})
+	// A provider error comes back as a tool error with the envelope.
+	bad, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "osp_status", Arguments: map[string]any{"resource_id": "res_missing"}})
+	if err != nil || !bad.IsError {
+		t.Errorf("unknown resource: %v %+v", err, bad)
+	}
+}

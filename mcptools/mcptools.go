@@ -1,0 +1,189 @@
+// Package mcptools is ospbox's MCP binding: an MCP server whose tools are a workspace provider's
+// capabilities — OSP discovery, provisioning, status, usage, rotation, deprovisioning and cost,
+// and the OAP registry, events and traces. Each tool sends the sandbox the request an agent
+// would (in process, the same handler as the HTTP API) and returns its JSON answer.
+package mcptools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock"
+)
+
+// New builds the MCP server for provider slug of the sandbox (the default provider when "").
+func New(sb *mock.Sandbox, slug, version string) (*mcp.Server, error) {
+	snap := sb.Snapshot()
+	if slug == "" {
+		slug = snap.Default
+	}
+	p := snap.Provider(slug)
+	if p == nil || p.Serving == nil {
+		return nil, fmt.Errorf("no provider %q is being served (fix its manifest, or pass --provider)", slug)
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "ospbox-" + slug, Version: version}, &mcp.ServerOptions{
+		Instructions: "Tools of the " + p.Serving.Manifest.ProviderName + " mock provider in an ospbox sandbox (OSP), and of its OAP agents when the workspace has them.",
+	})
+	b := binding{sb: sb, base: "/providers/" + slug}
+	resource := object(map[string]any{
+		"resource_id":  map[string]any{"type": "string", "description": "the resource's id (res_…)"},
+		"access_token": map[string]any{"type": "string", "description": "the resource access token from the credential bundle (osp_rat_…)"},
+	}, "resource_id")
+	b.tool(srv, "osp_discover", "Read the provider's OSP manifest: offerings, tiers, prices, regions.", object(nil), "GET", func(map[string]any) string { return "/.well-known/osp.json" }, nil)
+	b.tool(srv, "osp_provision", "Provision a resource (or a sandbox) of an offering and tier; returns the resource id and the credential bundle.",
+		provisionSchema(p.Serving.Manifest), "POST", func(map[string]any) string { return "/osp/v1/provision" }, func(in map[string]any) any { return in })
+	b.tool(srv, "osp_status", "Read a resource's status (the first read after asynchronous provisioning carries the bundle).", resource, "GET",
+		func(in map[string]any) string { return "/osp/v1/resources/" + str(in["resource_id"]) }, nil)
+	b.tool(srv, "osp_usage", "Read a resource's usage report for the current period.", resource, "GET",
+		func(in map[string]any) string { return "/osp/v1/resources/" + str(in["resource_id"]) + "/usage" }, nil)
+	b.tool(srv, "osp_rotate", "Rotate a resource's credentials; the old token works until the grace period ends.", resource, "POST",
+		func(in map[string]any) string { return "/osp/v1/resources/" + str(in["resource_id"]) + "/credentials" }, func(map[string]any) any { return map[string]any{} })
+	b.tool(srv, "osp_deprovision", "Deprovision a resource.", resource, "DELETE",
+		func(in map[string]any) string { return "/osp/v1/resources/" + str(in["resource_id"]) }, nil)
+	b.tool(srv, "osp_cost", "Read the cost summary of the current period: base and metered cost per resource.", object(nil), "GET",
+		func(map[string]any) string { return "/osp/v1/cost-summary" }, nil)
+	if snap.OAP.Serving != nil {
+		o := binding{sb: sb}
+		o.tool(srv, "oap_agents", "List the OAP agents with their status, what they accept and produce.", object(nil), "GET",
+			func(map[string]any) string { return "/oap/agents" }, nil)
+		o.tool(srv, "oap_send_event", "Send an OAP event; every running agent that accepts its type produces commands and a trace.",
+			object(map[string]any{
+				"type":     map[string]any{"type": "string", "minLength": 1, "description": "the event type, e.g. " + firstAccepted(snap.OAP.Serving.Surface.Doc)},
+				"data":     map[string]any{"type": "object"},
+				"metadata": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+			}, "type"), "POST", func(map[string]any) string { return "/oap/events" },
+			func(in map[string]any) any {
+				if in["data"] == nil {
+					in["data"] = map[string]any{}
+				}
+				if in["metadata"] == nil {
+					in["metadata"] = map[string]any{}
+				}
+				return in
+			})
+		o.tool(srv, "oap_traces", "List execution traces, optionally of one agent.",
+			object(map[string]any{"agentId": map[string]any{"type": "string"}}), "GET",
+			func(in map[string]any) string {
+				if id := str(in["agentId"]); id != "" {
+					return "/oap/traces?agentId=" + id
+				}
+				return "/oap/traces"
+			}, nil)
+	}
+	return srv, nil
+}
+
+// binding sends tool calls to the sandbox under base.
+type binding struct {
+	sb   *mock.Sandbox
+	base string
+}
+
+// tool adds one tool: path builds the request path from the input, body (nil for none) the body.
+func (b binding) tool(srv *mcp.Server, name, description string, schema map[string]any, method string, path func(map[string]any) string, body func(map[string]any) any) {
+	srv.AddTool(&mcp.Tool{Name: name, Description: description, InputSchema: schema}, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		in := map[string]any{}
+		if raw := req.Params.Arguments; len(raw) > 0 {
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return errorResult("the arguments are not a JSON object: " + err.Error()), nil
+			}
+		}
+		token := str(in["access_token"])
+		delete(in, "access_token")
+		var payload []byte
+		if body != nil {
+			payload, _ = json.Marshal(body(in))
+		}
+		status, answer := b.call(ctx, method, b.base+path(in), payload, token)
+		res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("HTTP %d\n%s", status, answer)}}}
+		var structured map[string]any
+		if json.Unmarshal(answer, &structured) == nil {
+			res.StructuredContent = structured
+		}
+		res.IsError = status >= 400
+		return res, nil
+	})
+}
+
+// call sends one request to the sandbox's handler, as an agent's HTTP request would arrive.
+func (b binding) call(ctx context.Context, method, path string, body []byte, token string) (int, []byte) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1"+path, bytes.NewReader(body))
+	if err != nil {
+		return http.StatusBadRequest, []byte(`{"error":{"code":"invalid_request","message":"` + err.Error() + `"}}`)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "ospbox-mcp")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	status, answer := b.sb.Do(req)
+	return status, bytes.TrimSpace(answer)
+}
+
+func errorResult(msg string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}
+}
+
+// provisionSchema is ospbox's provision request schema with offering_id and tier_id narrowed
+// to what this provider's manifest offers.
+func provisionSchema(m *manifests.OSPManifest) map[string]any {
+	var s map[string]any
+	raw, _ := manifests.SchemaBody("messages/osp-provision-request.json", "")
+	json.Unmarshal(raw, &s)
+	delete(s, "$schema")
+	delete(s, "$id")
+	props, _ := s["properties"].(map[string]any)
+	var offerings, tiers []any
+	seen := map[string]bool{}
+	for _, o := range m.Offerings {
+		offerings = append(offerings, o.ID)
+		for _, t := range o.Tiers {
+			if !seen[t.ID] {
+				seen[t.ID] = true
+				tiers = append(tiers, t.ID)
+			}
+		}
+	}
+	if props != nil {
+		props["offering_id"] = map[string]any{"enum": offerings, "description": "one of the provider's offerings"}
+		props["tier_id"] = map[string]any{"enum": tiers, "description": "a tier of the offering"}
+	}
+	return s
+}
+
+// object is a JSON Schema for an object with properties and required members.
+func object(props map[string]any, required ...string) map[string]any {
+	if props == nil {
+		props = map[string]any{}
+	}
+	s := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+// firstAccepted is an event type the first OAP agent accepts, for the tool's description.
+func firstAccepted(doc *jsondoc.Document) string {
+	for _, a := range doc.Root.Members[0].Value.Get("agents").List() {
+		for _, t := range a.Get("accepts").List() {
+			return t.Text
+		}
+	}
+	return "TicketOpened"
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return strings.TrimSpace(s)
+}
