@@ -1,10 +1,12 @@
 package mock
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
 )
 
 // OAP 2025-07-01 simulation (spec/oap.md §6–§9): the agent registry with lifecycle, each agent's
@@ -55,6 +58,8 @@ type OAPTrace struct {
 
 type oapEngine struct {
 	mu       sync.Mutex
+	db       *storage.DB // where the state is kept (nil in a bare engine)
+	loaded   bool
 	source   string            // canonical form of the manifest the registry follows
 	agents   []*OAPAgent       // registry order
 	removed  map[string]string // id → the descriptor it had when DELETEd
@@ -69,10 +74,14 @@ type oapEngine struct {
 // take their descriptors from the file; a declared status applies only when it changed in the
 // file; a deleted declared agent stays deleted until its descriptor changes.
 func (e *oapEngine) sync(doc *jsondoc.Node, dir string) {
+	if !e.loaded {
+		e.load()
+	}
 	source := string(jsondoc.Canonical(doc))
 	if source == e.source {
 		return
 	}
+	defer e.persist(nil)
 	e.source = source
 	if e.removed == nil {
 		e.removed = map[string]string{}
@@ -233,7 +242,103 @@ func (e *oapEngine) accept(event map[string]any, now time.Time, dir string) (str
 		}
 		counts[typ] = number(counts[typ]) + 1
 	}
+	entries := []storage.OAPEntry{entry("event", event)}
+	for _, id := range traceIDs {
+		for _, t := range e.traces {
+			if t.TraceID == id {
+				for _, c := range t.OutputCommands {
+					entries = append(entries, entry("command", c))
+				}
+				entries = append(entries, entry("trace", t))
+			}
+		}
+	}
+	e.persist(entries)
 	return eventID, traceIDs
+}
+
+func entry(kind string, v any) storage.OAPEntry {
+	raw, _ := json.Marshal(v)
+	return storage.OAPEntry{Kind: kind, Doc: string(raw)}
+}
+
+// oapSaved is the stored form of the registry and counters.
+type oapSaved struct {
+	Source   string            `json:"source"`
+	Agents   []oapSavedAgent   `json:"agents"`
+	Removed  map[string]string `json:"removed"`
+	EventSeq int               `json:"event_seq"`
+	TraceSeq int               `json:"trace_seq"`
+}
+
+type oapSavedAgent struct {
+	OAPAgent
+	Declared       bool           `json:"declared"`
+	DeclaredStatus string         `json:"declared_status"`
+	Memory         map[string]any `json:"memory"`
+}
+
+// persist stores the registry and counters with entries appended to the logs. A failure is
+// logged: the answer already given stands, and the next change stores the state again.
+func (e *oapEngine) persist(entries []storage.OAPEntry) {
+	if e.db == nil {
+		return
+	}
+	saved := oapSaved{Source: e.source, Removed: e.removed, EventSeq: e.eventSeq, TraceSeq: e.traceSeq}
+	for _, a := range e.agents {
+		saved.Agents = append(saved.Agents, oapSavedAgent{OAPAgent: *a, Declared: a.declared, DeclaredStatus: a.declaredStatus, Memory: a.memory})
+	}
+	doc, _ := json.Marshal(saved)
+	if err := e.db.SaveOAP(context.Background(), string(doc), entries); err != nil {
+		slog.Error("saving the OAP simulation", "err", err)
+	}
+}
+
+// load reads the stored state (once; again after an import or a reset).
+func (e *oapEngine) load() {
+	e.loaded = true
+	e.source, e.agents, e.removed, e.events, e.commands, e.traces, e.eventSeq, e.traceSeq = "", nil, map[string]string{}, nil, nil, nil, 0, 0
+	if e.db == nil {
+		return
+	}
+	doc, log, err := e.db.LoadOAP(context.Background())
+	if err != nil {
+		slog.Error("loading the OAP simulation", "err", err)
+		return
+	}
+	var saved oapSaved
+	if doc != "" && json.Unmarshal([]byte(doc), &saved) == nil {
+		e.source, e.eventSeq, e.traceSeq = saved.Source, saved.EventSeq, saved.TraceSeq
+		if saved.Removed != nil {
+			e.removed = saved.Removed
+		}
+		for _, sa := range saved.Agents {
+			a := sa.OAPAgent
+			a.declared, a.declaredStatus, a.memory = sa.Declared, sa.DeclaredStatus, sa.Memory
+			if a.memory == nil {
+				a.memory = map[string]any{}
+			}
+			e.agents = append(e.agents, &a)
+		}
+	}
+	for _, en := range log {
+		switch en.Kind {
+		case "event", "command":
+			var m map[string]any
+			if json.Unmarshal([]byte(en.Doc), &m) == nil {
+				if en.Kind == "event" {
+					e.events = append(e.events, m)
+				} else {
+					e.commands = append(e.commands, m)
+				}
+			}
+		case "trace":
+			var t OAPTrace
+			if json.Unmarshal([]byte(en.Doc), &t) == nil {
+				e.traces = append(e.traces, &t)
+			}
+		}
+	}
 }
 
 func commandTypes(cmds []map[string]any) []string {
@@ -325,15 +430,16 @@ func (s *Sandbox) SetAgentState(id, op string) (int, string) {
 	default:
 		return http.StatusNotFound, "NOT_FOUND"
 	}
+	e.persist(nil)
 	return http.StatusNoContent, ""
 }
 
-// ResetOAP empties the simulation: the registry starts again from the manifest.
-func (s *Sandbox) ResetOAP() {
+// ReloadOAP reads the simulation's state again from the database (after an import or a reset).
+func (s *Sandbox) ReloadOAP() {
 	e := &s.oap
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.source, e.agents, e.removed, e.events, e.commands, e.traces, e.eventSeq, e.traceSeq = "", nil, nil, nil, nil, nil, 0, 0
+	e.loaded = false
 }
 
 var (
@@ -494,6 +600,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 						}
 					}
 					e.agents = slices.DeleteFunc(e.agents, func(x *OAPAgent) bool { return x == a })
+					e.persist(nil)
 					w.WriteHeader(http.StatusNoContent)
 					return
 				}
@@ -508,6 +615,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 				} else {
 					a.Status = "running"
 				}
+				e.persist(nil)
 				w.WriteHeader(http.StatusNoContent)
 			case "/memory":
 				writeJSON(w, http.StatusOK, map[string]any{"agentId": a.ID, "state": a.memory})
@@ -622,6 +730,7 @@ func (s *Sandbox) registerOAPAgent(w http.ResponseWriter, r *http.Request, e *oa
 	}
 	a.memory = initialMemory(s.ws.Dir, a.ID)
 	e.agents = append(e.agents, a)
+	e.persist(nil)
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -631,6 +740,9 @@ func (s *Sandbox) OAPEvents(limit int) []OAPEventView {
 	e := &s.oap
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !e.loaded {
+		e.load()
+	}
 	var out []OAPEventView
 	for i := len(e.events) - 1; i >= 0 && len(out) < limit; i-- {
 		ev := e.events[i]

@@ -1,10 +1,13 @@
 package mock
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ospbox/ospbox/manifests"
 )
 
 func TestOAPSimulationEndToEnd(t *testing.T) {
@@ -138,5 +141,40 @@ func TestOAPRoutesOfUndeclaredCapabilities(t *testing.T) {
 	}
 	if st, _, _ := a.call("GET", "/agents", "", nil); st != 200 {
 		t.Errorf("registry still served: %d", st)
+	}
+}
+
+func TestOAPStateSurvivesARestart(t *testing.T) {
+	f := newFixture(t)
+	a := agent{t: t, base: f.srv.URL + "/oap"}
+	a.call("POST", "/events", "", map[string]any{"type": "TicketOpened", "data": map[string]any{}, "metadata": map[string]any{}})
+	a.call("POST", "/agents", "", map[string]any{"id": "echo", "name": "Echo", "accepts": []string{"Ping"}, "produces": []string{"Pong"}})
+	a.call("POST", "/agents/triage/pause", "", nil)
+
+	// A second sandbox on the same state, as after a restart.
+	ws, _ := manifests.OpenWorkspace(f.dir)
+	again, err := New(t.Context(), ws, f.db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	srv := httptest.NewServer(again)
+	defer srv.Close()
+	b := agent{t: t, base: srv.URL + "/oap"}
+	_, _, list := b.call("GET", "/agents", "", nil)
+	agents := list["agents"].([]any)
+	if len(agents) != 2 || agents[0].(map[string]any)["status"] != "paused" || agents[1].(map[string]any)["id"] != "echo" {
+		t.Errorf("registry after restart: %v", list)
+	}
+	_, _, mem := b.call("GET", "/agents/triage/memory", "", nil)
+	if mem["state"].(map[string]any)["eventsProcessed"] != float64(1) {
+		t.Errorf("memory after restart: %v", mem)
+	}
+	if _, _, tr := b.call("GET", "/traces", "", nil); len(tr["traces"].([]any)) != 1 {
+		t.Errorf("traces after restart: %v", tr)
+	}
+	b.call("POST", "/agents/triage/resume", "", nil)
+	if _, _, acc := b.call("POST", "/events", "", map[string]any{"type": "TicketOpened", "data": map[string]any{}, "metadata": map[string]any{}}); acc["eventId"] != "evt-000002" || acc["traceIds"].([]any)[0] != "trace-000002" {
+		t.Errorf("counters after restart: %v", acc)
 	}
 }

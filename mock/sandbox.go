@@ -39,7 +39,7 @@ type Sandbox struct {
 	// writer, so they need no lock.
 	lastSettle  time.Time
 	rolledMonth string
-	// oap is the OAP simulation (its own lock; in memory).
+	// oap is the OAP simulation (its own lock; kept in the state database).
 	oap oapEngine
 }
 
@@ -130,6 +130,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		o.Logger = slog.Default()
 	}
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), limits: newRateLimiter()}
+	s.oap.db = db
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if err := s.Reload(ctx); err != nil {

@@ -70,7 +70,7 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 	if err := replace(ctx); err != nil {
 		return err
 	}
-	s.ResetOAP() // the OAP simulation lives in memory: it starts again from the manifest
+	s.ReloadOAP() // the OAP simulation's state came with the replaced state
 	if err := s.db.Update(ctx, func(*storage.Tx) error {
 		s.lastSettle, s.rolledMonth = time.Time{}, ""
 		return nil
