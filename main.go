@@ -264,10 +264,12 @@ func checkCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "check URL",
-		Short: "Check a live provider's conformance (OSP so far)",
-		Long: `check discovers what the server at URL speaks and runs conformance checks against it: the
+		Short: "Check a live server's conformance (OSP and OAP so far)",
+		Long: `check discovers what the server at URL speaks and runs conformance checks against it. OSP: the
 manifest's fetch rules, schema and signature, the provision endpoint's error behaviour, required
-headers, and (unless --non-destructive) a sandbox round trip with a throwaway agent key. Each
+headers, and (unless --non-destructive) a sandbox round trip with a throwaway agent key. OAP: the
+manifest, and the registry, events, commands, memory, traces and lifecycle routes of each declared
+capability. BSP/BEST checks are not written yet. Each
 check has an id, a level (MUST, SHOULD, MAY), the request it made and, when it fails, the
 evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL cannot be reached.`,
 		Example: `  ospbox check http://127.0.0.1:7410

@@ -158,6 +158,8 @@ func definitionsFor(protocol string) []definition {
 	switch protocol {
 	case "osp":
 		return ospChecks
+	case "oap":
+		return oapChecks
 	}
 	return nil
 }

@@ -116,10 +116,21 @@ func (s *session) detect(ctx context.Context) (string, error) {
 		if r.status != http.StatusOK && want == "auto" {
 			continue
 		}
-		if p != "osp" {
-			return "", fmt.Errorf("%s answers at %s, but ospbox check has no %s checks yet (only OSP)", s.opts.Target, paths[p], strings.ToUpper(p))
+		if p == "bsp" || p == "best" {
+			return "", fmt.Errorf("%s answers at %s, but ospbox check has no %s checks yet (OSP and OAP so far)", s.opts.Target, paths[p], strings.ToUpper(p))
 		}
 		s.manifest, s.doc = r.body, r.json
+		if p == "oap" {
+			s.base = s.opts.Target + "/oap"
+			inner, _ := s.doc["oap"].(map[string]any)
+			services, _ := inner["services"].(map[string]any)
+			agents, _ := services["io.oap.agents"].(map[string]any)
+			rest, _ := agents["rest"].(map[string]any)
+			if e, ok := rest["endpoint"].(string); ok && strings.HasPrefix(e, "http") {
+				s.base = strings.TrimRight(e, "/")
+			}
+			return p, nil
+		}
 		s.base = s.opts.Target + "/osp/v1"
 		if b, ok := s.doc["osp_base_url"].(string); ok && strings.HasPrefix(b, "http") {
 			s.base = strings.TrimRight(b, "/")

@@ -30,6 +30,9 @@ func (u *UI) checkViewOf() checkView {
 	for _, slug := range u.providerSlugs() {
 		v.Targets = append(v.Targets, checkTarget{Label: slug + " (this workspace)", URL: u.SandboxURL + "/providers/" + slug})
 	}
+	if u.Sandbox.Snapshot().OAP.Disk.Present {
+		v.Targets = append(v.Targets, checkTarget{Label: "OAP (this workspace; choose OAP)", URL: u.SandboxURL})
+	}
 	return v
 }
 
@@ -51,7 +54,11 @@ func (u *UI) startCheck(w http.ResponseWriter, r *http.Request) {
 		u.checkResults(w, r)
 		return
 	}
-	opts := check.Options{Target: target, Protocol: "auto", Level: r.PostFormValue("level"), NonDestructive: r.PostFormValue("non_destructive") != "",
+	protocol := r.PostFormValue("protocol")
+	if protocol == "" {
+		protocol = "auto"
+	}
+	opts := check.Options{Target: target, Protocol: protocol, Level: r.PostFormValue("level"), NonDestructive: r.PostFormValue("non_destructive") != "",
 		Timeout: 10 * time.Second}
 	u.checks.start(target, func(report func(check.Result)) error {
 		rep, err := check.Run(context.Background(), opts, report)
