@@ -178,3 +178,26 @@ func TestOAPStateSurvivesARestart(t *testing.T) {
 		t.Errorf("counters after restart: %v", acc)
 	}
 }
+
+// FuzzOAPBodies sends arbitrary bodies to the OAP routes that read one: every answer is a 2xx or
+// a 4xx in the error body, never a 5xx, and the simulation keeps running.
+func FuzzOAPBodies(f *testing.F) {
+	fx := newFixture(f)
+	for _, s := range []string{`{"type":"TicketOpened","data":{},"metadata":{}}`, `{"type":"X","data":{"a":[1,{"b":null}]},"metadata":{"x-ospbox-fail":"y"}}`,
+		`{"id":"a","name":"A","accepts":["T"],"produces":[]}`, `{`, `[]`, `null`, `{"metadata":{"k":1}}`} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, body string, event bool) {
+		path := "/oap/agents"
+		if event {
+			path = "/oap/events"
+		}
+		req := httptest.NewRequest("POST", "http://127.0.0.1:7410"+path, strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		fx.sb.ServeHTTP(rec, req)
+		if rec.Code >= 500 || (rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":{`)) {
+			t.Fatalf("%s %q: %d %s", path, body, rec.Code, rec.Body)
+		}
+	})
+}
