@@ -39,7 +39,7 @@ func (u *UI) sandbox(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) stateFragment(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, stateCard(u.stateViewOf(r)))
+	u.render(w, r, stateLive(u.stateViewOf(r)))
 }
 
 // stateAfter answers a state action with the state card (htmx) or a redirect (a plain form).
@@ -53,7 +53,7 @@ func (u *UI) stateAfter(w http.ResponseWriter, r *http.Request, message string, 
 		http.Redirect(w, r, "/ui/sandbox", http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, stateCard(u.stateViewOf(r)))
+	u.render(w, r, stateLive(u.stateViewOf(r)))
 }
 
 func (u *UI) resetState(w http.ResponseWriter, r *http.Request) {
