@@ -63,3 +63,19 @@ function tickCountdowns() {
   }
 }
 setInterval(tickCountdowns, 1000);
+
+// A live refresh never swaps a part of the page out from under a pointer that just reached one of
+// its controls: the swap waits a moment and the refresh runs again, so a click lands on the
+// button the person aimed at, not on one that is being replaced.
+let lastAim = 0;
+document.addEventListener("pointerover", (event) => {
+  if (event.target.closest && event.target.closest("button, input, select, textarea, a, label, summary")) lastAim = Date.now();
+}, true);
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  if (trigger && trigger.type === "sse:changed" && Date.now() - lastAim < 700) {
+    event.detail.shouldSwap = false;
+    const elt = event.detail.elt;
+    setTimeout(() => window.htmx.trigger(elt, "sse:changed"), 1100); // past any refresh throttle (≤ 1 s)
+  }
+});
