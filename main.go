@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"io"
 	"log/slog"
 	"os"
@@ -18,10 +17,6 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/app"
-	"github.com/ospbox/ospbox/check"
-	"github.com/ospbox/ospbox/demo"
-	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mcptools"
 	"github.com/ospbox/ospbox/storage"
 	"github.com/spf13/cobra"
 )
@@ -246,21 +241,16 @@ It changes the workspace's state and clock; Sandbox → Reset to seed undoes it.
   ospbox demo --speed 0          # no pauses`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
-			rep, err := demo.Run(cmd.Context(), demo.Options{Target: target, Speed: speed, Log: func(s string) { fmt.Fprintln(out, "✓", s) }})
-			if err != nil {
-				return fmt.Errorf("demo stopped after %d steps: %w", len(rep.Steps), err)
-			}
-			return nil
+			return app.RunDemo(cmd.Context(), target, speed, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&target, "target", "http://"+manifests.DefaultListen, "the ospbox sandbox host to run against")
+	cmd.Flags().StringVar(&target, "target", "http://"+app.DefaultListen, "the ospbox sandbox host to run against")
 	cmd.Flags().Float64Var(&speed, "speed", 1, "pace: 1 is easy to watch, higher is faster, 0 does not pause")
 	return cmd
 }
 
 func checkCommand() *cobra.Command {
-	var opts check.Options
+	var opts app.CheckOptions
 	var format string
 	cmd := &cobra.Command{
 		Use:   "check URL",
@@ -278,32 +268,12 @@ evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL c
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
-			out := cmd.OutOrStdout()
-			var progress func(check.Result)
-			if format == "text" {
-				progress = check.Progress(out)
-			}
-			rep, err := check.Run(cmd.Context(), opts, progress)
-			if errors.Is(err, check.ErrUnreachable) {
-				fmt.Fprintln(cmd.ErrOrStderr(), "ospbox:", err)
-				return exitError(2)
-			}
+			code, err := app.RunCheck(cmd.Context(), opts, format, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			switch format {
-			case "json":
-				err = check.WriteJSON(out, rep)
-			case "junit":
-				err = check.WriteJUnit(out, rep)
-			default:
-				check.WriteSummary(out, rep)
-			}
-			if err != nil {
-				return err
-			}
-			if rep.MustFailed > 0 {
-				return exitError(1)
+			if code != 0 {
+				return exitError(code)
 			}
 			return nil
 		},
@@ -335,21 +305,8 @@ sandbox host and UI also listen (on a free loopback port unless --addr), and log
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := f.config(cmd)
-			if cfg.Addr == "" {
-				cfg.Addr = "127.0.0.1:0"
-			}
-			cfg.Out = cmd.ErrOrStderr()
-			a, err := app.Start(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer a.Shutdown(context.WithoutCancel(cmd.Context()))
-			srv, err := mcptools.New(a.Sandbox, provider, buildInfo().Version)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "ospbox mcp: sandbox host", a.URL, "— MCP on stdio")
-			return srv.Run(cmd.Context(), &mcp.StdioTransport{})
+			cfg.Out = cmd.ErrOrStderr() // stdout carries MCP
+			return app.RunMCP(cmd.Context(), cfg, provider)
 		},
 	}
 	f.register(cmd)

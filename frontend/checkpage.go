@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ospbox/ospbox/check"
+	"github.com/ospbox/ospbox/mock/check"
 )
 
 // checkState is a check run for rendering: the URL, the results so far, and the report.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/ospbox/ospbox/demo"
+	"github.com/ospbox/ospbox/mock/demo"
 	"github.com/ospbox/ospbox/storage"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/ospbox/ospbox/check"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/check"
 	"github.com/ospbox/ospbox/storage"
 )
 

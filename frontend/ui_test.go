@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospbox/ospbox/internal/sandboxtest"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/mocktest"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -31,7 +31,7 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	s := sandboxtest.New(t)
+	s := mocktest.New(t)
 	sb, db := s.Sandbox, s.DB
 	ui := New(Options{Sandbox: sb, DB: db, Token: testToken, SandboxURL: "http://127.0.0.1:7410", Version: "test", KeepaliveInterval: time.Hour})
 	srv := httptest.NewServer(ui)

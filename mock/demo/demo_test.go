@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ospbox/ospbox/internal/sandboxtest"
+	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
 func TestDemoPlaysAgainstTheSampleWorkspace(t *testing.T) {
-	s := sandboxtest.New(t)
+	s := mocktest.New(t)
 	sb, db := s.Sandbox, s.DB
 	srv := httptest.NewServer(sb)
 	defer srv.Close()

@@ -1,6 +1,6 @@
-// Package sandboxtest starts an ospbox sandbox on the built-in sample workspace for tests of the
+// Package mocktest starts an ospbox sandbox on the built-in sample workspace for tests of the
 // packages that drive one from outside (the UI, the demo agent, the checker).
-package sandboxtest
+package mocktest
 
 import (
 	"context"

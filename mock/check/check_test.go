@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ospbox/ospbox/internal/sandboxtest"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
 // sandbox starts an ospbox mock on the sample workspace.
-func sandbox(t *testing.T) *mock.Sandbox { return sandboxtest.New(t).Sandbox }
+func sandbox(t *testing.T) *mock.Sandbox { return mocktest.New(t).Sandbox }
 
 func statuses(rep *Report) map[string]Status {
 	out := map[string]Status{}

@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/check"
+	"github.com/ospbox/ospbox/mock/demo"
+	"github.com/ospbox/ospbox/mock/mcptools"
+)
+
+// DefaultListen is the sandbox host's default address.
+const DefaultListen = manifests.DefaultListen
+
+// CheckOptions configures RunCheck (see check.Options).
+type CheckOptions = check.Options
+
+// RunDemo plays the scripted agent (package demo) against target, writing each step to out.
+func RunDemo(ctx context.Context, target string, speed float64, out io.Writer) error {
+	rep, err := demo.Run(ctx, demo.Options{Target: target, Speed: speed, Log: func(s string) { fmt.Fprintln(out, "✓", s) }})
+	if err != nil {
+		return fmt.Errorf("demo stopped after %d steps: %w", len(rep.Steps), err)
+	}
+	return nil
+}
+
+// RunCheck runs the conformance checks (package check) and writes the report in format (text,
+// json or junit). It returns the exit status: 0 when no MUST check failed, 1 when one did, 2 when
+// the target could not be reached.
+func RunCheck(ctx context.Context, opts check.Options, format string, out, errOut io.Writer) (int, error) {
+	var progress func(check.Result)
+	if format == "text" {
+		progress = check.Progress(out)
+	}
+	rep, err := check.Run(ctx, opts, progress)
+	if errors.Is(err, check.ErrUnreachable) {
+		fmt.Fprintln(errOut, "ospbox:", err)
+		return 2, nil
+	}
+	if err != nil {
+		return 2, err
+	}
+	switch format {
+	case "json":
+		err = check.WriteJSON(out, rep)
+	case "junit":
+		err = check.WriteJUnit(out, rep)
+	default:
+		check.WriteSummary(out, rep)
+	}
+	if err != nil {
+		return 2, err
+	}
+	if rep.MustFailed > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// RunMCP starts the workspace's sandbox (host and UI on cfg.Addr, a free loopback port when
+// empty) and serves the provider's tools over MCP on stdin/stdout until the client goes away.
+func RunMCP(ctx context.Context, cfg Config, provider string) error {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	a, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Shutdown(context.WithoutCancel(ctx))
+	srv, err := mcptools.New(a.Sandbox, provider, cfg.Build.Version)
+	if err != nil {
+		return err
+	}
+	if cfg.Out != nil {
+		fmt.Fprintln(cfg.Out, "ospbox mcp: sandbox host", a.URL, "— MCP on stdio")
+	}
+	return srv.Run(ctx, &mcp.StdioTransport{})
+}
