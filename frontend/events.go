@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/storage"
@@ -17,6 +18,7 @@ const eventsPageSize = 100
 
 // eventsView is the Events page: a page of the event log, the filters, recent deliveries.
 type eventsView struct {
+	Now        time.Time // the workspace clock
 	Filter     storage.EventFilter
 	Query      string // the filters as a query string, for the live refresh
 	Providers  []string
@@ -45,7 +47,7 @@ func (u *UI) eventsViewOf(r *http.Request) (eventsView, error) {
 	if q.Get("before") != "" {
 		keep.Set("before", q.Get("before"))
 	}
-	v := eventsView{Filter: f, Query: keep.Encode(), Providers: u.providerSlugs()}
+	v := eventsView{Now: u.Sandbox.Clock().Now, Filter: f, Query: keep.Encode(), Providers: u.providerSlugs()}
 	var err error
 	if v.Types, err = u.DB.EventTypes(r.Context()); err != nil {
 		return v, err

@@ -329,6 +329,7 @@ func (u *UI) requestsView(r *http.Request) (requestsView, error) {
 
 // resourcesView is one page of the Resources inspector.
 type resourcesView struct {
+	Now        time.Time // the workspace clock
 	Page       storage.ResourcePage
 	Filter     storage.ResourceFilter
 	Cursor     string
@@ -363,7 +364,7 @@ func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
 	if p := strings.TrimSpace(q.Get("project")); p != "" {
 		f.Project = "proj_" + strings.TrimPrefix(p, "proj_")
 	}
-	v := resourcesView{Filter: f, Cursor: q.Get("cursor"), SandboxURL: u.SandboxURL}
+	v := resourcesView{Now: u.Sandbox.Clock().Now, Filter: f, Cursor: q.Get("cursor"), SandboxURL: u.SandboxURL}
 	v.Providers = u.providerSlugs()
 	tiers := map[string]bool{}
 	for _, p := range u.Sandbox.Snapshot().Providers {
