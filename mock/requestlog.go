@@ -143,6 +143,8 @@ const (
 	requestLogBatch  = 256
 	requestLogLinger = 5 * time.Millisecond
 	requestLogBurst  = time.Second
+	// requestLogBurstBytes bounds the bodies a batch holds in memory.
+	requestLogBurstBytes = 64 << 20
 )
 
 func newRequestLog(db *storage.DB, log *slog.Logger) *requestLog {
@@ -190,6 +192,7 @@ func (l *requestLog) run() {
 	var flushes []chan struct{}
 	for p := range l.queue {
 		pending, flushes = l.collect(pending, flushes, p)
+		pendingBytes := p.size()
 		// Linger briefly so a burst shares one commit; a flush request cuts the wait short.
 		linger := time.NewTimer(requestLogLinger)
 		burst := false
@@ -201,6 +204,16 @@ func (l *requestLog) run() {
 					break drain
 				}
 				pending, flushes = l.collect(pending, flushes, p)
+				if len(pending) > storage.RequestLogLimit {
+					// The oldest would be deleted by retention as soon as written: drop it now,
+					// so a burst holds at most the newest RequestLogLimit requests.
+					pending[0] = pendingRequest{}
+					pending = pending[1:]
+				}
+				pendingBytes += p.size()
+				if pendingBytes > requestLogBurstBytes {
+					break drain // big bodies: write what is there rather than hold it
+				}
 				if len(pending) >= requestLogBatch && !burst {
 					burst = true
 					linger.Reset(requestLogBurst)
@@ -217,6 +230,11 @@ func (l *requestLog) run() {
 		clear(pending)
 		pending, flushes = pending[:0], flushes[:0]
 	}
+}
+
+// size is about how much memory p holds.
+func (p pendingRequest) size() int {
+	return len(p.reqBody) + len(p.respBody) + len(p.reqHeaders) + len(p.respHeaders) + 256
 }
 
 // collect adds p to what waits to be written, or to the flushes to answer once it is.
