@@ -35,17 +35,10 @@ func (u *UI) agentsFragment(w http.ResponseWriter, r *http.Request) {
 
 // agentsAfter answers an Agents action.
 func (u *UI) agentsAfter(w http.ResponseWriter, r *http.Request, message string, err error) {
-	u.setFlash("agents", message, err)
 	u.notify()
-	if r.Header.Get("HX-Request") == "" {
-		if err != nil {
-			http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		http.Redirect(w, r, "/ui/agents", http.StatusSeeOther)
-		return
+	if u.recordAction(w, r, "agents", "/ui/agents", message, err) {
+		u.render(w, r, agentsLive(u.agentsViewOf()))
 	}
-	u.render(w, r, agentsLive(u.agentsViewOf()))
 }
 
 // agentLifecycle pauses or resumes an OAP agent (the lifecycle routes' rules).

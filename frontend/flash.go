@@ -1,6 +1,9 @@
 package frontend
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // flashFor is how long an action's outcome stays on its page. Actions change state, state
 // changes make the page refresh itself live, and without this the refresh would wipe the
@@ -34,4 +37,20 @@ func (u *UI) flashOf(key string) (string, string) {
 		return "", ""
 	}
 	return f.message, f.err
+}
+
+// recordAction keeps an action's outcome on the page key and, for a plain form post (no htmx),
+// answers it itself: the error, or a redirect back to page. It reports whether the caller still
+// renders the fragment htmx swaps in.
+func (u *UI) recordAction(w http.ResponseWriter, r *http.Request, key, page, message string, err error) bool {
+	u.setFlash(key, message, err)
+	if r.Header.Get("HX-Request") != "" {
+		return true
+	}
+	if err != nil {
+		http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	http.Redirect(w, r, page, http.StatusSeeOther)
+	return false
 }

@@ -129,15 +129,7 @@ func (u *UI) resourceLive(w http.ResponseWriter, r *http.Request) {
 // resourceAfter re-renders the resource's live part with an action's outcome.
 func (u *UI) resourceAfter(w http.ResponseWriter, r *http.Request, message string, actionErr error) {
 	id := r.PathValue("id")
-	if r.Method == http.MethodPost {
-		u.setFlash("resource:"+id, message, actionErr)
-	}
-	if r.Method == http.MethodPost && r.Header.Get("HX-Request") == "" {
-		if actionErr != nil {
-			http.Error(w, "ospbox UI: "+actionErr.Error(), http.StatusBadRequest)
-			return
-		}
-		http.Redirect(w, r, "/ui/resources/"+id, http.StatusSeeOther)
+	if r.Method == http.MethodPost && !u.recordAction(w, r, "resource:"+id, "/ui/resources/"+id, message, actionErr) {
 		return
 	}
 	v, err := u.resourceDetailViewOf(r.Context(), id)

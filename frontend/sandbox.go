@@ -44,16 +44,9 @@ func (u *UI) stateFragment(w http.ResponseWriter, r *http.Request) {
 
 // stateAfter answers a state action with the state card (htmx) or a redirect (a plain form).
 func (u *UI) stateAfter(w http.ResponseWriter, r *http.Request, message string, err error) {
-	u.setFlash("state", message, err)
-	if r.Header.Get("HX-Request") == "" {
-		if err != nil {
-			http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		http.Redirect(w, r, "/ui/sandbox", http.StatusSeeOther)
-		return
+	if u.recordAction(w, r, "state", "/ui/sandbox", message, err) {
+		u.render(w, r, stateLive(u.stateViewOf(r)))
 	}
-	u.render(w, r, stateLive(u.stateViewOf(r)))
 }
 
 func (u *UI) resetState(w http.ResponseWriter, r *http.Request) {

@@ -40,15 +40,7 @@ func (u *UI) spendFragment(w http.ResponseWriter, r *http.Request) {
 // spendAfter answers a Spend action: the live fragment (with the action's error, if any) for
 // htmx, or a redirect back to the page for a plain form post.
 func (u *UI) spendAfter(w http.ResponseWriter, r *http.Request, actionErr error) {
-	if r.Method == http.MethodPost {
-		u.setFlash("spend", "", actionErr)
-	}
-	if r.Method == http.MethodPost && r.Header.Get("HX-Request") == "" {
-		if actionErr != nil {
-			http.Error(w, "ospbox UI: "+actionErr.Error(), http.StatusBadRequest)
-			return
-		}
-		http.Redirect(w, r, "/ui/spend", http.StatusSeeOther)
+	if r.Method == http.MethodPost && !u.recordAction(w, r, "spend", "/ui/spend", "", actionErr) {
 		return
 	}
 	v, err := u.spendViewOf(r)

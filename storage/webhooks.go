@@ -66,23 +66,8 @@ func (tx *Tx) QueueDelivery(ctx context.Context, d Delivery) error {
 
 // DueDeliveries lists pending deliveries due by now, oldest first.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, event_id, resource_id, url, body, attempts, status, next_at FROM deliveries
-		WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`, ts(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		var d Delivery
-		var next string
-		if err := rows.Scan(&d.ID, &d.EventID, &d.ResourceID, &d.URL, &d.Body, &d.Attempts, &d.Status, &next); err != nil {
-			return nil, err
-		}
-		d.NextAt, _ = time.Parse(TimeFormat, next)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return collectDeliveries(db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`, ts(now), limit))
 }
 
 // RecordAttempt stores the outcome of one delivery attempt.
