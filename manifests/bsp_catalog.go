@@ -21,6 +21,26 @@ type CatalogEntry struct {
 	Type     string // PascalCase type derived from Schema, or x-ospbox-type
 	File     string // workspace-relative
 	Produces []string
+	Doc      *jsondoc.Node // the document as authored
+}
+
+// Served is the document as ospbox serves it: without its x-ospbox members (spec/bsp.md §8.2).
+func (e CatalogEntry) Served() *jsondoc.Node {
+	doc := e.Doc.Clone()
+	for _, m := range e.Doc.Members {
+		if strings.HasPrefix(m.Name, "x-ospbox") {
+			doc.Delete(m.Name)
+		}
+	}
+	return doc
+}
+
+// DataSchema is the JSON Schema a command's or event's data is checked against: the document
+// without produces and the x-ospbox members.
+func (e CatalogEntry) DataSchema() *jsondoc.Node {
+	doc := e.Served()
+	doc.Delete("produces")
+	return doc
 }
 
 // Catalog is what bsp/commands, bsp/events and bsp/queries hold, with the reports of those files.
@@ -109,7 +129,7 @@ func checkSchemaDocument(kind, folder, file string, data []byte, readErr error) 
 		return nil, r.finish()
 	}
 	root := r.doc.Root
-	entry := &CatalogEntry{Kind: kind, Schema: folder, Version: version, Type: TypeOf(folder), File: file}
+	entry := &CatalogEntry{Kind: kind, Schema: folder, Version: version, Type: TypeOf(folder), File: file, Doc: root}
 	if t := root.Str("x-ospbox-type"); t != "" {
 		if !pascalPattern.MatchString(t) {
 			r.at(SeverityError, "/x-ospbox-type", "type_name", "x-ospbox-type must be PascalCase, e.g. \"PlaceOrder\"")

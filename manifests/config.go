@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
 )
@@ -25,6 +26,67 @@ type Config struct {
 	Identity IdentityConfig `json:"identity"`
 	Webhooks WebhooksConfig `json:"webhooks"`
 	Faults   FaultsConfig   `json:"faults"`
+	BSP      BSPConfig      `json:"bsp"`
+}
+
+// BSPConfig is bsp.* (spec/bsp.md §5, §10–§14); zero values mean the defaults.
+type BSPConfig struct {
+	Credentials                 []BSPCredential `json:"credentials"`
+	MaxBodyBytes                int64           `json:"max_body_bytes"`
+	SSEKeepaliveSeconds         int             `json:"sse_keepalive_seconds"`
+	EventLogSize                int             `json:"event_log_size"`
+	IdempotencyRetentionSeconds int             `json:"idempotency_retention_seconds"`
+	AcceptRelativeDataschema    bool            `json:"accept_relative_dataschema"`
+	HeartbeatWindowSeconds      *int            `json:"heartbeat_window_seconds"`
+	LegacyAlias                 bool            `json:"legacy_alias"`
+}
+
+// BSPCredential is a token agents present to the BSP/BEST services: the tenants it is bound to
+// (["*"] for all; none: root routes only) and the command types it may submit (["*"] for all).
+type BSPCredential struct {
+	Token   string   `json:"token"`
+	Tenants []string `json:"tenants"`
+	Allow   []string `json:"allow"`
+}
+
+// BodyLimit is bsp.max_body_bytes, 1 MiB by default.
+func (c BSPConfig) BodyLimit() int64 {
+	if c.MaxBodyBytes > 0 {
+		return c.MaxBodyBytes
+	}
+	return 1 << 20
+}
+
+// Keepalive is the SSE keepalive interval, 15 s by default.
+func (c BSPConfig) Keepalive() time.Duration {
+	if c.SSEKeepaliveSeconds > 0 {
+		return time.Duration(c.SSEKeepaliveSeconds) * time.Second
+	}
+	return 15 * time.Second
+}
+
+// LogSize is how many events each service keeps, 10,000 by default.
+func (c BSPConfig) LogSize() int {
+	if c.EventLogSize > 0 {
+		return c.EventLogSize
+	}
+	return 10000
+}
+
+// IdempotencyWindow is how long command ids are remembered, 24 hours by default.
+func (c BSPConfig) IdempotencyWindow() time.Duration {
+	if c.IdempotencyRetentionSeconds > 0 {
+		return time.Duration(c.IdempotencyRetentionSeconds) * time.Second
+	}
+	return 24 * time.Hour
+}
+
+// HeartbeatWindow is how long a 0.6 service may stay silent after a heartbeat; 0 disables.
+func (c BSPConfig) HeartbeatWindow() time.Duration {
+	if c.HeartbeatWindowSeconds == nil {
+		return 60 * time.Second
+	}
+	return time.Duration(*c.HeartbeatWindowSeconds) * time.Second
 }
 
 // FaultsConfig is faults.* (spec/osp.md §20.3).
@@ -161,6 +223,11 @@ func decodeConfig(data []byte) (Config, error) {
 	for cur, rate := range cfg.Caps.FXRates {
 		if !currencyCode.MatchString(cur) || !amountSetting.MatchString(rate) {
 			return cfg, fmt.Errorf("caps.fx_rates must map currency codes to decimal strings, e.g. {\"EUR\": \"1.08\"}")
+		}
+	}
+	for i, c := range cfg.BSP.Credentials {
+		if c.Token == "" {
+			return cfg, fmt.Errorf("bsp.credentials[%d] needs a token", i)
 		}
 	}
 	return cfg, nil

@@ -48,7 +48,7 @@ func TestSampleWorkspaceIsValid(t *testing.T) {
 			t.Errorf("%s: want free and paid tiers", slug)
 		}
 	}
-	if b := w.LoadBSP(); !b.Report.Valid || b.Generation != "0.8" || len(b.Capabilities) != 2 {
+	if b := w.LoadBSP(); !b.Report.Valid || b.Generation != "0.8" || len(b.Capabilities) != 3 {
 		t.Errorf("bsp %+v", b)
 	}
 	if o := w.LoadOAP(); !o.Report.Valid || o.Version != "2025-07-01" || len(o.Agents) != 1 {

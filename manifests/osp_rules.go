@@ -142,11 +142,18 @@ func (r *reporter) compilesAsSchema(n *jsondoc.Node, ptr string) {
 // compiler serves them all, so the draft 2020-12 metaschema is compiled once, not per schema;
 // results are remembered by content, since manifests repeat schemas and every save
 // revalidates.
-var embeddedSchemas = struct {
+var embeddedSchemas = schemaCache{results: map[[32]byte]compiledResult{}}
+
+// formatSchemas is the same for BSP command and event data, whose formats are assertions
+// (spec/bsp.md §8.3: date, date-time, uri, email, uuid).
+var formatSchemas = schemaCache{results: map[[32]byte]compiledResult{}, assertFormat: true}
+
+type schemaCache struct {
 	sync.Mutex
-	compiler *jsonschema.Compiler
-	results  map[[32]byte]compiledResult
-}{results: map[[32]byte]compiledResult{}}
+	compiler     *jsonschema.Compiler
+	results      map[[32]byte]compiledResult
+	assertFormat bool
+}
 
 type compiledResult struct {
 	schema *jsonschema.Schema
@@ -167,11 +174,14 @@ func compiledEmbedded(n *jsondoc.Node) (*jsonschema.Schema, error) {
 }
 
 func compiledEmbeddedSrc(n *jsondoc.Node, src []byte) (*jsonschema.Schema, error) {
+	return embeddedSchemas.compile(n, src)
+}
+
+func (e *schemaCache) compile(n *jsondoc.Node, src []byte) (*jsonschema.Schema, error) {
 	if src == nil {
 		src = jsondoc.Canonical(n)
 	}
 	key := sha256.Sum256(src)
-	e := &embeddedSchemas
 	e.Lock()
 	defer e.Unlock()
 	if res, ok := e.results[key]; ok {
@@ -180,6 +190,9 @@ func compiledEmbeddedSrc(n *jsondoc.Node, src []byte) (*jsonschema.Schema, error
 	if e.compiler == nil || len(e.results) >= maxCompiledSchemas {
 		e.compiler = jsonschema.NewCompiler()
 		e.compiler.DefaultDraft(jsonschema.Draft2020)
+		if e.assertFormat {
+			e.compiler.AssertFormat()
+		}
 		clear(e.results)
 	}
 	url := "https://schemas.ospbox.invalid/embedded/" + hex.EncodeToString(key[:]) + ".json"

@@ -289,7 +289,16 @@ func CheckMessage(schema string, data []byte) (*jsondoc.Document, []Diagnostic) 
 // CheckAgainst validates a value against an authored schema (a configuration_schema, say) and
 // returns its failures; a schema that does not compile is reported as one failure.
 func CheckAgainst(schemaNode, value *jsondoc.Node) []Diagnostic {
-	s, err := compiledEmbedded(schemaNode)
+	return checkWith(&embeddedSchemas, schemaNode, value)
+}
+
+// CheckData validates BSP command or event data against its document, with format assertions.
+func CheckData(schemaNode, value *jsondoc.Node) []Diagnostic {
+	return checkWith(&formatSchemas, schemaNode, value)
+}
+
+func checkWith(cache *schemaCache, schemaNode, value *jsondoc.Node) []Diagnostic {
+	s, err := cache.compile(schemaNode, nil)
 	if err != nil {
 		return []Diagnostic{{Rule: "schema_invalid", Severity: SeverityError, Message: "the schema does not compile: " + firstLine(err.Error())}}
 	}

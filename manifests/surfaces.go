@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,6 +32,54 @@ type Surface struct {
 	Related []Report
 	// Catalog is the BSP command, event and query catalogue (nil for OAP).
 	Catalog *Catalog
+	// Tenant is the tenant id of a BSP tenant manifest ("" for the root manifest).
+	Tenant string
+	// Tenants are the root manifest's tenant manifests, bsp/tenants/<id>/manifest.json, by id.
+	Tenants []Surface
+}
+
+var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// loadTenants reads bsp/tenants/<id>/manifest.json with each tenant's catalogue (spec/bsp.md
+// §3.1, §4.3).
+func (w *Workspace) loadTenants(root Surface) []Surface {
+	dirs, err := os.ReadDir(filepath.Join(w.Dir, "bsp", "tenants"))
+	if err != nil {
+		return nil
+	}
+	var out []Surface
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		id := d.Name()
+		dir := "bsp/tenants/" + id
+		cat := w.LoadCatalog(dir)
+		t := w.loadSurface("bsp", dir+"/manifest.json", func(file string, data []byte) Surface {
+			t := parseBSP(file, data, cat)
+			var extra []Diagnostic
+			if !tenantIDPattern.MatchString(id) {
+				extra = append(extra, Diagnostic{File: file, Rule: "tenant_id", Severity: SeverityError, Message: fmt.Sprintf("tenant folder %q is not a tenant id (letters, digits, '.', '_', '-'; at most 128)", id)})
+			}
+			if t.Doc != nil && t.Doc.Root.Members[0].Value.Has("tenants") {
+				extra = append(extra, Diagnostic{File: file, Pointer: "/" + t.RootKey + "/tenants", Rule: "tenants_in_tenant_manifest", Severity: SeverityError, Message: "a tenant manifest cannot declare tenants of its own"})
+			}
+			if root.Generation != "" && t.Generation != "" && t.Generation != root.Generation {
+				extra = append(extra, Diagnostic{File: file, Rule: "tenant_generation_mismatch", Severity: SeverityError, Message: fmt.Sprintf("the root manifest is generation %s, this tenant manifest %s; they must match", root.Generation, t.Generation)})
+			}
+			if len(extra) > 0 {
+				t.Report.Errors = append(t.Report.Errors, extra...)
+				t.Report.Valid, t.Doc = false, nil
+			}
+			return t
+		})
+		if !t.Present {
+			continue
+		}
+		t.Tenant, t.Catalog, t.Related = id, cat, cat.Reports
+		out = append(out, t)
+	}
+	return out
 }
 
 var semverPattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
@@ -41,6 +90,10 @@ func (w *Workspace) LoadBSP() Surface {
 	cat := w.LoadCatalog("bsp")
 	s := w.loadSurface("bsp", BSPManifest, func(file string, data []byte) Surface { return parseBSP(file, data, cat) })
 	s.Catalog, s.Related = cat, cat.Reports
+	s.Tenants = w.loadTenants(s)
+	for _, t := range s.Tenants {
+		s.Related = append(append(s.Related, t.Report), t.Related...)
+	}
 	return s
 }
 

@@ -4,6 +4,8 @@
 package manifests
 
 import (
+	"bytes"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -125,6 +127,21 @@ func SeedIfEmpty(dir string) (bool, error) {
 	return true, nil
 }
 
+// sampleBSPToken stands in the embedded ospbox.json for the BSP credential each new workspace
+// gets (spec/bsp.md §5).
+const sampleBSPToken = "bsp_sk_created-with-the-workspace"
+
+// NewBSPToken is a fresh BSP credential token: bsp_sk_ and 24 base62 characters.
+func NewBSPToken() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 24)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "bsp_sk_" + string(b)
+}
+
 // WriteSamples copies the embedded sample workspace into dir, leaving existing files alone.
 func WriteSamples(dir string) error {
 	return fs.WalkDir(samples, "samples", func(path string, d fs.DirEntry, err error) error {
@@ -139,6 +156,9 @@ func WriteSamples(dir string) error {
 		data, err := samples.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		if rel == ConfigFile {
+			data = bytes.Replace(data, []byte(sampleBSPToken), []byte(NewBSPToken()), 1)
 		}
 		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {

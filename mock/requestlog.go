@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,12 +73,21 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	var reqBody []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		reqBody, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		limit := int64(MaxBodyBytes)
+		if protocol == "bsp" {
+			limit = s.Snapshot().Config.BSP.BodyLimit()
+		}
+		reqBody, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		var tooBig *http.MaxBytesError
 		switch {
+		case errors.As(err, &tooBig) && (protocol == "bsp" || protocol == "oap"):
+			reqBody = nil
+			bspError(rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", limit), nil)
 		case errors.As(err, &tooBig):
 			reqBody = nil
 			writeOSPError(rec, newOSPError("payload_too_large", "request body is larger than 1 MiB"))
+		case err != nil && (protocol == "bsp" || protocol == "oap"):
+			bspError(rec, http.StatusBadRequest, "INVALID_JSON", "the request body could not be read: "+err.Error(), nil)
 		case err != nil:
 			writeOSPError(rec, newOSPError("invalid_request", "request body could not be read: "+err.Error()))
 		}

@@ -315,6 +315,9 @@ func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resourc
 	if err := tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b}); err != nil {
 		return err
 	}
+	if err := s.publishOSPOnBSP(ctx, tx, b); err != nil {
+		return err
+	}
 	return s.queueDeliveries(ctx, tx, res, id, typ, b, at)
 }
 

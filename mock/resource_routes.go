@@ -567,8 +567,9 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 			s.lastSettle, s.rolledMonth = time.Time{}, ""
 			return nil
 		})
+		return err
 	}
-	return err
+	return s.timeOutBSPServices(ctx, now)
 }
 
 // rollover posts the monthly base charge of every live paid resource at 00:00 UTC on the 1st

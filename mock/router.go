@@ -83,8 +83,8 @@ func slugs(snap *Snapshot) []string {
 	return out
 }
 
-// serveSurface answers the BSP/BEST and OAP paths: discovery now; the service APIs under /bsp/
-// and /oap/ answer in the surface's error body until they are simulated.
+// serveSurface answers the BSP/BEST and OAP paths: discovery, tenant discovery, and the service
+// APIs under /bsp/ and /oap/.
 func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Snapshot, origin string) {
 	path := r.URL.Path
 	if st, ok := surfaceFor(snap, path); ok {
@@ -99,6 +99,22 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 		s.serveOAP(w, r, snap.OAP)
 		return
 	}
+	if strings.HasPrefix(path, "/bsp/") && snap.BSP.Disk.Present {
+		s.serveBSP(w, r, snap.BSP, origin)
+		return
+	}
+	if snap.BSP.Disk.Present {
+		for _, p := range []string{"/.well-known/bsp/", "/.well-known/best/"} {
+			want := DiscoveryPath(snap.BSP.Disk)
+			if snap.BSP.Serving != nil {
+				want = DiscoveryPath(snap.BSP.Serving.Surface)
+			}
+			if tenant, ok := strings.CutPrefix(path, p); ok && want+"/" == p && tenant != "" && !strings.Contains(tenant, "/") {
+				s.serveTenantDiscovery(w, r, snap.BSP, origin, tenant)
+				return
+			}
+		}
+	}
 	s.logged(w, r, proto, "", func(w http.ResponseWriter) {
 		msg := "nothing is served at " + path
 		switch {
@@ -106,8 +122,6 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 			msg += "; the workspace has no " + proto + "/manifest.json"
 		case strings.HasPrefix(path, "/.well-known/"):
 			msg += "; this workspace's discovery document is at " + DiscoveryPath(map[string]SurfaceState{"bsp": snap.BSP, "oap": snap.OAP}[proto].Disk)
-		default:
-			msg += "; the " + strings.ToUpper(proto) + " service APIs are not simulated by this ospbox build yet"
 		}
 		surfaceError(w, http.StatusNotFound, "NOT_FOUND", msg)
 	})

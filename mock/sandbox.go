@@ -41,6 +41,8 @@ type Sandbox struct {
 	rolledMonth string
 	// oap is the OAP simulation (its own lock; kept in the state database).
 	oap oapEngine
+	// bspHub fans BSP events out to the open SSE streams.
+	bspHub bspHub
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -133,6 +135,9 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	s.oap.db = db
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
+	if seq, err := db.BSPEventsNewest(ctx); err == nil {
+		s.bspHub.setPosition(seq)
+	}
 	if err := s.Reload(ctx); err != nil {
 		s.requests.Close()
 		return nil, err
@@ -174,6 +179,16 @@ func (s *Sandbox) FlushRequestLog() { s.requests.Flush() }
 
 // Close writes the queued request log entries and stops background work. Call it after the HTTP
 // server has drained and before the database closes.
+// stopped reports whether Close has been called.
+func (s *Sandbox) stopped() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *Sandbox) Close() {
 	select {
 	case <-s.stop:
@@ -264,6 +279,10 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	}
 	s.snap.Store(next)
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
+	if bspChanged || configChanged {
+		// A handler that runs now (an edited status) takes its queued commands.
+		s.drainAllBSPQueues(ctx)
+	}
 	return nil
 }
 

@@ -53,8 +53,8 @@ func TestBSPAndOAPDiscoveryRewriteEndpoints(t *testing.T) {
 	if r, b := f.do(t, "POST", "/.well-known/oap", nil, strings.NewReader("{}")); r.StatusCode != 405 || r.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(b), "METHOD_NOT_ALLOWED") {
 		t.Errorf("POST discovery: %d %s", r.StatusCode, b)
 	}
-	if r, b := f.do(t, "GET", "/bsp/io.bsp.agents/commands", nil, nil); r.StatusCode != 404 || !strings.Contains(string(b), `"code":"NOT_FOUND"`) {
-		t.Errorf("service API: %d %s", r.StatusCode, b)
+	if r, b := f.do(t, "GET", "/bsp/io.bsp.agents/commands", nil, nil); r.StatusCode != 401 || r.Header.Get("WWW-Authenticate") != `ApiKey realm="bsp"` || !strings.Contains(string(b), `"code":"UNAUTHORIZED"`) {
+		t.Errorf("service API without the declared API key: %d %s", r.StatusCode, b)
 	}
 }
 

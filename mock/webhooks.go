@@ -130,6 +130,10 @@ func (s *Sandbox) deliverDue(ctx context.Context) {
 
 // deliverOnce makes one attempt and records it.
 func (s *Sandbox) deliverOnce(ctx context.Context, d storage.Delivery) {
+	if strings.HasPrefix(d.ResourceID, bspDeliveryPrefix) {
+		s.deliverBSP(ctx, d)
+		return
+	}
 	cfg := s.Snapshot().Config
 	d.Attempts++
 	var envelope map[string]any
@@ -161,18 +165,7 @@ func (s *Sandbox) deliverOnce(ctx context.Context, d storage.Delivery) {
 			resp.Body.Close()
 		}
 	}
-	d.LastStatus, d.LastError = status, errText
-	switch {
-	case status >= 200 && status < 300:
-		d.Status = "delivered"
-	case d.Attempts >= 6:
-		d.Status = "failed"
-	default:
-		d.NextAt = now.Add(retrySchedule[d.Attempts-1])
-	}
-	if err := s.db.RecordAttempt(ctx, d, now); err != nil {
-		s.log.Error("webhooks", "err", err)
-	}
+	s.recordAttempt(ctx, d, status, errText, now)
 }
 
 func (s *Sandbox) providerOfResource(ctx context.Context, id string) *ProviderState {

@@ -192,6 +192,7 @@ func SQLiteVersion() string {
 type Tx struct {
 	*sql.Tx
 	changes []Change
+	after   []func()
 	cache   *stmtCache
 }
 
@@ -271,6 +272,10 @@ func (c *stmtCache) close() {
 func (tx *Tx) Changed(table, id, kind string) {
 	tx.changes = append(tx.changes, Change{Table: table, ID: id, Kind: kind})
 }
+
+// AfterCommit runs fn once the transaction has committed, on the writer, in commit order: two
+// updates' hooks run in the order their changes became visible. fn must not block or write.
+func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
 
 // Update runs fn as one atomic unit of work and, after its commit, publishes what fn recorded
 // with Tx.Changed. A failing fn changes nothing and publishes nothing.
@@ -455,6 +460,9 @@ func (db *DB) commitGroup(group []*writeOp, cache *stmtCache) {
 	for _, w := range ok {
 		for _, c := range w.tx.changes {
 			db.Feed.Publish(c)
+		}
+		for _, fn := range w.tx.after {
+			fn()
 		}
 		w.done <- nil
 	}

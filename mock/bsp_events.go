@@ -1,0 +1,473 @@
+package mock
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// bspEnvelope is an event ospbox publishes (spec/bsp.md §7), in CloudEvents attribute order.
+type bspEnvelope struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	DataContentType string          `json:"datacontenttype"`
+	DataSchema      string          `json:"dataschema,omitempty"`
+	Time            string          `json:"time"`
+	Data            json.RawMessage `json:"data"`
+	CorrelationID   string          `json:"correlationid,omitempty"`
+}
+
+// publishBSPEvent appends an event to a service's log inside tx, queues its webhook deliveries
+// and, once committed, pushes it to the open streams.
+func (s *Sandbox) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLoc, typ string, data *jsondoc.Node, correlation string) (storage.BSPEvent, error) {
+	now := s.clock.Now().UTC()
+	env := bspEnvelope{SpecVersion: "1.0", ID: uuid.NewString(), Source: loc.base, Type: typ, DataContentType: "application/json",
+		Time: now.Format(time.RFC3339Nano), Data: jsondoc.Compact(data)}
+	flag := ""
+	var doc manifests.CatalogEntry
+	for _, e := range catalogKind(loc.catalog, "events") {
+		if e.Type == typ {
+			doc = e // the latest version
+		}
+	}
+	if doc.Doc != nil {
+		env.DataSchema = loc.base + "/events/" + doc.Schema + "/" + doc.Version
+		if fails := manifests.CheckData(doc.DataSchema(), data); len(fails) > 0 {
+			flag = fmt.Sprintf("data does not match %s/%s at %s: %s", doc.Schema, doc.Version, displayPointer(fails[0].Pointer), fails[0].Message)
+		}
+	}
+	if loc.gen == "0.9" {
+		env.CorrelationID = correlation
+	}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return storage.BSPEvent{}, err
+	}
+	ev := storage.BSPEvent{Scope: loc.scope, Service: loc.service, ID: env.ID, Type: typ, Source: env.Source, CorrelationID: correlation,
+		At: now, Envelope: string(raw), Flag: flag}
+	seq, err := tx.AppendBSPEvent(ctx, ev)
+	if err != nil {
+		return ev, err
+	}
+	ev.Seq = seq
+	if s.bspHub.trimDue(loc.scope, loc.service) {
+		if err := tx.TrimBSPEvents(ctx, loc.scope, loc.service, loc.logSize); err != nil {
+			return ev, err
+		}
+	}
+	if err := s.queueBSPDeliveries(ctx, tx, loc, ev); err != nil {
+		return ev, err
+	}
+	tx.AfterCommit(func() { s.bspHub.publish(ev) })
+	return ev, nil
+}
+
+func displayPointer(p string) string {
+	if p == "" {
+		return "the top level"
+	}
+	return p
+}
+
+// bspCursor encodes a sequence number as an opaque cursor.
+func bspCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("seq:" + strconv.FormatInt(seq, 10)))
+}
+
+func parseBSPCursor(c string) (int64, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	n, ok := strings.CutPrefix(string(raw), "seq:")
+	if !ok {
+		return 0, false
+	}
+	seq, err := strconv.ParseInt(n, 10, 64)
+	return seq, err == nil && seq >= 0
+}
+
+// BSPEventQuery reads GET /events parameters (spec/bsp.md §9.1); authParam is the API key's
+// query parameter, which may ride along.
+func BSPEventQuery(q url.Values, authParam string) (storage.BSPEventQuery, []bspFieldError) {
+	out := storage.BSPEventQuery{Limit: 50}
+	var errs []bspFieldError
+	bad := func(name, msg string) { errs = append(errs, bspFieldError{Pointer: "/" + name, Message: msg}) }
+	for name, vals := range q {
+		if name == authParam && authParam != "" {
+			continue
+		}
+		if len(vals) != 1 {
+			bad(name, name+" is given more than once")
+			continue
+		}
+		v := vals[0]
+		switch name {
+		case "type":
+			if !bspTypePattern.MatchString(v) {
+				bad(name, "type is a PascalCase event type")
+			}
+			out.Type = v
+		case "correlationId":
+			if v == "" {
+				bad(name, "correlationId is the id POST /commands returned")
+			}
+			out.CorrelationID = v
+		case "source":
+			out.Source = v
+		case "from", "to":
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				bad(name, name+" is an RFC 3339 time, e.g. 2026-04-10T09:20:00Z")
+				continue
+			}
+			if name == "from" {
+				out.From = &t
+			} else {
+				out.To = &t
+			}
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 500 {
+				bad(name, "limit is an integer from 1 to 500")
+				continue
+			}
+			out.Limit = n
+		case "after":
+			seq, ok := parseBSPCursor(v)
+			if !ok {
+				bad(name, "after is the nextCursor of a previous page")
+				continue
+			}
+			out.AfterSeq = seq
+		default:
+			bad(name, "unknown parameter "+name+" (type, correlationId, source, from, to, limit, after)")
+		}
+	}
+	if out.From != nil && out.To != nil && out.To.Before(*out.From) {
+		bad("to", "to is before from")
+	}
+	slices.SortFunc(errs, func(a, b bspFieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
+	return out, errs
+}
+
+// authQueryParam is the query parameter an API key travels in, or "".
+func authQueryParam(surface manifests.Surface) string {
+	auth := bspBody(surface).Get("authentication")
+	if auth.Str("type") == "apiKey" && auth.Str("in") == "query" {
+		if sc := auth.Str("scheme"); sc != "" {
+			return sc
+		}
+		return "X-Api-Key"
+	}
+	return ""
+}
+
+// listBSPEvents is GET /events.
+func (s *Sandbox) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
+	q, errs := BSPEventQuery(r.URL.Query(), authQueryParam(c.surface))
+	if len(errs) > 0 {
+		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
+		return
+	}
+	q.Scope, q.Service = c.scope, c.service
+	limit := q.Limit
+	q.Limit++
+	list, err := s.db.BSPEvents(r.Context(), q)
+	if err != nil {
+		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+		return
+	}
+	events := make([]json.RawMessage, 0, len(list))
+	for i, e := range list {
+		if i == limit {
+			break
+		}
+		events = append(events, json.RawMessage(e.Envelope))
+	}
+	out := map[string]any{"events": events}
+	if len(list) > limit {
+		out["nextCursor"] = bspCursor(list[limit-1].Seq)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// bspStreamFilter is what a stream subscribed to.
+type bspStreamFilter struct {
+	scope, service           string
+	typ, correlation, source string
+}
+
+func (f bspStreamFilter) matches(e storage.BSPEvent) bool {
+	return e.Scope == f.scope && e.Service == f.service && (f.typ == "" || f.typ == e.Type) &&
+		(f.correlation == "" || f.correlation == e.CorrelationID) && (f.source == "" || f.source == e.Source)
+}
+
+// streamBSPEvents is GET /events/stream (spec/bsp.md §9.2): live events after an optional
+// Last-Event-ID replay from the log, keepalive comments, and a slow client that catches up from
+// the log instead of holding anyone up.
+func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
+	q := r.URL.Query()
+	f := bspStreamFilter{scope: c.scope, service: c.service, typ: q.Get("type"), correlation: q.Get("correlationId"), source: q.Get("source")}
+	for name := range q {
+		if name != "type" && name != "correlationId" && name != "source" && name != authQueryParam(c.surface) {
+			bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", "unknown parameter "+name+" (type, correlationId, source)", nil)
+			return
+		}
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		bspError(w, http.StatusInternalServerError, "INTERNAL", "this connection cannot stream", nil)
+		return
+	}
+	sub, ok := s.bspHub.subscribe(f, c.principal)
+	if !ok {
+		bspError(w, http.StatusTooManyRequests, "TOO_MANY_STREAMS", fmt.Sprintf("this credential already has %d open streams", maxStreamsPerCredential), nil)
+		return
+	}
+	defer s.bspHub.unsubscribe(sub)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 3000\n\n")
+	// The sequence number the client has seen up to: the live position, or the replay point.
+	last := s.bspHub.position()
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		if seq, err := s.db.BSPEventSeq(r.Context(), c.scope, c.service, id); err == nil {
+			last = seq
+			sub.lagged.Store(true) // catch up from the log first
+		} else {
+			fmt.Fprint(w, ": last-event-id-unknown\n\n")
+		}
+	}
+	flusher.Flush()
+	keepalive := time.NewTicker(c.cfg.BSP.Keepalive())
+	defer keepalive.Stop()
+	write := func(e storage.BSPEvent) bool {
+		if e.Seq <= last {
+			return true
+		}
+		last = e.Seq
+		_, err := fmt.Fprintf(w, "id: %s\ndata: %s\n\n", e.ID, e.Envelope)
+		return err == nil
+	}
+	catchUp := func() bool {
+		for sub.lagged.Swap(false) {
+			for {
+				page, err := s.db.BSPEvents(r.Context(), storage.BSPEventQuery{Scope: f.scope, Service: f.service, Type: f.typ,
+					CorrelationID: f.correlation, Source: f.source, AfterSeq: last, Limit: 500})
+				if err != nil {
+					return false
+				}
+				for _, e := range page {
+					if !write(e) {
+						return false
+					}
+				}
+				if len(page) < 500 {
+					break
+				}
+			}
+		}
+		return true
+	}
+	if !catchUp() {
+		return
+	}
+	flusher.Flush()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.stop:
+			return
+		case <-keepalive.C:
+			if !catchUp() {
+				return
+			}
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		case e := <-sub.ch:
+			if !catchUp() || !write(e) {
+				return
+			}
+			// Write whatever else is already waiting before flushing once.
+			for more := true; more; {
+				select {
+				case e := <-sub.ch:
+					if !write(e) {
+						return
+					}
+				default:
+					more = false
+				}
+			}
+			if !catchUp() {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+// maxStreamsPerCredential is the open-stream limit of spec/bsp.md §14.
+const maxStreamsPerCredential = 64
+
+// bspStreamBuffer is how many events a stream holds for a client before it falls back to
+// reading the log.
+const bspStreamBuffer = 256
+
+// bspHub fans published events out to the open streams. Publishing never blocks: a stream whose
+// buffer is full is marked lagged and re-reads what it missed from the event log.
+type bspHub struct {
+	mu       sync.RWMutex
+	subs     map[*bspSub]struct{}
+	perCred  map[string]int
+	lastSeq  int64
+	trimMu   sync.Mutex
+	appended map[string]int
+}
+
+type bspSub struct {
+	filter    bspStreamFilter
+	principal string
+	ch        chan storage.BSPEvent
+	lagged    atomic.Bool
+}
+
+func (h *bspHub) subscribe(f bspStreamFilter, principal string) (*bspSub, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs, h.perCred = map[*bspSub]struct{}{}, map[string]int{}
+	}
+	if principal != "anonymous" && h.perCred[principal] >= maxStreamsPerCredential {
+		return nil, false
+	}
+	sub := &bspSub{filter: f, principal: principal, ch: make(chan storage.BSPEvent, bspStreamBuffer)}
+	h.subs[sub] = struct{}{}
+	h.perCred[principal]++
+	return sub, true
+}
+
+func (h *bspHub) unsubscribe(sub *bspSub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[sub]; ok {
+		delete(h.subs, sub)
+		h.perCred[sub.principal]--
+	}
+}
+
+// setPosition starts the hub at the log's newest sequence number.
+func (h *bspHub) setPosition(seq int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastSeq = seq
+}
+
+// position is the sequence number of the newest event published.
+func (h *bspHub) position() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.lastSeq
+}
+
+// publish runs on the database writer after the commit, in commit order.
+func (h *bspHub) publish(e storage.BSPEvent) {
+	h.mu.Lock()
+	h.lastSeq = max(h.lastSeq, e.Seq)
+	h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for sub := range h.subs {
+		if !sub.filter.matches(e) {
+			continue
+		}
+		select {
+		case sub.ch <- e:
+		default:
+			sub.lagged.Store(true)
+		}
+	}
+}
+
+// streams counts the open streams.
+func (h *bspHub) streams() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.subs)
+}
+
+// trimDue counts appends per service and says when to trim its log (every 100 events).
+func (h *bspHub) trimDue(scope, service string) bool {
+	h.trimMu.Lock()
+	defer h.trimMu.Unlock()
+	if h.appended == nil {
+		h.appended = map[string]int{}
+	}
+	k := scope + "/" + service
+	h.appended[k]++
+	return h.appended[k]%100 == 0
+}
+
+// OSPEventType is the BSP type an OSP event is published under on the BSP streams:
+// resource.provisioned → OspResourceProvisioned.
+func OSPEventType(ospType string) string {
+	var b strings.Builder
+	b.WriteString("Osp")
+	for _, part := range strings.FieldsFunc(ospType, func(r rune) bool { return r == '.' || r == '_' || r == '-' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// publishOSPOnBSP publishes an OSP event on the event log of every root BSP service that serves
+// events, so one agent watching a BSP stream sees provisioning too (issue: one stream for all).
+func (s *Sandbox) publishOSPOnBSP(ctx context.Context, tx *storage.Tx, body []byte) error {
+	snap := s.Snapshot()
+	sv := snap.BSP.Serving
+	if sv == nil {
+		return nil
+	}
+	var ospEvent map[string]any
+	if err := json.Unmarshal(body, &ospEvent); err != nil {
+		return err
+	}
+	typ, _ := ospEvent["event_type"].(string)
+	data, err := jsondoc.Parse(body)
+	if err != nil {
+		return err
+	}
+	origin := "http://" + snap.Config.Listen
+	for key, caps := range sv.capabilities(sv.Surface) {
+		if cp, ok := caps["agents.events"]; !ok || !cp.Serves("GET /events") {
+			continue
+		}
+		loc := bspLoc{service: key, gen: sv.Surface.Generation, base: origin + "/bsp/" + key, surface: sv.Surface, catalog: sv.Surface.Catalog, logSize: snap.Config.BSP.LogSize()}
+		if _, err := s.publishBSPEvent(ctx, tx, loc, OSPEventType(typ), data.Root, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package mock
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// BSP deliveries share the deliveries table with OSP's; their resource_id names the target:
+// bsp:<subscription id>, or bsp:agent:<scope>/<service>/<descriptor id> for a descriptor's own
+// webhook.
+const bspDeliveryPrefix = "bsp:"
+
+// postBSPSubscription is POST /subscriptions (spec/bsp.md §10.1).
+func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c *bspCall) {
+	doc, ok := decodeBSPBody(w, r, c.cfg.BSP.BodyLimit())
+	if !ok {
+		return
+	}
+	body := doc.Root
+	var errs []bspFieldError
+	bad := func(ptr, msg string) { errs = append(errs, bspFieldError{ptr, msg}) }
+	var types []string
+	if body.Kind != jsondoc.Object {
+		bad("", "the body is {webhook: {url, secret}, serviceId, filter: {types}}")
+	}
+	for _, m := range body.Fields() {
+		ptr := "/" + jsondoc.PointerToken(m.Name)
+		switch m.Name {
+		case "serviceId":
+			if m.Value.Kind != jsondoc.String || m.Value.Text == "" {
+				bad(ptr, "serviceId is a non-empty string")
+			}
+		case "webhook":
+			if m.Value.Kind != jsondoc.Object {
+				bad(ptr, "webhook is {url, secret}")
+				continue
+			}
+			for _, wm := range m.Value.Members {
+				if (wm.Name != "url" && wm.Name != "secret") || wm.Value.Kind != jsondoc.String {
+					bad(ptr+"/"+jsondoc.PointerToken(wm.Name), "webhook holds the strings url and secret only")
+				}
+			}
+		case "filter":
+			if m.Value.Kind != jsondoc.Object {
+				bad(ptr, "filter is {types: [...]}")
+				continue
+			}
+			for _, fm := range m.Value.Members {
+				if fm.Name != "types" || fm.Value.Kind != jsondoc.Array {
+					bad(ptr+"/"+jsondoc.PointerToken(fm.Name), "filter holds types, an array of PascalCase event types")
+					continue
+				}
+				for i, t := range fm.Value.Items {
+					if t.Kind != jsondoc.String || !bspTypePattern.MatchString(t.Text) {
+						bad(ptr+"/types/"+strconv.Itoa(i), "event types are PascalCase, e.g. OrderPlaced")
+						continue
+					}
+					if !slices.Contains(types, t.Text) {
+						types = append(types, t.Text)
+					}
+				}
+			}
+		default:
+			bad(ptr, "member "+strconv.Quote(m.Name)+" is not part of a subscription")
+		}
+	}
+	target := body.Get("webhook").Str("url")
+	if body.Kind == jsondoc.Object && target == "" {
+		bad("/webhook/url", "webhook.url is required")
+	}
+	serviceID := body.Str("serviceId")
+	if len(errs) == 0 && c.gen == "0.6" && serviceID != "" {
+		descs, err := s.bspDescriptors(r.Context(), nil, c.surface, c.scope, c.service)
+		if err != nil {
+			bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+			return
+		}
+		if !slices.ContainsFunc(descs, func(d bspDescriptor) bool { return d.ID == serviceID }) {
+			bad("/serviceId", "serviceId names no declared or registered service")
+		}
+	}
+	if len(errs) > 0 {
+		bspError(w, http.StatusBadRequest, "INVALID_REQUEST", "the subscription is not valid: "+errs[0].Message, map[string]any{"errors": errs})
+		return
+	}
+	if terr := webhookTargetError(target, c.cfg.Webhooks.AllowLoopback); terr != nil {
+		bspError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
+		return
+	}
+	slices.Sort(types)
+	typesJSON, _ := json.Marshal(types)
+	if types == nil {
+		typesJSON = []byte("[]")
+	}
+	sub := storage.BSPSubscription{ID: NewID("sub_", s.clock.Now()), Scope: c.scope, Service: c.service, Principal: c.principal,
+		ServiceID: serviceID, URL: target, Secret: body.Get("webhook").Str("secret"), Types: string(typesJSON), CreatedAt: s.clock.Now()}
+	err := s.db.Update(r.Context(), func(tx *storage.Tx) error {
+		subs, err := tx.BSPSubscriptions(r.Context(), c.scope, c.service)
+		if err != nil {
+			return err
+		}
+		for _, o := range subs {
+			if o.Principal == sub.Principal && o.URL == sub.URL && o.ServiceID == sub.ServiceID && o.Types == sub.Types {
+				return &bspFailure{http.StatusConflict, "DUPLICATE_SUBSCRIPTION", "this credential already has subscription " + o.ID + " for the same url, serviceId and types", map[string]any{"id": o.ID}}
+			}
+		}
+		return tx.PutBSPSubscription(r.Context(), sub)
+	})
+	var f *bspFailure
+	switch {
+	case errors.As(err, &f):
+		f.write(w)
+		return
+	case err != nil:
+		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+		return
+	}
+	out := map[string]any{"id": sub.ID, "webhook": map[string]any{"url": sub.URL}}
+	if serviceID != "" {
+		out["serviceId"] = serviceID
+	}
+	if body.Has("filter") {
+		list := types
+		if list == nil {
+			list = []string{}
+		}
+		out["filter"] = map[string]any{"types": list}
+	}
+	w.Header().Set("Location", c.base+"/subscriptions/"+sub.ID)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// deleteBSPSubscription is DELETE /subscriptions/{id}: only its creator may delete it.
+func (s *Sandbox) deleteBSPSubscription(w http.ResponseWriter, r *http.Request, c *bspCall, id string) {
+	sub, err := s.db.BSPSubscription(r.Context(), id)
+	if err != nil || sub.Scope != c.scope || sub.Service != c.service || sub.Principal != c.principal {
+		bspError(w, http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "no subscription "+id+" of this credential", nil)
+		return
+	}
+	err = s.db.Update(r.Context(), func(tx *storage.Tx) error {
+		_, err := tx.DeleteBSPSubscriptions(r.Context(), c.scope, c.service, id, false)
+		return err
+	})
+	if err != nil {
+		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// queueBSPDeliveries queues an event for every subscription and descriptor webhook that wants it.
+func (s *Sandbox) queueBSPDeliveries(ctx context.Context, tx *storage.Tx, loc bspLoc, ev storage.BSPEvent) error {
+	subs, err := tx.BSPSubscriptions(ctx, loc.scope, loc.service)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for _, sub := range subs {
+		var types []string
+		json.Unmarshal([]byte(sub.Types), &types)
+		if len(types) > 0 && !slices.Contains(types, ev.Type) {
+			continue
+		}
+		if err := tx.QueueDelivery(ctx, storage.Delivery{EventID: ev.ID, ResourceID: bspDeliveryPrefix + sub.ID, URL: sub.URL, Body: []byte(ev.Envelope), NextAt: now}); err != nil {
+			return err
+		}
+	}
+	if loc.surface.Doc == nil {
+		return nil
+	}
+	descs, err := s.bspDescriptors(ctx, tx, loc.surface, loc.scope, loc.service)
+	if err != nil {
+		return err
+	}
+	for _, d := range descs {
+		if target, _ := d.Webhook(); target != "" && slices.Contains(d.Produces, ev.Type) {
+			key := bspDeliveryPrefix + "agent:" + loc.scope + "/" + loc.service + "/" + d.ID
+			if err := tx.QueueDelivery(ctx, storage.Delivery{EventID: ev.ID, ResourceID: key, URL: target, Body: []byte(ev.Envelope), NextAt: now}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// bspDeliveryTarget finds the secret and generation a BSP delivery is signed with; ok is false
+// when its subscription or descriptor no longer exists.
+func (s *Sandbox) bspDeliveryTarget(ctx context.Context, key string) (subID, secret, gen string, ok bool) {
+	snap := s.Snapshot()
+	if snap.BSP.Serving == nil {
+		return "", "", "", false
+	}
+	gen = snap.BSP.Serving.Surface.Generation
+	rest := strings.TrimPrefix(key, bspDeliveryPrefix)
+	if path, isAgent := strings.CutPrefix(rest, "agent:"); isAgent {
+		parts := strings.SplitN(path, "/", 3)
+		if len(parts) != 3 {
+			return "", "", "", false
+		}
+		surface := snap.BSP.Serving.Surface
+		if parts[0] != "" {
+			t := snap.BSP.Serving.tenant(parts[0])
+			if t == nil {
+				return "", "", "", false
+			}
+			surface = *t
+		}
+		descs, err := s.bspDescriptors(ctx, nil, surface, parts[0], parts[1])
+		if err != nil {
+			return "", "", "", false
+		}
+		for _, d := range descs {
+			if d.ID == parts[2] {
+				_, secret := d.Webhook()
+				return "agent:" + d.ID, secret, gen, true
+			}
+		}
+		return "", "", "", false
+	}
+	sub, err := s.db.BSPSubscription(ctx, rest)
+	if err != nil {
+		return "", "", "", false
+	}
+	return sub.ID, sub.Secret, gen, true
+}
+
+// deliverBSP makes one attempt of a BSP delivery (spec/bsp.md §10.3–§10.4): the envelope as the
+// body, <P>-Delivery-Id, -Subscription-Id, -Delivery-Attempt and, with a secret, -Timestamp and
+// -Signature, signed afresh on each attempt.
+func (s *Sandbox) deliverBSP(ctx context.Context, d storage.Delivery) {
+	allowLoopback := s.Snapshot().Config.Webhooks.AllowLoopback
+	d.Attempts++
+	now := time.Now().UTC()
+	subID, secret, gen, ok := s.bspDeliveryTarget(ctx, d.ResourceID)
+	status, errText := 0, ""
+	switch {
+	case !ok:
+		errText = "the subscription no longer exists"
+		d.Attempts = 6
+	default:
+		if terr := webhookTargetError(d.URL, allowLoopback); terr != nil {
+			errText = terr.Error()
+			break
+		}
+		prefix, ctype := "X-BSP-", "application/json"
+		if gen == "0.9" {
+			prefix, ctype = "X-BEST-", "application/cloudevents+json"
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set(prefix+"Delivery-Id", d.EventID)
+		req.Header.Set(prefix+"Subscription-Id", subID)
+		req.Header.Set(prefix+"Delivery-Attempt", strconv.Itoa(d.Attempts))
+		if secret != "" {
+			req.Header.Set(prefix+"Timestamp", strconv.FormatInt(now.Unix(), 10))
+			req.Header.Set(prefix+"Signature", SignWebhook(secret, now.Unix(), d.Body))
+		}
+		resp, err := webhookClient(allowLoopback).Do(req)
+		if err != nil {
+			errText = err.Error()
+		} else {
+			status = resp.StatusCode
+			resp.Body.Close()
+		}
+	}
+	s.recordAttempt(ctx, d, status, errText, now)
+}
+
+// recordAttempt stores an attempt's outcome and schedules the next one (1 s, 5 s, 30 s, 2 min,
+// 10 min; failed after the sixth).
+func (s *Sandbox) recordAttempt(ctx context.Context, d storage.Delivery, status int, errText string, now time.Time) {
+	d.LastStatus, d.LastError = status, errText
+	switch {
+	case status >= 200 && status < 300:
+		d.Status = "delivered"
+	case d.Attempts >= 6:
+		d.Status = "failed"
+	default:
+		d.NextAt = now.Add(retrySchedule[d.Attempts-1])
+	}
+	if err := s.db.RecordAttempt(ctx, d, now); err != nil {
+		s.log.Error("webhooks", "err", err)
+	}
+}
