@@ -137,13 +137,13 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 	now := s.clock.Now()
 	err = s.db.Update(ctx, func(tx *storage.Tx) error {
 		rec := storage.BSPService{Scope: c.scope, Service: c.service, ID: id, Status: d.Status, HeartbeatAt: d.HeartbeatAt}
-		if !d.Declared {
-			rec.Descriptor = string(jsondoc.Compact(d.Node))
-		} else if cur, err := tx.BSPServices(ctx, c.scope, c.service); err == nil {
-			for _, r := range cur {
-				if r.ID == id {
-					rec.Descriptor, rec.BeforeError = r.Descriptor, r.BeforeError
-				}
+		cur, err := tx.BSPServices(ctx, c.scope, c.service)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur {
+			if r.ID == id {
+				rec.Descriptor, rec.BeforeError = r.Descriptor, r.BeforeError
 			}
 		}
 		switch route {

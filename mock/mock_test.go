@@ -32,6 +32,12 @@ func newFixture(t testing.TB) *fixture {
 	if _, err := manifests.SeedIfEmpty(dir); err != nil {
 		t.Fatal(err)
 	}
+	return newFixtureIn(t, dir)
+}
+
+// newFixtureIn serves the workspace in dir.
+func newFixtureIn(t testing.TB, dir string) *fixture {
+	t.Helper()
 	ws, err := manifests.OpenWorkspace(dir)
 	if err != nil {
 		t.Fatal(err)
