@@ -47,6 +47,11 @@ func BenchmarkWellKnown(b *testing.B) {
 // loadParallel posts body to url from 32 concurrent clients (16 × GOMAXPROCS 2) for b.N requests
 // and returns the throughput and the p99 latency.
 func loadParallel(b *testing.B, url, body string, want int) (float64, time.Duration) {
+	return loadParallelFn(b, url, func() string { return body }, want)
+}
+
+// loadParallelFn is loadParallel with a fresh body for each request.
+func loadParallelFn(b *testing.B, url string, body func() string, want int) (float64, time.Duration) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -56,7 +61,7 @@ func loadParallel(b *testing.B, url, body string, want int) (float64, time.Durat
 		var mine []time.Duration
 		for pb.Next() {
 			t0 := time.Now()
-			resp, err := client.Post(url, "application/json", strings.NewReader(body))
+			resp, err := client.Post(url, "application/json", strings.NewReader(body()))
 			if err != nil {
 				b.Error(err)
 				return

@@ -74,7 +74,8 @@ func (s *Sandbox) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLo
 	if err := s.queueBSPDeliveries(ctx, tx, loc, ev); err != nil {
 		return ev, err
 	}
-	tx.AfterCommit(func() { s.bspHub.publish(ev) })
+	frame := &bspFrame{BSPEvent: ev, text: []byte("id: " + ev.ID + "\ndata: " + ev.Envelope + "\n\n")}
+	tx.AfterCommit(func() { s.bspHub.publish(frame) })
 	return ev, nil
 }
 
@@ -261,12 +262,15 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 	flusher.Flush()
 	keepalive := time.NewTicker(c.cfg.BSP.Keepalive())
 	defer keepalive.Stop()
-	write := func(e storage.BSPEvent) bool {
+	write := func(e *bspFrame) bool {
 		if e.Seq <= last {
 			return true
 		}
 		last = e.Seq
-		_, err := fmt.Fprintf(w, "id: %s\ndata: %s\n\n", e.ID, e.Envelope)
+		if e.text == nil {
+			e.text = []byte("id: " + e.ID + "\ndata: " + e.Envelope + "\n\n")
+		}
+		_, err := w.Write(e.text)
 		return err == nil
 	}
 	catchUp := func() bool {
@@ -278,7 +282,7 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 					return false
 				}
 				for _, e := range page {
-					if !write(e) {
+					if !write(&bspFrame{BSPEvent: e}) {
 						return false
 					}
 				}
@@ -351,8 +355,14 @@ type bspHub struct {
 type bspSub struct {
 	filter    bspStreamFilter
 	principal string
-	ch        chan storage.BSPEvent
+	ch        chan *bspFrame
 	lagged    atomic.Bool
+}
+
+// bspFrame is a published event with its SSE frame, formatted once for every stream.
+type bspFrame struct {
+	storage.BSPEvent
+	text []byte
 }
 
 func (h *bspHub) subscribe(f bspStreamFilter, principal string) (*bspSub, bool) {
@@ -364,7 +374,7 @@ func (h *bspHub) subscribe(f bspStreamFilter, principal string) (*bspSub, bool) 
 	if principal != "anonymous" && h.perCred[principal] >= maxStreamsPerCredential {
 		return nil, false
 	}
-	sub := &bspSub{filter: f, principal: principal, ch: make(chan storage.BSPEvent, bspStreamBuffer)}
+	sub := &bspSub{filter: f, principal: principal, ch: make(chan *bspFrame, bspStreamBuffer)}
 	h.subs[sub] = struct{}{}
 	h.perCred[principal]++
 	return sub, true
@@ -394,14 +404,14 @@ func (h *bspHub) position() int64 {
 }
 
 // publish runs on the database writer after the commit, in commit order.
-func (h *bspHub) publish(e storage.BSPEvent) {
+func (h *bspHub) publish(e *bspFrame) {
 	h.mu.Lock()
 	h.lastSeq = max(h.lastSeq, e.Seq)
 	h.mu.Unlock()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for sub := range h.subs {
-		if !sub.filter.matches(e) {
+		if !sub.filter.matches(e.BSPEvent) {
 			continue
 		}
 		select {

@@ -64,7 +64,7 @@ func bspWorkspace(t testing.TB, gen string, auth string, settings string, files 
 		"bsp/commands/place-order/1.0.json": `{"$schema": "https://json-schema.org/draft/2020-12/schema", "description": "Place an order", "type": "object",
 			"required": ["orderId"], "properties": {"orderId": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}, "when": {"type": "string", "format": "date"}},
 			"additionalProperties": false, "produces": ["OrderPlaced", "OrderRejected"]}`,
-		"bsp/commands/place-order/2.0.json": `{"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}}, "produces": ["OrderPlaced"], "x-ospbox": {"emit": [{"type": "OrderPlaced", "data": {"v": 2}}, {"type": "OrderShipped", "delay_ms": 10}]}}`,
+		"bsp/commands/place-order/2.0.json":  `{"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}}, "produces": ["OrderPlaced"], "x-ospbox": {"emit": [{"type": "OrderPlaced", "data": {"v": 2}}, {"type": "OrderShipped", "delay_ms": 10}]}}`,
 		"bsp/commands/cancel-order/1.0.json": `{"type": "object", "properties": {"orderId": {"type": "string"}}, "produces": ["OrderCancelled"]}`,
 		"bsp/events/order-placed/1.0.json":   `{"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}}}`,
 		"bsp/queries/order-status/1.0.json": `{"description": "status", "parameters": {"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}, "limit": {"type": "integer", "maximum": 10}, "tags": {"type": "array", "items": {"type": "string"}}, "full": {"type": "boolean"}}, "additionalProperties": false},
