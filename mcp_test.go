@@ -37,7 +37,7 @@ func TestMCPServerOverStdio(t *testing.T) {
 			provision = tool
 		}
 	}
-	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces"} {
+	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces", "bsp_commands", "bsp_send_command", "bsp_events"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("tool %s missing: %v", want, names)
 		}
@@ -77,6 +77,19 @@ func TestMCPServerOverStdio(t *testing.T) {
 	}
 	if ev := call("oap_send_event", map[string]any{"type": "TicketOpened", "data": map[string]any{"ticket": 3}}); len(ev["traceIds"].([]any)) != 1 {
 		t.Errorf("oap event: %v", ev)
+	}
+	// BSP: the sample manifest declares an API key; the tools present the workspace's credential.
+	if cat := call("bsp_commands", nil); len(cat["commands"].([]any)) != 2 {
+		t.Errorf("bsp catalogue: %v", cat)
+	}
+	sent := call("bsp_send_command", map[string]any{"type": "PlaceOrder", "data": map[string]any{"orderId": "o-1", "items": []any{map[string]any{"sku": "a", "quantity": 1}}}})
+	cid, _ := sent["id"].(string)
+	evs := call("bsp_events", map[string]any{"correlationId": cid})
+	if list, _ := evs["events"].([]any); cid == "" || len(list) != 1 || list[0].(map[string]any)["type"] != "OrderPlaced" {
+		t.Errorf("bsp events of %s: %v", cid, evs)
+	}
+	if bad, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "bsp_send_command", Arguments: map[string]any{"type": "PlaceOrder", "data": map[string]any{"orderId": ""}}}); err != nil || !bad.IsError {
+		t.Errorf("invalid command data: %v %+v", err, bad)
 	}
 	call("osp_deprovision", map[string]any{"resource_id": id, "access_token": token})
 	// A provider error comes back as a tool error with the envelope.

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,8 +14,9 @@ import (
 // the manifest declares.
 type agentsView struct {
 	OAP       mock.OAPState
-	BSPAgents []string
+	BSPAgents []mock.BSPAgentView
 	BSPFile   string
+	BSPTokens []string // the workspace's BSP credentials (bsp.credentials)
 	Message   string
 	Error     string
 }
@@ -22,7 +24,11 @@ type agentsView struct {
 func (u *UI) agentsViewOf() agentsView {
 	snap := u.Sandbox.Snapshot()
 	message, failure := u.flashOf("agents")
-	return agentsView{OAP: u.Sandbox.OAP(), BSPAgents: snap.BSP.Disk.Agents, BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
+	v := agentsView{OAP: u.Sandbox.OAP(), BSPAgents: u.Sandbox.BSPAgents(context.Background()), BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
+	for _, c := range snap.Config.BSP.Credentials {
+		v.BSPTokens = append(v.BSPTokens, c.Token)
+	}
+	return v
 }
 
 func (u *UI) agents(w http.ResponseWriter, r *http.Request) {
@@ -99,4 +105,20 @@ func firstAccepted(v agentsView) string {
 func prettyAny(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
+}
+
+// bspScope names where a BSP agent lives: its service, and its tenant when it has one.
+func bspScope(a mock.BSPAgentView) string {
+	if a.Tenant != "" {
+		return a.Tenant + " / " + a.Service
+	}
+	return a.Service
+}
+
+// maskToken shows a credential's prefix and last four characters.
+func maskToken(t string) string {
+	if len(t) <= 12 {
+		return "…"
+	}
+	return t[:7] + "…" + t[len(t)-4:]
 }

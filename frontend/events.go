@@ -26,6 +26,7 @@ type eventsView struct {
 	Events     []storage.Event
 	Deliveries []storage.Delivery
 	OAPEvents  []mock.OAPEventView
+	BSPEvents  []storage.BSPEvent
 }
 
 // olderQuery is the query string of the next page of older events.
@@ -57,6 +58,7 @@ func (u *UI) eventsViewOf(r *http.Request) (eventsView, error) {
 	}
 	v.Deliveries, err = u.DB.RecentDeliveries(r.Context(), 50)
 	v.OAPEvents = u.Sandbox.OAPEvents(50)
+	v.BSPEvents = u.Sandbox.BSPEvents(r.Context(), 50)
 	return v, err
 }
 
@@ -136,4 +138,12 @@ func deliveryAnswer(d storage.Delivery) string {
 		return "HTTP " + strconv.Itoa(d.LastStatus)
 	}
 	return "—"
+}
+
+// bspWhere names the service an event was published on, with its tenant.
+func bspWhere(e storage.BSPEvent) string {
+	if e.Scope != "" {
+		return e.Scope + " / " + e.Service
+	}
+	return e.Service
 }

@@ -363,3 +363,30 @@ func (sv *ServedSurface) tenant(id string) *manifests.Surface {
 	}
 	return nil
 }
+
+// PresentBSPCredential adds token to a request the way an authentication block asks for it
+// (the MCP binding and the checker act as agents).
+func PresentBSPCredential(r *http.Request, auth *jsondoc.Node, token string) {
+	scheme := auth.Str("scheme")
+	switch auth.Str("type") {
+	case "", "none":
+	case "apiKey":
+		if scheme == "" {
+			scheme = "X-Api-Key"
+		}
+		if auth.Str("in") == "query" {
+			q := r.URL.Query()
+			q.Set(scheme, token)
+			r.URL.RawQuery = q.Encode()
+			return
+		}
+		r.Header.Set(scheme, token)
+	case "oauth2":
+		r.Header.Set("Authorization", "Bearer "+token)
+	default:
+		if scheme == "" {
+			scheme = "Bearer"
+		}
+		r.Header.Set("Authorization", scheme+" "+token)
+	}
+}

@@ -2,7 +2,6 @@ package mock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -325,4 +324,46 @@ func (s *Sandbox) timeOutBSPServices(ctx context.Context, now time.Time) error {
 	})
 }
 
-var errNoBSP = errors.New("the workspace serves no BSP manifest")
+// BSPAgentView is a BSP descriptor as the UI lists it.
+type BSPAgentView struct {
+	Tenant, Service, ID, Name string
+	Accepts, Produces         []string
+	Status                    string
+	Declared                  bool
+	HeartbeatAt               *time.Time
+}
+
+// BSPAgents lists the descriptors of every service of the served BSP manifests with their live
+// status.
+func (s *Sandbox) BSPAgents(ctx context.Context) []BSPAgentView {
+	sv := s.Snapshot().BSP.Serving
+	if sv == nil {
+		return nil
+	}
+	var out []BSPAgentView
+	for _, surface := range append([]manifests.Surface{sv.Surface}, sv.Surface.Tenants...) {
+		if surface.Doc == nil {
+			continue
+		}
+		for _, key := range memberNames(bspBody(surface).Get("services")) {
+			descs, err := s.bspDescriptors(ctx, nil, surface, surface.Tenant, key)
+			if err != nil {
+				continue
+			}
+			for _, d := range descs {
+				out = append(out, BSPAgentView{Tenant: surface.Tenant, Service: key, ID: d.ID, Name: d.Node.Str("name"), Accepts: d.Accepts,
+					Produces: d.Produces, Status: d.Status, Declared: d.Declared, HeartbeatAt: d.HeartbeatAt})
+			}
+		}
+	}
+	return out
+}
+
+// BSPEvents lists the newest events of every BSP service (the UI).
+func (s *Sandbox) BSPEvents(ctx context.Context, limit int) []storage.BSPEvent {
+	list, err := s.db.BSPEvents(ctx, storage.BSPEventQuery{AnyService: true, Newest: true, Limit: limit})
+	if err != nil {
+		s.log.Error("bsp events", "err", err)
+	}
+	return list
+}

@@ -1,6 +1,6 @@
 // Package mcptools is ospbox's MCP binding: an MCP server whose tools are a workspace provider's
 // capabilities — OSP discovery, provisioning, status, usage, rotation, deprovisioning and cost,
-// and the OAP registry, events and traces. Each tool sends the sandbox the request an agent
+// the BSP/BEST command catalogue, commands and events, and the OAP registry, events and traces. Each tool sends the sandbox the request an agent
 // would (in process, the same handler as the HTTP API) and returns its JSON answer.
 package mcptools
 
@@ -10,8 +10,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/ospbox/ospbox/manifests"
@@ -30,7 +35,7 @@ func New(sb *mock.Sandbox, slug, version string) (*mcp.Server, error) {
 		return nil, fmt.Errorf("no provider %q is being served (fix its manifest, or pass --provider)", slug)
 	}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "ospbox-" + slug, Version: version}, &mcp.ServerOptions{
-		Instructions: "Tools of the " + p.Serving.Manifest.ProviderName + " mock provider in an ospbox sandbox (OSP), and of its OAP agents when the workspace has them.",
+		Instructions: "Tools of the " + p.Serving.Manifest.ProviderName + " mock provider in an ospbox sandbox (OSP), and of the workspace's BSP/BEST services and OAP agents when it has them.",
 	})
 	b := binding{sb: sb, base: "/providers/" + slug}
 	resource := object(map[string]any{
@@ -78,13 +83,101 @@ func New(sb *mock.Sandbox, slug, version string) (*mcp.Server, error) {
 				return "/oap/traces"
 			}, nil)
 	}
+	if snap.BSP.Serving != nil {
+		addBSPTools(srv, sb, snap)
+	}
 	return srv, nil
+}
+
+// addBSPTools adds the command catalogue, send-command and list-events tools of the root BSP
+// manifest's first service that implements commands, authenticated with the workspace's first
+// BSP credential as the manifest declares.
+func addBSPTools(srv *mcp.Server, sb *mock.Sandbox, snap *mock.Snapshot) {
+	surface := snap.BSP.Serving.Surface
+	caps := manifests.BSPServiceCapabilities(surface.Doc.Root, surface.Generation)
+	key := ""
+	for _, k := range surface.Services {
+		if _, ok := caps[k]["agents.commands"]; ok && key == "" {
+			key = k
+		}
+	}
+	if key == "" {
+		return
+	}
+	b := binding{sb: sb, base: "/bsp/" + key}
+	if creds := snap.Config.BSP.Credentials; len(creds) > 0 {
+		auth := surface.Doc.Root.Members[0].Value.Get("authentication")
+		token := creds[0].Token
+		b.auth = func(r *http.Request) { mock.PresentBSPCredential(r, auth, token) }
+	}
+	b.tool(srv, "bsp_commands", "List the BSP command catalogue: each command's schema, version and dataschema.", object(nil), "GET",
+		func(map[string]any) string { return "/commands" }, nil)
+	var variants []any
+	latest := map[string]manifests.CatalogEntry{}
+	for _, e := range surface.Catalog.Entries {
+		if e.Kind == "commands" {
+			latest[e.Type] = e // entries are sorted by file: the last version wins
+		}
+	}
+	types := make([]string, 0, len(latest))
+	for t := range latest {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	for _, t := range types {
+		var data map[string]any
+		json.Unmarshal(jsondoc.Compact(latest[t].DataSchema()), &data)
+		delete(data, "$schema")
+		variants = append(variants, map[string]any{"type": "object", "properties": map[string]any{"type": map[string]any{"const": t}, "data": data}})
+	}
+	schema := object(map[string]any{
+		"type": map[string]any{"type": "string", "enum": types, "description": "the command type"},
+		"data": map[string]any{"type": "object", "description": "the command's data, as its schema document says"},
+		"id":   map[string]any{"type": "string", "description": "the command id (idempotency key); a new UUID when absent"},
+	}, "type", "data")
+	if len(variants) > 0 {
+		schema["anyOf"] = variants
+	}
+	b.tool(srv, "bsp_send_command", "Send a BSP command; the 201 carries its id, which correlates the events it produces.", schema, "POST",
+		func(map[string]any) string { return "/commands" },
+		func(in map[string]any) any {
+			e := latest[str(in["type"])]
+			id := str(in["id"])
+			if id == "" {
+				id = uuid.NewString()
+			}
+			return map[string]any{"specversion": "1.0", "id": id, "source": "mcp://ospbox", "type": in["type"], "datacontenttype": "application/json",
+				"dataschema": "http://127.0.0.1/bsp/" + key + "/commands/" + e.Schema + "/" + e.Version, "time": time.Now().UTC().Format(time.RFC3339), "data": in["data"]}
+		})
+	b.tool(srv, "bsp_events", "List BSP events, oldest first, optionally of one type or caused by one command.",
+		object(map[string]any{
+			"type":          map[string]any{"type": "string"},
+			"correlationId": map[string]any{"type": "string", "description": "the id bsp_send_command returned"},
+			"limit":         map[string]any{"type": "integer", "minimum": 1, "maximum": 500},
+			"after":         map[string]any{"type": "string", "description": "nextCursor of a previous page"},
+		}), "GET",
+		func(in map[string]any) string {
+			q := url.Values{}
+			for _, k := range []string{"type", "correlationId", "after"} {
+				if v := str(in[k]); v != "" {
+					q.Set(k, v)
+				}
+			}
+			if n, ok := in["limit"].(float64); ok {
+				q.Set("limit", strconv.Itoa(int(n)))
+			}
+			if len(q) == 0 {
+				return "/events"
+			}
+			return "/events?" + q.Encode()
+		}, nil)
 }
 
 // binding sends tool calls to the sandbox under base.
 type binding struct {
 	sb   *mock.Sandbox
 	base string
+	auth func(*http.Request) // adds the surface's credential, when it needs one
 }
 
 // tool adds one tool: path builds the request path from the input, body (nil for none) the body.
@@ -125,6 +218,9 @@ func (b binding) call(ctx context.Context, method, path string, body []byte, tok
 	req.Header.Set("User-Agent", "ospbox-mcp")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if b.auth != nil {
+		b.auth(req)
 	}
 	status, answer := b.sb.Do(req)
 	return status, bytes.TrimSpace(answer)
