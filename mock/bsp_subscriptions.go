@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -256,22 +255,13 @@ func (s *Sandbox) deliverBSP(ctx context.Context, d storage.Delivery) {
 		if gen == "0.9" {
 			prefix, ctype = "X-BEST-", "application/cloudevents+json"
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
-		req.Header.Set("Content-Type", ctype)
-		req.Header.Set(prefix+"Delivery-Id", d.EventID)
-		req.Header.Set(prefix+"Subscription-Id", subID)
-		req.Header.Set(prefix+"Delivery-Attempt", strconv.Itoa(d.Attempts))
+		headers := map[string]string{"Content-Type": ctype, prefix + "Delivery-Id": d.EventID, prefix + "Subscription-Id": subID,
+			prefix + "Delivery-Attempt": strconv.Itoa(d.Attempts)}
 		if secret != "" {
-			req.Header.Set(prefix+"Timestamp", strconv.FormatInt(now.Unix(), 10))
-			req.Header.Set(prefix+"Signature", SignWebhook(secret, now.Unix(), d.Body))
+			headers[prefix+"Timestamp"] = strconv.FormatInt(now.Unix(), 10)
+			headers[prefix+"Signature"] = SignWebhook(secret, now.Unix(), d.Body)
 		}
-		resp, err := webhookClient(allowLoopback).Do(req)
-		if err != nil {
-			errText = err.Error()
-		} else {
-			status = resp.StatusCode
-			resp.Body.Close()
-		}
+		status, errText = postDelivery(ctx, d.URL, d.Body, allowLoopback, headers)
 	}
 	s.recordAttempt(ctx, d, status, errText, now)
 }

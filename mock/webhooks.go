@@ -151,21 +151,32 @@ func (s *Sandbox) deliverOnce(ctx context.Context, d storage.Delivery) {
 	if terr := webhookTargetError(d.URL, cfg.Webhooks.AllowLoopback); terr != nil {
 		errText = terr.Error()
 	} else {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-OSP-Timestamp", strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set("X-OSP-Signature", SignWebhook(secret, now.Unix(), body))
-		req.Header.Set("X-OSP-Delivery-Attempt", strconv.Itoa(d.Attempts))
-		req.Header.Set("X-OSP-Version", "1.0")
-		resp, err := webhookClient(cfg.Webhooks.AllowLoopback).Do(req)
-		if err != nil {
-			errText = err.Error()
-		} else {
-			status = resp.StatusCode
-			resp.Body.Close()
-		}
+		status, errText = postDelivery(ctx, d.URL, body, cfg.Webhooks.AllowLoopback, map[string]string{
+			"Content-Type":           "application/json",
+			"X-OSP-Timestamp":        strconv.FormatInt(now.Unix(), 10),
+			"X-OSP-Signature":        SignWebhook(secret, now.Unix(), body),
+			"X-OSP-Delivery-Attempt": strconv.Itoa(d.Attempts),
+			"X-OSP-Version":          "1.0",
+		})
 	}
 	s.recordAttempt(ctx, d, status, errText, now)
+}
+
+// postDelivery makes one webhook POST and returns the status, or why there is none.
+func postDelivery(ctx context.Context, target string, body []byte, allowLoopback bool, headers map[string]string) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := webhookClient(allowLoopback).Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	resp.Body.Close()
+	return resp.StatusCode, ""
 }
 
 func (s *Sandbox) providerOfResource(ctx context.Context, id string) *ProviderState {
