@@ -452,19 +452,78 @@ func OSPEventType(ospType string) string {
 	return b.String()
 }
 
+// ospBridge carries OSP events to the BSP streams outside the OSP transaction: the OSP write
+// path only appends to a list after its commit, and one background update publishes what has
+// gathered, in commit order.
+type ospBridge struct {
+	mu      sync.Mutex
+	pending []ospEventOut
+	wake    chan struct{}
+}
+
+type ospEventOut struct {
+	typ  string
+	body []byte
+}
+
+func (b *ospBridge) add(e ospEventOut) {
+	b.mu.Lock()
+	b.pending = append(b.pending, e)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *ospBridge) take() []ospEventOut {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.pending
+	b.pending = nil
+	return out
+}
+
+// runOSPBridge publishes gathered OSP events until the sandbox stops (then once more).
+func (s *Sandbox) runOSPBridge() {
+	defer s.ticking.Done()
+	for {
+		select {
+		case <-s.bridge.wake:
+			s.flushOSPBridge()
+		case <-s.stop:
+			s.flushOSPBridge()
+			return
+		}
+	}
+}
+
+func (s *Sandbox) flushOSPBridge() {
+	events := s.bridge.take()
+	if len(events) == 0 {
+		return
+	}
+	err := s.db.Update(context.Background(), func(tx *storage.Tx) error {
+		for _, e := range events {
+			if err := s.publishOSPOnBSP(context.Background(), tx, e.typ, e.body); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !s.stopped() {
+		s.log.Error("publishing OSP events on the BSP streams", "err", err)
+	}
+}
+
 // publishOSPOnBSP publishes an OSP event on the event log of every root BSP service that serves
-// events, so one agent watching a BSP stream sees provisioning too (issue: one stream for all).
-func (s *Sandbox) publishOSPOnBSP(ctx context.Context, tx *storage.Tx, body []byte) error {
+// events, so one agent watching a BSP stream sees provisioning too.
+func (s *Sandbox) publishOSPOnBSP(ctx context.Context, tx *storage.Tx, typ string, body []byte) error {
 	snap := s.Snapshot()
 	sv := snap.BSP.Serving
 	if sv == nil {
 		return nil
 	}
-	var ospEvent map[string]any
-	if err := json.Unmarshal(body, &ospEvent); err != nil {
-		return err
-	}
-	typ, _ := ospEvent["event_type"].(string)
 	data, err := jsondoc.Parse(body)
 	if err != nil {
 		return err

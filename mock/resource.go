@@ -315,8 +315,8 @@ func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resourc
 	if err := tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b}); err != nil {
 		return err
 	}
-	if err := s.publishOSPOnBSP(ctx, tx, b); err != nil {
-		return err
+	if s.Snapshot().BSP.Serving != nil {
+		tx.AfterCommit(func() { s.bridge.add(ospEventOut{typ: typ, body: b}) })
 	}
 	return s.queueDeliveries(ctx, tx, res, id, typ, b, at)
 }

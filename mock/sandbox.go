@@ -43,6 +43,8 @@ type Sandbox struct {
 	oap oapEngine
 	// bspHub fans BSP events out to the open SSE streams.
 	bspHub bspHub
+	// bridge carries OSP events to the BSP streams.
+	bridge ospBridge
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -133,6 +135,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	}
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), limits: newRateLimiter()}
 	s.oap.db = db
+	s.bridge.wake = make(chan struct{}, 1)
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if seq, err := db.BSPEventsNewest(ctx); err == nil {
@@ -147,7 +150,8 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	if err := s.Tick(ctx); err != nil {
 		s.log.Error("settling timers at start", "err", err)
 	}
-	s.ticking.Add(2)
+	s.ticking.Add(3)
+	go s.runOSPBridge()
 	// Timers follow the workspace clock, checked each second; webhook deliveries run on wall-clock
 	// time (they talk to real receivers).
 	go s.every(time.Second, func() {
