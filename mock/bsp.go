@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ospbox/ospbox/manifests"
@@ -30,8 +31,8 @@ type bspCall struct {
 	cfg       manifests.Config
 }
 
-// authenticated reports whether the manifest demands credentials.
-func (c *bspCall) authenticated() bool { return c.cred != nil }
+// scheme is where the manifest wants the credential.
+func (c *bspCall) scheme() BSPScheme { return BSPSchemeOf(bspBody(c.surface).Get("authentication")) }
 
 // mayCommand is the command authorisation of spec/bsp.md §5: deny by default.
 func (c *bspCall) mayCommand(typ string) bool {
@@ -74,7 +75,7 @@ func (s *Sandbox) serveBSP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *ServedSurface, origin string) (*bspCall, string, bool) {
 	path := strings.TrimPrefix(r.URL.Path, "/bsp/")
 	call := &bspCall{served: served, surface: served.Surface, gen: served.Surface.Generation, cfg: s.Snapshot().Config}
-	mount := origin + "/bsp/"
+	mount := bspMount(origin, "")
 	if rest, ok := strings.CutPrefix(path, "tenants/"); ok {
 		tenant, after, _ := strings.Cut(rest, "/")
 		t := served.tenant(tenant)
@@ -83,7 +84,7 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *Ser
 			bspError(w, http.StatusNotFound, "TENANT_NOT_FOUND", "no tenant "+tenant+" is served to this credential", nil)
 			return nil, "", false
 		}
-		call.surface, call.scope, path, mount = *t, tenant, after, mount+"tenants/"+tenant+"/"
+		call.surface, call.scope, path, mount = *t, tenant, after, bspMount(origin, tenant)
 	}
 	key, rest, _ := strings.Cut(path, "/")
 	body := bspBody(call.surface)
@@ -113,14 +114,11 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *Ser
 // bspAuthenticate demands what the authentication block declares (spec/bsp.md §5). The
 // credential is nil when nothing is declared.
 func (s *Sandbox) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *jsondoc.Node, cfg manifests.Config) (*manifests.BSPCredential, bool) {
-	typ := ""
-	if auth != nil {
-		typ = auth.Str("type")
-	}
-	if typ == "" || typ == "none" {
+	scheme := BSPSchemeOf(auth)
+	if scheme.In == "" {
 		return nil, true
 	}
-	token, challenge := bspPresented(r, auth)
+	token := scheme.presented(r)
 	if token != "" {
 		for i := range cfg.BSP.Credentials {
 			c := &cfg.BSP.Credentials[i]
@@ -129,62 +127,13 @@ func (s *Sandbox) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *
 			}
 		}
 	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	msg := "this service needs a credential: " + bspCredentialHint(auth)
+	w.Header().Set("WWW-Authenticate", scheme.challenge())
+	msg := "this service needs a credential: " + scheme.hint()
 	if token != "" {
 		msg = "the credential is not one of this workspace's (bsp.credentials in ospbox.json)"
 	}
 	bspError(w, http.StatusUnauthorized, "UNAUTHORIZED", msg, nil)
 	return nil, false
-}
-
-// bspPresented extracts the credential the request carries for an authentication block, and
-// the challenge a 401 names.
-func bspPresented(r *http.Request, auth *jsondoc.Node) (token, challenge string) {
-	scheme := auth.Str("scheme")
-	switch auth.Str("type") {
-	case "apiKey":
-		if scheme == "" {
-			scheme = "X-Api-Key"
-		}
-		challenge = `ApiKey realm="bsp"`
-		if auth.Str("in") == "query" {
-			return r.URL.Query().Get(scheme), challenge
-		}
-		return r.Header.Get(scheme), challenge
-	case "oauth2":
-		scheme = "Bearer"
-	}
-	if scheme == "" {
-		scheme = "Bearer"
-	}
-	challenge = scheme + ` realm="bsp"`
-	got, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(got, scheme) {
-		return "", challenge
-	}
-	return strings.TrimSpace(tok), challenge
-}
-
-// bspCredentialHint says where a credential goes for an authentication block.
-func bspCredentialHint(auth *jsondoc.Node) string {
-	scheme := auth.Str("scheme")
-	switch auth.Str("type") {
-	case "apiKey":
-		if scheme == "" {
-			scheme = "X-Api-Key"
-		}
-		if auth.Str("in") == "query" {
-			return "the query parameter " + scheme
-		}
-		return "the header " + scheme
-	case "oauth2":
-		return "Authorization: Bearer <token>"
-	}
-	if scheme == "" {
-		scheme = "Bearer"
-	}
-	return "Authorization: " + scheme + " <token>"
 }
 
 // bspRoute matches a path below a service to its route template and capability.
@@ -332,10 +281,10 @@ func compareVersions(a, b string) int {
 	for i := 0; i < max(len(as), len(bs)); i++ {
 		var x, y int
 		if i < len(as) {
-			x = atoiOr(as[i], 0)
+			x, _ = strconv.Atoi(as[i])
 		}
 		if i < len(bs) {
-			y = atoiOr(bs[i], 0)
+			y, _ = strconv.Atoi(bs[i])
 		}
 		if x != y {
 			return x - y
@@ -354,6 +303,17 @@ func memberNames(n *jsondoc.Node) []string {
 	return out
 }
 
+// surfaces are the served root manifest and its valid tenant manifests.
+func (sv *ServedSurface) surfaces() []manifests.Surface {
+	out := []manifests.Surface{sv.Surface}
+	for _, t := range sv.Surface.Tenants {
+		if t.Doc != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // tenant returns the served tenant manifest with this id, or nil.
 func (sv *ServedSurface) tenant(id string) *manifests.Surface {
 	for i := range sv.Surface.Tenants {
@@ -362,31 +322,4 @@ func (sv *ServedSurface) tenant(id string) *manifests.Surface {
 		}
 	}
 	return nil
-}
-
-// PresentBSPCredential adds token to a request the way an authentication block asks for it
-// (the MCP binding and the checker act as agents).
-func PresentBSPCredential(r *http.Request, auth *jsondoc.Node, token string) {
-	scheme := auth.Str("scheme")
-	switch auth.Str("type") {
-	case "", "none":
-	case "apiKey":
-		if scheme == "" {
-			scheme = "X-Api-Key"
-		}
-		if auth.Str("in") == "query" {
-			q := r.URL.Query()
-			q.Set(scheme, token)
-			r.URL.RawQuery = q.Encode()
-			return
-		}
-		r.Header.Set(scheme, token)
-	case "oauth2":
-		r.Header.Set("Authorization", "Bearer "+token)
-	default:
-		if scheme == "" {
-			scheme = "Bearer"
-		}
-		r.Header.Set("Authorization", scheme+" "+token)
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -261,6 +260,21 @@ func (f *bspFailure) write(w http.ResponseWriter) {
 	bspError(w, f.status, f.code, f.message, f.details)
 }
 
+// bspFailed answers err, when there is one: a *bspFailure as itself, anything else as 500
+// INTERNAL. It reports whether it answered.
+func bspFailed(w http.ResponseWriter, err error) bool {
+	var f *bspFailure
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &f):
+		f.write(w)
+	default:
+		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	}
+	return true
+}
+
 // postBSPCommand is POST /commands, in the order spec/bsp.md §8.3 prescribes.
 func (s *Sandbox) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspCall) {
 	doc, ok := decodeBSPBody(w, r, c.cfg.BSP.BodyLimit())
@@ -328,13 +342,7 @@ func (s *Sandbox) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspC
 		}
 		return nil
 	})
-	var f *bspFailure
-	switch {
-	case errors.As(err, &f):
-		f.write(w)
-		return
-	case err != nil:
-		bspError(w, http.StatusInternalServerError, "INTERNAL", "the command could not be recorded: "+err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
 	if replayed {
@@ -361,12 +369,25 @@ func commandFingerprint(env *jsondoc.Node) string {
 type bspLoc struct {
 	scope, service, gen, base string
 	surface                   manifests.Surface
-	catalog                   *manifests.Catalog
 	logSize                   int
 }
 
+// newBSPLoc is the service key of a manifest (root or tenant) served at origin.
+func newBSPLoc(surface manifests.Surface, service, origin string, cfg manifests.Config) bspLoc {
+	return bspLoc{scope: surface.Tenant, service: service, gen: surface.Generation, base: bspMount(origin, surface.Tenant) + service,
+		surface: surface, logSize: cfg.BSP.LogSize()}
+}
+
+// bspMount is where a manifest's services are served: /bsp/, or /bsp/tenants/<id>/ for a tenant's.
+func bspMount(origin, tenant string) string {
+	if tenant != "" {
+		return origin + "/bsp/tenants/" + tenant + "/"
+	}
+	return origin + "/bsp/"
+}
+
 func (c *bspCall) loc() bspLoc {
-	return bspLoc{scope: c.scope, service: c.service, gen: c.gen, base: c.base, surface: c.surface, catalog: c.surface.Catalog, logSize: c.cfg.BSP.LogSize()}
+	return bspLoc{scope: c.scope, service: c.service, gen: c.gen, base: c.base, surface: c.surface, logSize: c.cfg.BSP.LogSize()}
 }
 
 // processBSPCommand publishes a command's outcome events (spec/bsp.md §8.4): x-ospbox.emit,
@@ -456,12 +477,12 @@ func (s *Sandbox) bspHandler(ctx context.Context, tx *storage.Tx, c *bspCall, ty
 
 // drainBSPQueue runs the queued commands of one service whose handler is running now, in
 // arrival order.
-func (s *Sandbox) drainBSPQueue(ctx context.Context, tx *storage.Tx, surface manifests.Surface, scope, service, base string, cfg manifests.Config) error {
-	queued, err := tx.QueuedBSPCommands(ctx, scope, service)
+func (s *Sandbox) drainBSPQueue(ctx context.Context, tx *storage.Tx, loc bspLoc) error {
+	queued, err := tx.QueuedBSPCommands(ctx, loc.scope, loc.service)
 	if err != nil || len(queued) == 0 {
 		return err
 	}
-	descs, err := s.bspDescriptors(ctx, tx, surface, scope, service)
+	descs, err := s.bspDescriptors(ctx, tx, loc.surface, loc.scope, loc.service)
 	if err != nil {
 		return err
 	}
@@ -469,13 +490,12 @@ func (s *Sandbox) drainBSPQueue(ctx context.Context, tx *storage.Tx, surface man
 	for _, d := range descs {
 		status[d.ID] = d.Status
 	}
-	loc := bspLoc{scope: scope, service: service, gen: surface.Generation, base: base, surface: surface, catalog: surface.Catalog, logSize: cfg.BSP.LogSize()}
 	for _, cmd := range queued {
 		if status[cmd.Handler] != "running" {
 			continue
 		}
 		var entry manifests.CatalogEntry
-		for _, e := range catalogKind(surface.Catalog, "commands") {
+		for _, e := range catalogKind(loc.surface.Catalog, "commands") {
 			if e.Type == cmd.Type {
 				entry = e // the newest version: the command was validated when it arrived
 			}
@@ -502,16 +522,9 @@ func (s *Sandbox) drainAllBSPQueues(ctx context.Context) {
 	}
 	origin := "http://" + snap.Config.Listen
 	err := s.db.Update(ctx, func(tx *storage.Tx) error {
-		for _, surface := range append([]manifests.Surface{sv.Surface}, sv.Surface.Tenants...) {
-			if surface.Doc == nil {
-				continue
-			}
-			mount := origin + "/bsp/"
-			if surface.Tenant != "" {
-				mount += "tenants/" + surface.Tenant + "/"
-			}
-			for _, key := range memberNames(bspBody(surface).Get("services")) {
-				if err := s.drainBSPQueue(ctx, tx, surface, surface.Tenant, key, mount+key, snap.Config); err != nil {
+		for _, surface := range sv.surfaces() {
+			for _, key := range surface.Services {
+				if err := s.drainBSPQueue(ctx, tx, newBSPLoc(surface, key, origin, snap.Config)); err != nil {
 					return err
 				}
 			}
@@ -521,12 +534,4 @@ func (s *Sandbox) drainAllBSPQueues(ctx context.Context) {
 	if err != nil && !s.stopped() {
 		s.log.Error("bsp queued commands", "err", err)
 	}
-}
-
-func atoiOr(s string, def int) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return def
-	}
-	return n
 }

@@ -41,7 +41,7 @@ func (s *Sandbox) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLo
 		Time: now.Format(time.RFC3339Nano), Data: jsondoc.Compact(data)}
 	flag := ""
 	var doc manifests.CatalogEntry
-	for _, e := range catalogKind(loc.catalog, "events") {
+	for _, e := range catalogKind(loc.surface.Catalog, "events") {
 		if e.Type == typ {
 			doc = e // the latest version
 		}
@@ -168,21 +168,9 @@ func BSPEventQuery(q url.Values, authParam string) (storage.BSPEventQuery, []bsp
 	return out, errs
 }
 
-// authQueryParam is the query parameter an API key travels in, or "".
-func authQueryParam(surface manifests.Surface) string {
-	auth := bspBody(surface).Get("authentication")
-	if auth.Str("type") == "apiKey" && auth.Str("in") == "query" {
-		if sc := auth.Str("scheme"); sc != "" {
-			return sc
-		}
-		return "X-Api-Key"
-	}
-	return ""
-}
-
 // listBSPEvents is GET /events.
 func (s *Sandbox) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
-	q, errs := BSPEventQuery(r.URL.Query(), authQueryParam(c.surface))
+	q, errs := BSPEventQuery(r.URL.Query(), c.scheme().queryParam())
 	if len(errs) > 0 {
 		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
 		return
@@ -191,8 +179,7 @@ func (s *Sandbox) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCa
 	limit := q.Limit
 	q.Limit++
 	list, err := s.db.BSPEvents(r.Context(), q)
-	if err != nil {
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
 	events := make([]json.RawMessage, 0, len(list))
@@ -227,7 +214,7 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 	q := r.URL.Query()
 	f := bspStreamFilter{scope: c.scope, service: c.service, typ: q.Get("type"), correlation: q.Get("correlationId"), source: q.Get("source")}
 	for name := range q {
-		if name != "type" && name != "correlationId" && name != "source" && name != authQueryParam(c.surface) {
+		if name != "type" && name != "correlationId" && name != "source" && name != c.scheme().queryParam() {
 			bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", "unknown parameter "+name+" (type, correlationId, source)", nil)
 			return
 		}
@@ -533,8 +520,7 @@ func (s *Sandbox) publishOSPOnBSP(ctx context.Context, tx *storage.Tx, typ strin
 		if cp, ok := caps["agents.events"]; !ok || !cp.Serves("GET /events") {
 			continue
 		}
-		loc := bspLoc{service: key, gen: sv.Surface.Generation, base: origin + "/bsp/" + key, surface: sv.Surface, catalog: sv.Surface.Catalog, logSize: snap.Config.BSP.LogSize()}
-		if _, err := s.publishBSPEvent(ctx, tx, loc, OSPEventType(typ), data.Root, ""); err != nil {
+		if _, err := s.publishBSPEvent(ctx, tx, newBSPLoc(sv.Surface, key, origin, snap.Config), OSPEventType(typ), data.Root, ""); err != nil {
 			return err
 		}
 	}

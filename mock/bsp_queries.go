@@ -39,12 +39,11 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 		bspError(w, http.StatusNotFound, "SCHEMA_NOT_FOUND", "no query "+schema+" in this catalogue", nil)
 		return
 	}
-	params, errs := QueryParameters(entry.Doc.Get("parameters"), r.URL.Query(), authQueryParam(c.surface))
+	_, errs := QueryParameters(entry.Doc.Get("parameters"), r.URL.Query(), c.scheme().queryParam())
 	if len(errs) > 0 {
 		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
-	_ = params
 	response := entry.Doc.Get("response")
 	result := entry.Doc.Get("x-ospbox-result")
 	if result == nil {
@@ -57,7 +56,7 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 	if fails := manifests.CheckData(response, result); len(fails) > 0 {
 		w.Header().Set("X-Ospbox-Result-Mismatch", fmt.Sprintf("the result does not match the response schema at %s: %s", displayPointer(fails[0].Pointer), fails[0].Message))
 	}
-	writeJSON(w, http.StatusOK, jsonValue(result))
+	writeJSON(w, http.StatusOK, rawOr(result, "null"))
 }
 
 // QueryParameters converts query-string values by the types a query document's parameters

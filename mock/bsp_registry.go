@@ -110,14 +110,13 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 		return
 	}
 	descs, err := s.bspDescriptors(ctx, nil, c.surface, c.scope, c.service)
-	if err != nil {
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
 	if route == "/services" {
 		list := make([]any, 0, len(descs))
 		for _, d := range descs {
-			list = append(list, jsonValue(d.public()))
+			list = append(list, rawOr(d.public(), "null"))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"services": list})
 		return
@@ -130,7 +129,7 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 	}
 	d := descs[i]
 	if route == "/services/{id}" && r.Method != http.MethodDelete {
-		writeJSON(w, http.StatusOK, jsonValue(d.public()))
+		writeJSON(w, http.StatusOK, rawOr(d.public(), "null"))
 		return
 	}
 	now := s.clock.Now()
@@ -170,12 +169,11 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 			return err
 		}
 		if rec.Status == "running" {
-			return s.drainBSPQueue(ctx, tx, c.surface, c.scope, c.service, c.base, c.cfg)
+			return s.drainBSPQueue(ctx, tx, c.loc())
 		}
 		return nil
 	})
-	if err != nil {
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -218,11 +216,10 @@ func (s *Sandbox) registerBSPService(w http.ResponseWriter, r *http.Request, c *
 		out = overlay(descriptorOf(body), rec)
 		return nil
 	})
-	if err != nil {
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, jsonValue(out.public()))
+	writeJSON(w, http.StatusOK, rawOr(out.public(), "null"))
 }
 
 // checkDescriptor validates a service registration body (closed; spec/bsp.md §2.1, §12).
@@ -286,13 +283,6 @@ func checkDescriptor(n *jsondoc.Node) []bspFieldError {
 	return errs
 }
 
-// jsonValue turns a tree into a value writeJSON encodes as written (numbers exact).
-func jsonValue(n *jsondoc.Node) any { return rawJSON(jsondoc.Compact(n)) }
-
-type rawJSON []byte
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
-
 // timeOutBSPServices moves 0.6 services that sent a heartbeat and then fell silent for the
 // heartbeat window to error (spec/bsp.md §12).
 func (s *Sandbox) timeOutBSPServices(ctx context.Context, now time.Time) error {
@@ -341,11 +331,8 @@ func (s *Sandbox) BSPAgents(ctx context.Context) []BSPAgentView {
 		return nil
 	}
 	var out []BSPAgentView
-	for _, surface := range append([]manifests.Surface{sv.Surface}, sv.Surface.Tenants...) {
-		if surface.Doc == nil {
-			continue
-		}
-		for _, key := range memberNames(bspBody(surface).Get("services")) {
+	for _, surface := range sv.surfaces() {
+		for _, key := range surface.Services {
 			descs, err := s.bspDescriptors(ctx, nil, surface, surface.Tenant, key)
 			if err != nil {
 				continue

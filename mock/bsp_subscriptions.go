@@ -3,7 +3,6 @@ package mock
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -80,8 +79,7 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 	serviceID := body.Str("serviceId")
 	if len(errs) == 0 && c.gen == "0.6" && serviceID != "" {
 		descs, err := s.bspDescriptors(r.Context(), nil, c.surface, c.scope, c.service)
-		if err != nil {
-			bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+		if bspFailed(w, err) {
 			return
 		}
 		if !slices.ContainsFunc(descs, func(d bspDescriptor) bool { return d.ID == serviceID }) {
@@ -115,13 +113,7 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 		}
 		return tx.PutBSPSubscription(r.Context(), sub)
 	})
-	var f *bspFailure
-	switch {
-	case errors.As(err, &f):
-		f.write(w)
-		return
-	case err != nil:
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
 	out := map[string]any{"id": sub.ID, "webhook": map[string]any{"url": sub.URL}}
@@ -150,8 +142,7 @@ func (s *Sandbox) deleteBSPSubscription(w http.ResponseWriter, r *http.Request, 
 		_, err := tx.DeleteBSPSubscriptions(r.Context(), c.scope, c.service, id, false)
 		return err
 	})
-	if err != nil {
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+	if bspFailed(w, err) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

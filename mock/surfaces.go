@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -109,10 +108,7 @@ func (sv *ServedSurface) rewritten(origin string) *jsondoc.Node {
 func rewriteSurface(surface manifests.Surface, origin string, statuses map[string]string) *jsondoc.Node {
 	root := surface.Doc.Root.Clone()
 	inner := root.Members[0].Value
-	mount := origin + "/bsp/"
-	if surface.Tenant != "" {
-		mount += "tenants/" + surface.Tenant + "/"
-	}
+	mount := bspMount(origin, surface.Tenant)
 	for _, a := range inner.Get("agents").List() {
 		if st, ok := statuses[a.Str("id")]; ok {
 			a.Set("status", jsondoc.NewString(st))
@@ -226,7 +222,7 @@ func legacyBSPBody(root *jsondoc.Node) *servedBody {
 // liveBSPBody is a 0.6 manifest with its descriptors' live status.
 func (s *Sandbox) liveBSPBody(ctx context.Context, surface manifests.Surface, origin string) *servedBody {
 	statuses := map[string]string{}
-	for _, key := range memberNames(bspBody(surface).Get("services")) {
+	for _, key := range surface.Services {
 		descs, err := s.bspDescriptors(ctx, nil, surface, surface.Tenant, key)
 		if err != nil {
 			continue
@@ -262,12 +258,8 @@ func (s *Sandbox) serveTenantDiscovery(w http.ResponseWriter, r *http.Request, s
 		h := w.Header()
 		h.Set("Cache-Control", "private, no-store")
 		auth := bspBody(st.Serving.Surface).Get("authentication")
-		if auth != nil && auth.Str("type") != "none" {
-			if auth.Str("type") == "apiKey" && auth.Str("in") != "query" {
-				h.Set("Vary", cmp.Or(auth.Str("scheme"), "X-Api-Key"))
-			} else if auth.Str("type") != "apiKey" {
-				h.Set("Vary", "Authorization")
-			}
+		if v := BSPSchemeOf(auth).vary(); v != "" {
+			h.Set("Vary", v)
 		}
 		cred, ok := s.bspAuthenticate(w, r, auth, s.Snapshot().Config)
 		if !ok {

@@ -52,8 +52,7 @@ type BSPEventQuery struct {
 	Source         string
 	From, To       *time.Time
 	AfterSeq       int64
-	BeforeSeq      int64 // newest first below this sequence number when Newest is set
-	Newest         bool  // newest first (the UI's pages)
+	Newest         bool // newest first (the UI's page)
 	Limit          int
 }
 
@@ -89,9 +88,6 @@ func (db *DB) BSPEvents(ctx context.Context, q BSPEventQuery) ([]BSPEvent, error
 	order := "seq"
 	if q.Newest {
 		order = "seq DESC"
-		if q.BeforeSeq > 0 {
-			add("seq < ?", q.BeforeSeq)
-		}
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50

@@ -106,9 +106,9 @@ func addBSPTools(srv *mcp.Server, sb *mock.Sandbox, snap *mock.Snapshot) {
 	}
 	b := binding{sb: sb, base: "/bsp/" + key}
 	if creds := snap.Config.BSP.Credentials; len(creds) > 0 {
-		auth := surface.Doc.Root.Members[0].Value.Get("authentication")
+		scheme := mock.BSPSchemeOf(surface.Doc.Root.Members[0].Value.Get("authentication"))
 		token := creds[0].Token
-		b.auth = func(r *http.Request) { mock.PresentBSPCredential(r, auth, token) }
+		b.auth = func(r *http.Request) { scheme.Present(r, token) }
 	}
 	b.tool(srv, "bsp_commands", "List the BSP command catalogue: each command's schema, version and dataschema.", object(nil), "GET",
 		func(map[string]any) string { return "/commands" }, nil)
