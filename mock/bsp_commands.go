@@ -223,27 +223,32 @@ func resolveCommandSchema(c *bspCall, typ, dataschema string) (manifests.Catalog
 		}
 		return manifests.CatalogEntry{}, &bspFailure{http.StatusUnprocessableEntity, "UNKNOWN_COMMAND_TYPE", "type " + typ + " is not in this service's command catalogue", map[string]any{"types": known}}
 	}
-	schema, version := "", ""
-	if m := relativeDataschema.FindStringSubmatch(dataschema); m != nil {
-		schema, version = m[1], m[2]
-	} else if u, err := url.Parse(dataschema); err == nil {
-		if m := commandsPathSuffix.FindStringSubmatch(u.Path); m != nil {
-			schema, version = m[1], m[2]
+	if e, ok := commandEntry(c.surface.Catalog, dataschema); ok {
+		if e.Type != typ {
+			return e, &bspFailure{http.StatusUnprocessableEntity, "DATASCHEMA_MISMATCH", fmt.Sprintf("dataschema names %s/%s, which is type %s, not %s", e.Schema, e.Version, e.Type, typ), nil}
 		}
-	}
-	for _, e := range entries {
-		if e.Schema == schema && e.Version == version {
-			if e.Type != typ {
-				return e, &bspFailure{http.StatusUnprocessableEntity, "DATASCHEMA_MISMATCH", fmt.Sprintf("dataschema names %s/%s, which is type %s, not %s", schema, version, e.Type, typ), nil}
-			}
-			return e, nil
-		}
+		return e, nil
 	}
 	versions := []string{}
 	for _, e := range ofType {
 		versions = append(versions, c.base+"/commands/"+e.Schema+"/"+e.Version)
 	}
 	return manifests.CatalogEntry{}, &bspFailure{http.StatusUnprocessableEntity, "DATASCHEMA_MISMATCH", "dataschema " + dataschema + " is not an entry of this service's command catalogue", map[string]any{"dataschemas": versions}}
+}
+
+// commandEntry finds the command document a dataschema names: any absolute URI whose path ends
+// in /commands/<schema>/<version>, or the relative <schema>/<version>.
+func commandEntry(cat *manifests.Catalog, dataschema string) (manifests.CatalogEntry, bool) {
+	m := relativeDataschema.FindStringSubmatch(dataschema)
+	if m == nil {
+		if u, err := url.Parse(dataschema); err == nil {
+			m = commandsPathSuffix.FindStringSubmatch(u.Path)
+		}
+	}
+	if m == nil {
+		return manifests.CatalogEntry{}, false
+	}
+	return catalogEntry(cat, "commands", m[1], m[2])
 }
 
 // bspFailure is an error answer decided inside a handler.
@@ -494,13 +499,12 @@ func (s *Sandbox) drainBSPQueue(ctx context.Context, tx *storage.Tx, loc bspLoc)
 		if status[cmd.Handler] != "running" {
 			continue
 		}
-		var entry manifests.CatalogEntry
-		for _, e := range catalogKind(loc.surface.Catalog, "commands") {
-			if e.Type == cmd.Type {
-				entry = e // the newest version: the command was validated when it arrived
-			}
+		// The version the command named; gone when the catalogue changed while it waited.
+		env, err := jsondoc.Parse([]byte(cmd.Envelope))
+		if err != nil {
+			return err
 		}
-		if entry.Doc != nil {
+		if entry, ok := commandEntry(loc.surface.Catalog, env.Root.Str("dataschema")); ok {
 			if err := s.processBSPCommand(ctx, tx, loc, cmd, entry); err != nil {
 				return err
 			}

@@ -828,3 +828,26 @@ func eventually(timeout time.Duration, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A queued command runs with the schema version it named, not the newest one.
+func TestBSPQueuedCommandKeepsItsVersion(t *testing.T) {
+	f := bspWorkspace(t, "0.6", "", "", nil)
+	base := bspBase("0.6")
+	f.do(t, "POST", base+"/services/fulfilment/pause", bearer, nil)
+	v1 := f.srv.URL + base + "/commands/place-order/1.0"
+	v2 := f.srv.URL + base + "/commands/place-order/2.0"
+	f.do(t, "POST", base+"/commands", bearer, strings.NewReader(command("k1", "PlaceOrder", v1, `{"orderId": "a"}`)))
+	f.do(t, "POST", base+"/commands", bearer, strings.NewReader(command("k2", "PlaceOrder", v2, `{"orderId": "b"}`)))
+	f.do(t, "POST", base+"/services/fulfilment/resume", bearer, nil)
+	if p := f.bspEvents(t, base+"/events?correlationId=k1"); len(p.Events) != 1 || p.Events[0]["data"].(map[string]any)["v"] != nil {
+		t.Errorf("1.0 command after resume: %+v", p.Events)
+	}
+	var p eventPage
+	eventually(3*time.Second, func() bool {
+		p = f.bspEvents(t, base+"/events?correlationId=k2")
+		return len(p.Events) == 2
+	})
+	if len(p.Events) != 2 || p.Events[0]["data"].(map[string]any)["v"] != 2.0 || p.Events[1]["type"] != "OrderShipped" {
+		t.Errorf("2.0 command after resume: %+v", p.Events)
+	}
+}
