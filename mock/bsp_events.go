@@ -230,6 +230,7 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 		return
 	}
 	defer s.bspHub.unsubscribe(sub)
+	streamingLog(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

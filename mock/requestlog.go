@@ -31,6 +31,18 @@ type recorder struct {
 	// logBody, when set by a handler, is the response to log as a shared body (a served
 	// manifest is the same bytes every time, so it is redacted once and stored once).
 	logBody *servedBody
+	// streamed counts the bytes of a streamed response, which is not kept for the log (a
+	// thousand open event streams would each hold 64 KiB).
+	streamed  int64
+	streaming bool
+}
+
+// streamingLog tells the request log that the response is a stream: its bytes are counted, not
+// kept.
+func streamingLog(w http.ResponseWriter) {
+	if rec, ok := w.(*recorder); ok {
+		rec.streaming = true
+	}
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -44,7 +56,9 @@ func (rec *recorder) Write(b []byte) (int, error) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	if rec.logBody == nil {
+	if rec.streaming {
+		rec.streamed += int64(len(b))
+	} else if rec.logBody == nil {
 		if room := maxLoggedBody - rec.body.Len(); room > 0 {
 			rec.body.Write(b[:min(room, len(b))])
 		}
@@ -108,6 +122,9 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: redactHeaders(r.Header, r.Host, ""), respHeaders: redactHeaders(w.Header(), "", "X-Request-Id")}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
+		if rec.streaming {
+			e.respBody = []byte(fmt.Sprintf(`{"ospbox_stream": {"bytes": %d, "note": "an event stream; its frames are in the event log"}}`, rec.streamed))
+		}
 	}
 	s.requests.add(e)
 }
