@@ -254,17 +254,20 @@ func checkCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "check URL",
-		Short: "Check a live server's conformance (OSP and OAP so far)",
+		Short: "Check a live server's conformance (OSP, BSP/BEST, OAP)",
 		Long: `check discovers what the server at URL speaks and runs conformance checks against it. OSP: the
 manifest's fetch rules, schema and signature, the provision endpoint's error behaviour, required
 headers, and (unless --non-destructive) a sandbox round trip with a throwaway agent key. OAP: the
 manifest, and the registry, events, commands, memory, traces and lifecycle routes of each declared
-capability. BSP/BEST checks are not written yet. Each
-check has an id, a level (MUST, SHOULD, MAY), the request it made and, when it fails, the
+capability. BSP/BEST: the public manifest and its schema, tenant rules, the routes of each active
+capability, authentication as declared (--api-key is presented the way the manifest says), the
+command catalogue and schema documents, rejected commands, the event list and its cursor, the
+SSE stream and webhook target rules; --tenant checks a tenant's services. Each check has an id, a level (MUST, SHOULD, MAY), the request it made and, when it fails, the
 evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL cannot be reached.`,
 		Example: `  ospbox check http://127.0.0.1:7410
   ospbox check https://api.example.com --non-destructive --level must
-  ospbox check http://127.0.0.1:7410 --format junit > ospbox-check.xml`,
+  ospbox check http://127.0.0.1:7410 --format junit > ospbox-check.xml
+  ospbox check http://127.0.0.1:7410 --protocol bsp --api-key bsp_sk_…`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
@@ -281,7 +284,7 @@ evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL c
 	cmd.Flags().StringVar(&opts.Protocol, "protocol", "auto", "osp, bsp, best, oap or auto")
 	cmd.Flags().StringVar(&opts.Level, "level", "all", "the checks to run: must, should (MUST and SHOULD) or all")
 	cmd.Flags().BoolVar(&opts.NonDestructive, "non-destructive", false, "skip the checks that create or change resources")
-	cmd.Flags().StringVar(&opts.APIKey, "api-key", "", "API key for servers that require one")
+	cmd.Flags().StringVar(&opts.APIKey, "api-key", "", "API key for servers that require one (BSP: presented as the manifest's authentication block says)")
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "tenant id (BSP)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, json or junit")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")

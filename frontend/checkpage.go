@@ -30,8 +30,12 @@ func (u *UI) checkViewOf() checkView {
 	for _, slug := range u.providerSlugs() {
 		v.Targets = append(v.Targets, checkTarget{Label: slug + " (this workspace)", URL: u.SandboxURL + "/providers/" + slug})
 	}
-	if u.Sandbox.Snapshot().OAP.Disk.Present {
+	snap := u.Sandbox.Snapshot()
+	if snap.OAP.Disk.Present {
 		v.Targets = append(v.Targets, checkTarget{Label: "OAP (this workspace; choose OAP)", URL: u.SandboxURL})
+	}
+	if snap.BSP.Disk.Present {
+		v.Targets = append(v.Targets, checkTarget{Label: "BSP/BEST (this workspace; choose BSP or BEST)", URL: u.SandboxURL})
 	}
 	return v
 }
@@ -59,7 +63,12 @@ func (u *UI) startCheck(w http.ResponseWriter, r *http.Request) {
 		protocol = "auto"
 	}
 	opts := check.Options{Target: target, Protocol: protocol, Level: r.PostFormValue("level"), NonDestructive: r.PostFormValue("non_destructive") != "",
-		Timeout: 10 * time.Second}
+		APIKey: strings.TrimSpace(r.PostFormValue("api_key")), Tenant: strings.TrimSpace(r.PostFormValue("tenant")), Timeout: 10 * time.Second}
+	// This workspace's BSP services: its own credential unless another is given.
+	if creds := u.Sandbox.Snapshot().Config.BSP.Credentials; opts.APIKey == "" && (protocol == "bsp" || protocol == "best") &&
+		strings.HasPrefix(target, u.SandboxURL) && len(creds) > 0 {
+		opts.APIKey = creds[0].Token
+	}
 	u.checks.start(target, func(report func(check.Result)) error {
 		rep, err := check.Run(context.Background(), opts, report)
 		u.checkReport.Store(rep)

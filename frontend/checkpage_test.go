@@ -38,3 +38,28 @@ func TestCheckPageRunsTheCheckerLive(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestCheckPageChecksBSPWithTheGivenKey(t *testing.T) {
+	f := newFixture(t)
+	target := httptest.NewServer(f.sb)
+	defer target.Close()
+	key := f.sb.Snapshot().Config.BSP.Credentials[0].Token
+	if st, _ := f.postForm(t, "/ui/check", url.Values{"url": {target.URL}, "protocol": {"bsp"}, "api_key": {key}, "level": {"all"}}); st != 200 {
+		t.Fatalf("start: %d", st)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, res := f.get(t, "/ui/check/results", authed())
+		if !strings.Contains(res, ">running<") && strings.Contains(res, "passed,") {
+			if !strings.Contains(res, `badge ok">conformant`) || strings.Contains(res, `data-status="fail"`) ||
+				!strings.Contains(res, `data-check="bsp.auth.required" data-status="pass"`) || strings.Contains(res, key) {
+				t.Errorf("results: %.2500s", res)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not finish: %.800s", res)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -32,7 +32,7 @@ type bspCall struct {
 }
 
 // scheme is where the manifest wants the credential.
-func (c *bspCall) scheme() BSPScheme { return BSPSchemeOf(bspBody(c.surface).Get("authentication")) }
+func (c *bspCall) scheme() manifests.BSPScheme { return manifests.BSPSchemeOf(bspBody(c.surface).Get("authentication")) }
 
 // mayCommand is the command authorisation of spec/bsp.md §5: deny by default.
 func (c *bspCall) mayCommand(typ string) bool {
@@ -114,11 +114,11 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *Ser
 // bspAuthenticate demands what the authentication block declares (spec/bsp.md §5). The
 // credential is nil when nothing is declared.
 func (s *Sandbox) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *jsondoc.Node, cfg manifests.Config) (*manifests.BSPCredential, bool) {
-	scheme := BSPSchemeOf(auth)
+	scheme := manifests.BSPSchemeOf(auth)
 	if scheme.In == "" {
 		return nil, true
 	}
-	token := scheme.presented(r)
+	token := scheme.Presented(r)
 	if token != "" {
 		for i := range cfg.BSP.Credentials {
 			c := &cfg.BSP.Credentials[i]
@@ -127,8 +127,8 @@ func (s *Sandbox) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *
 			}
 		}
 	}
-	w.Header().Set("WWW-Authenticate", scheme.challenge())
-	msg := "this service needs a credential: " + scheme.hint()
+	w.Header().Set("WWW-Authenticate", scheme.Challenge())
+	msg := "this service needs a credential: " + scheme.Hint()
 	if token != "" {
 		msg = "the credential is not one of this workspace's (bsp.credentials in ospbox.json)"
 	}

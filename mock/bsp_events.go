@@ -170,7 +170,7 @@ func BSPEventQuery(q url.Values, authParam string) (storage.BSPEventQuery, []bsp
 
 // listBSPEvents is GET /events.
 func (s *Sandbox) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
-	q, errs := BSPEventQuery(r.URL.Query(), c.scheme().queryParam())
+	q, errs := BSPEventQuery(r.URL.Query(), c.scheme().QueryParam())
 	if len(errs) > 0 {
 		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
 		return
@@ -214,7 +214,7 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 	q := r.URL.Query()
 	f := bspStreamFilter{scope: c.scope, service: c.service, typ: q.Get("type"), correlation: q.Get("correlationId"), source: q.Get("source")}
 	for name := range q {
-		if name != "type" && name != "correlationId" && name != "source" && name != c.scheme().queryParam() {
+		if name != "type" && name != "correlationId" && name != "source" && name != c.scheme().QueryParam() {
 			bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", "unknown parameter "+name+" (type, correlationId, source)", nil)
 			return
 		}

@@ -39,7 +39,7 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 		bspError(w, http.StatusNotFound, "SCHEMA_NOT_FOUND", "no query "+schema+" in this catalogue", nil)
 		return
 	}
-	_, errs := QueryParameters(entry.Doc.Get("parameters"), r.URL.Query(), c.scheme().queryParam())
+	_, errs := QueryParameters(entry.Doc.Get("parameters"), r.URL.Query(), c.scheme().QueryParam())
 	if len(errs) > 0 {
 		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
 		return

@@ -258,7 +258,7 @@ func (s *Sandbox) serveTenantDiscovery(w http.ResponseWriter, r *http.Request, s
 		h := w.Header()
 		h.Set("Cache-Control", "private, no-store")
 		auth := bspBody(st.Serving.Surface).Get("authentication")
-		if v := BSPSchemeOf(auth).vary(); v != "" {
+		if v := manifests.BSPSchemeOf(auth).Vary(); v != "" {
 			h.Set("Vary", v)
 		}
 		cred, ok := s.bspAuthenticate(w, r, auth, s.Snapshot().Config)

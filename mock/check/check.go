@@ -160,6 +160,8 @@ func definitionsFor(protocol string) []definition {
 		return ospChecks
 	case "oap":
 		return oapChecks
+	case "bsp", "best":
+		return bspChecks
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 func Progress(w io.Writer) func(Result) {
 	return func(r Result) {
 		mark := map[Status]string{Pass: "✓", Fail: "✗", Skip: "–"}[r.Status]
-		fmt.Fprintf(w, "%s %-6s %-32s %s\n", mark, r.Level, r.ID, r.Description)
+		fmt.Fprintf(w, "%s %-6s %-34s %s\n", mark, r.Level, r.ID, r.Description)
 		if r.Status != Pass && r.Evidence != "" {
 			if r.Request != "" {
 				fmt.Fprintf(w, "         request:  %s\n", r.Request)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/ospbox/ospbox/manifests"
 )
 
 // session is one run's state: the options, what discovery found, and values one check leaves
@@ -19,6 +21,10 @@ type session struct {
 	doc      map[string]any // … decoded
 	base     string         // the OSP API base URL (osp_base_url, else <target>/osp/v1)
 	vars     map[string]any
+	// auth presents the credential the way the protocol asks (BSP: as its manifest declares);
+	// nil sends --api-key as a Bearer token.
+	auth func(*http.Request)
+	bsp  *bspTarget
 }
 
 // response is one exchange, read in full.
@@ -48,6 +54,51 @@ func (r *response) brief() string {
 
 // do sends one request (JSON body unless raw) with the configured API key and timeout.
 func (s *session) do(ctx context.Context, method, url string, body any, header ...string) (*response, error) {
+	return s.send(ctx, method, url, body, true, header...)
+}
+
+// anon sends one request without any credential.
+func (s *session) anon(ctx context.Context, method, url string, body any) (*response, error) {
+	return s.send(ctx, method, url, body, false)
+}
+
+// with is the session presenting the credential as scheme asks.
+func (s *session) with(scheme manifests.BSPScheme) *session {
+	c := *s
+	c.auth = s.credential(scheme)
+	return &c
+}
+
+// head makes a GET and reads only the status and headers (for streams that never end).
+func (s *session) head(ctx context.Context, url string) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "ospbox-check/1")
+	req.Header.Set("Accept", "text/event-stream")
+	s.authorize(req)
+	resp, err := s.opts.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	return &response{status: resp.StatusCode, header: resp.Header, req: "GET " + url}, nil
+}
+
+// authorize adds the credential to a request.
+func (s *session) authorize(req *http.Request) {
+	switch {
+	case s.auth != nil:
+		s.auth(req)
+	case s.opts.APIKey != "" && s.bsp == nil:
+		req.Header.Set("Authorization", "Bearer "+s.opts.APIKey)
+	}
+}
+
+func (s *session) send(ctx context.Context, method, url string, body any, withCredential bool, header ...string) (*response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -67,8 +118,8 @@ func (s *session) do(ctx context.Context, method, url string, body any, header .
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if s.opts.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+s.opts.APIKey)
+	if withCredential {
+		s.authorize(req)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		if header[i+1] == "" {
@@ -116,10 +167,10 @@ func (s *session) detect(ctx context.Context) (string, error) {
 		if r.status != http.StatusOK && want == "auto" {
 			continue
 		}
-		if p == "bsp" || p == "best" {
-			return "", fmt.Errorf("%s answers at %s, but ospbox check has no %s checks yet (OSP and OAP so far)", s.opts.Target, paths[p], strings.ToUpper(p))
-		}
 		s.manifest, s.doc = r.body, r.json
+		if p == "bsp" || p == "best" {
+			return p, s.detectBSP(ctx, paths[p])
+		}
 		if p == "oap" {
 			s.base = s.opts.Target + "/oap"
 			inner, _ := s.doc["oap"].(map[string]any)

@@ -106,7 +106,7 @@ func addBSPTools(srv *mcp.Server, sb *mock.Sandbox, snap *mock.Snapshot) {
 	}
 	b := binding{sb: sb, base: "/bsp/" + key}
 	if creds := snap.Config.BSP.Credentials; len(creds) > 0 {
-		scheme := mock.BSPSchemeOf(surface.Doc.Root.Members[0].Value.Get("authentication"))
+		scheme := manifests.BSPSchemeOf(surface.Doc.Root.Members[0].Value.Get("authentication"))
 		token := creds[0].Token
 		b.auth = func(r *http.Request) { scheme.Present(r, token) }
 	}

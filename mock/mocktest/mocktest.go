@@ -4,6 +4,8 @@ package mocktest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/ospbox/ospbox/manifests"
@@ -20,11 +22,23 @@ type Sandbox struct {
 
 // New seeds a temporary workspace from the samples, opens its state and starts the sandbox;
 // everything closes when the test ends.
-func New(t testing.TB) *Sandbox {
+func New(t testing.TB) *Sandbox { return NewWith(t, nil) }
+
+// NewWith is New with files (workspace-relative path → content) written over the samples.
+func NewWith(t testing.TB, files map[string]string) *Sandbox {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := manifests.SeedIfEmpty(dir); err != nil {
 		t.Fatal(err)
+	}
+	for rel, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ws, err := manifests.OpenWorkspace(dir)
 	if err != nil {

@@ -1,4 +1,4 @@
-package mock
+package manifests
 
 import (
 	"net/http"
@@ -37,8 +37,8 @@ func BSPSchemeOf(auth *jsondoc.Node) BSPScheme {
 	return BSPScheme{"authorization", scheme}
 }
 
-// presented is the credential a request carries, or "".
-func (s BSPScheme) presented(r *http.Request) string {
+// Presented is the credential a request carries, or "".
+func (s BSPScheme) Presented(r *http.Request) string {
 	switch s.In {
 	case "query":
 		return r.URL.Query().Get(s.Name)
@@ -53,7 +53,7 @@ func (s BSPScheme) presented(r *http.Request) string {
 	return ""
 }
 
-// Present adds token to a request as the scheme asks (the MCP binding acts as an agent).
+// Present adds token to a request as the scheme asks (clients: the MCP binding, the checker).
 func (s BSPScheme) Present(r *http.Request, token string) {
 	switch s.In {
 	case "query":
@@ -67,16 +67,16 @@ func (s BSPScheme) Present(r *http.Request, token string) {
 	}
 }
 
-// challenge is the WWW-Authenticate value of a 401.
-func (s BSPScheme) challenge() string {
+// Challenge is the WWW-Authenticate value of a 401.
+func (s BSPScheme) Challenge() string {
 	if s.In == "authorization" {
 		return s.Name + ` realm="bsp"`
 	}
 	return `ApiKey realm="bsp"`
 }
 
-// hint says where the credential goes.
-func (s BSPScheme) hint() string {
+// Hint says where the credential goes.
+func (s BSPScheme) Hint() string {
 	switch s.In {
 	case "query":
 		return "the query parameter " + s.Name
@@ -86,8 +86,8 @@ func (s BSPScheme) hint() string {
 	return "Authorization: " + s.Name + " <token>"
 }
 
-// vary is the request header a response depends on through the credential, or "".
-func (s BSPScheme) vary() string {
+// Vary is the request header a response depends on through the credential, or "".
+func (s BSPScheme) Vary() string {
 	switch s.In {
 	case "header":
 		return s.Name
@@ -97,9 +97,9 @@ func (s BSPScheme) vary() string {
 	return ""
 }
 
-// queryParam is the query parameter the credential travels in, or "": it may ride along with a
+// QueryParam is the query parameter the credential travels in, or "": it may ride along with a
 // route's own parameters.
-func (s BSPScheme) queryParam() string {
+func (s BSPScheme) QueryParam() string {
 	if s.In == "query" {
 		return s.Name
 	}
