@@ -32,7 +32,9 @@ type bspCall struct {
 }
 
 // scheme is where the manifest wants the credential.
-func (c *bspCall) scheme() manifests.BSPScheme { return manifests.BSPSchemeOf(bspBody(c.surface).Get("authentication")) }
+func (c *bspCall) scheme() manifests.BSPScheme {
+	return manifests.BSPSchemeOf(bspBody(c.surface).Get("authentication"))
+}
 
 // mayCommand is the command authorisation of spec/bsp.md §5: deny by default.
 func (c *bspCall) mayCommand(typ string) bool {
