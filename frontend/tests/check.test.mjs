@@ -23,3 +23,19 @@ test("the checks run against the workspace's provider and pass", async () => {
   await page.screenshot({ path: `${shots}/check.png`, fullPage: true });
   await page.close();
 });
+
+test("the BSP checks run against this workspace with its own credential", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/check`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+  await page.locator("#check-url").fill(ospbox.base);
+  await page.locator("#check-protocol").selectOption("bsp");
+  await page.getByRole("button", { name: "Run checks" }).click();
+  await page.locator('[data-check="bsp.events.stream"]').waitFor({ timeout: 30_000 });
+  await page.locator("#check-results .badge", { hasText: "conformant" }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('[data-status="fail"]').count(), 0);
+  assert.equal(await page.locator('[data-check="bsp.auth.required"]').getAttribute("data-status"), "pass");
+  await page.screenshot({ path: `${shots}/check-bsp.png`, fullPage: true });
+  await page.close();
+});
