@@ -33,50 +33,97 @@ type bspEnvelope struct {
 	CorrelationID   string          `json:"correlationid,omitempty"`
 }
 
-// publishBSPEvent appends an event to a service's log inside tx, queues its webhook deliveries
-// and, once committed, pushes it to the open streams.
+// bspOut is an event to publish: its type, its data (compact JSON) and the command that caused it.
+type bspOut struct {
+	typ         string
+	data        []byte
+	correlation string
+}
+
+// publishBSPEvent publishes one event (see publishBSPEvents).
 func (s *Sandbox) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLoc, typ string, data *jsondoc.Node, correlation string) (storage.BSPEvent, error) {
-	now := s.clock.Now().UTC()
-	env := bspEnvelope{SpecVersion: "1.0", ID: uuid.NewString(), Source: loc.base, Type: typ, DataContentType: "application/json",
-		Time: now.Format(time.RFC3339Nano), Data: jsondoc.Compact(data)}
-	flag := ""
-	var doc manifests.CatalogEntry
-	for _, e := range catalogKind(loc.surface.Catalog, "events") {
-		if e.Type == typ {
-			doc = e // the latest version
-		}
-	}
-	if doc.Doc != nil {
-		env.DataSchema = loc.base + "/events/" + doc.Schema + "/" + doc.Version
-		if fails := manifests.CheckData(doc.DataSchema(), data); len(fails) > 0 {
-			flag = fmt.Sprintf("data does not match %s/%s at %s: %s", doc.Schema, doc.Version, displayPointer(fails[0].Pointer), fails[0].Message)
-		}
-	}
-	if loc.gen == "0.9" {
-		env.CorrelationID = correlation
-	}
-	raw, err := json.Marshal(env)
+	evs, err := s.publishBSPEvents(ctx, tx, loc, []bspOut{{typ: typ, data: jsondoc.Compact(data), correlation: correlation}})
 	if err != nil {
 		return storage.BSPEvent{}, err
 	}
-	ev := storage.BSPEvent{Scope: loc.scope, Service: loc.service, ID: env.ID, Type: typ, Source: env.Source, CorrelationID: correlation,
-		At: now, Envelope: string(raw), Flag: flag}
-	seq, err := tx.AppendBSPEvent(ctx, ev)
+	return evs[0], nil
+}
+
+// publishBSPEvents appends events to a service's log inside tx, queues their webhook deliveries
+// and, once committed, pushes them to the open streams.
+func (s *Sandbox) publishBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc, outs []bspOut) ([]storage.BSPEvent, error) {
+	evs, err := s.prepareBSPEvents(loc, outs)
 	if err != nil {
-		return ev, err
+		return nil, err
 	}
-	ev.Seq = seq
-	if s.bspHub.trimDue(loc.scope, loc.service) {
-		if err := tx.TrimBSPEvents(ctx, loc.scope, loc.service, loc.logSize); err != nil {
-			return ev, err
+	return evs, s.appendBSPEvents(ctx, tx, loc, evs)
+}
+
+// prepareBSPEvents builds the envelopes of events (ids, times, dataschema, the check against the
+// event document): the work that needs no transaction.
+func (s *Sandbox) prepareBSPEvents(loc bspLoc, outs []bspOut) ([]storage.BSPEvent, error) {
+	docs := map[string]manifests.CatalogEntry{}
+	for _, e := range catalogKind(loc.surface.Catalog, "events") {
+		docs[e.Type] = e // sorted: the latest version wins
+	}
+	now := s.clock.Now().UTC()
+	evs := make([]storage.BSPEvent, 0, len(outs))
+	for _, o := range outs {
+		env := bspEnvelope{SpecVersion: "1.0", ID: uuid.NewString(), Source: loc.base, Type: o.typ, DataContentType: "application/json",
+			Time: now.Format(time.RFC3339Nano), Data: o.data}
+		flag := ""
+		if doc, ok := docs[o.typ]; ok {
+			env.DataSchema = loc.base + "/events/" + doc.Schema + "/" + doc.Version
+			data, err := jsondoc.Parse(o.data)
+			if err != nil {
+				return nil, err
+			}
+			if fails := manifests.CheckData(doc.DataSchema(), data.Root); len(fails) > 0 {
+				flag = fmt.Sprintf("data does not match %s/%s at %s: %s", doc.Schema, doc.Version, displayPointer(fails[0].Pointer), fails[0].Message)
+			}
 		}
+		if loc.gen == "0.9" {
+			env.CorrelationID = o.correlation
+		}
+		raw, err := json.Marshal(env)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, storage.BSPEvent{Scope: loc.scope, Service: loc.service, ID: env.ID, Type: o.typ, Source: env.Source,
+			CorrelationID: o.correlation, At: now, Envelope: string(raw), Flag: flag})
 	}
-	if err := s.queueBSPDeliveries(ctx, tx, loc, ev); err != nil {
-		return ev, err
+	return evs, nil
+}
+
+// appendBSPEvents stores prepared events (setting their sequence numbers), queues their
+// deliveries (targets looked up once) and publishes them to the streams after the commit.
+func (s *Sandbox) appendBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc, evs []storage.BSPEvent) error {
+	targets, err := s.bspTargets(ctx, tx, loc)
+	if err != nil {
+		return err
 	}
-	frame := &bspFrame{BSPEvent: ev, text: []byte("id: " + ev.ID + "\ndata: " + ev.Envelope + "\n\n")}
-	tx.AfterCommit(func() { s.bspHub.publish(frame) })
-	return ev, nil
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Seq, err = tx.AppendBSPEvent(ctx, *ev); err != nil {
+			return err
+		}
+		if s.bspHub.trimDue(loc.scope, loc.service) {
+			if err := tx.TrimBSPEvents(ctx, loc.scope, loc.service, loc.logSize); err != nil {
+				return err
+			}
+		}
+		for _, t := range targets {
+			if t.wants(ev.Type) {
+				err := tx.QueueDelivery(ctx, storage.Delivery{EventID: ev.ID, ResourceID: t.key, URL: t.url, Body: []byte(ev.Envelope), NextAt: time.Now().UTC()})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		frame := &bspFrame{BSPEvent: *ev, text: []byte("id: " + ev.ID + "\ndata: " + ev.Envelope + "\n\n")}
+		tx.AfterCommit(func() { s.bspHub.publish(frame) })
+	}
+	return nil
 }
 
 func displayPointer(p string) string {
@@ -503,39 +550,51 @@ func (s *Sandbox) flushOSPBridge() {
 	if len(events) == 0 {
 		return
 	}
-	err := s.db.Update(context.Background(), func(tx *storage.Tx) error {
-		for _, e := range events {
-			if err := s.publishOSPOnBSP(context.Background(), tx, e.typ, e.body); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	outs := make([]bspOut, len(events))
+	for i, e := range events {
+		outs[i] = bspOut{typ: OSPEventType(e.typ), data: e.body}
+	}
+	err := s.publishOSPOnBSP(context.Background(), outs)
 	if err != nil && !s.stopped() {
 		s.log.Error("publishing OSP events on the BSP streams", "err", err)
 	}
 }
 
-// publishOSPOnBSP publishes an OSP event on the event log of every root BSP service that serves
-// events, so one agent watching a BSP stream sees provisioning too.
-func (s *Sandbox) publishOSPOnBSP(ctx context.Context, tx *storage.Tx, typ string, body []byte) error {
+// publishOSPOnBSP publishes OSP events on the event log of every root BSP service that serves
+// events, so one agent watching a BSP stream sees provisioning too. The envelopes are built before
+// the write, so the single writer only stores them.
+func (s *Sandbox) publishOSPOnBSP(ctx context.Context, outs []bspOut) error {
 	snap := s.Snapshot()
 	sv := snap.BSP.Serving
 	if sv == nil {
 		return nil
 	}
-	data, err := jsondoc.Parse(body)
-	if err != nil {
-		return err
-	}
 	origin := "http://" + snap.Config.Listen
+	type batch struct {
+		loc bspLoc
+		evs []storage.BSPEvent
+	}
+	var batches []batch
 	for key, caps := range sv.capabilities(sv.Surface) {
 		if cp, ok := caps["agents.events"]; !ok || !cp.Serves("GET /events") {
 			continue
 		}
-		if _, err := s.publishBSPEvent(ctx, tx, newBSPLoc(sv.Surface, key, origin, snap.Config), OSPEventType(typ), data.Root, ""); err != nil {
+		loc := newBSPLoc(sv.Surface, key, origin, snap.Config)
+		evs, err := s.prepareBSPEvents(loc, outs)
+		if err != nil {
 			return err
 		}
+		batches = append(batches, batch{loc, evs})
 	}
-	return nil
+	if len(batches) == 0 {
+		return nil
+	}
+	return s.db.Update(ctx, func(tx *storage.Tx) error {
+		for _, b := range batches {
+			if err := s.appendBSPEvents(ctx, tx, b.loc, b.evs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

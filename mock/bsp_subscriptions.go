@@ -148,39 +148,45 @@ func (s *Sandbox) deleteBSPSubscription(w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// queueBSPDeliveries queues an event for every subscription and descriptor webhook that wants it.
-func (s *Sandbox) queueBSPDeliveries(ctx context.Context, tx *storage.Tx, loc bspLoc, ev storage.BSPEvent) error {
+// bspTarget is where a service's events are delivered: a subscription, or a descriptor's own
+// webhook.
+type bspTarget struct {
+	key   string // the deliveries' resource_id
+	url   string
+	types []string // nil: every type
+}
+
+func (t bspTarget) wants(typ string) bool { return t.types == nil || slices.Contains(t.types, typ) }
+
+// bspTargets lists a service's subscriptions and the descriptors with a webhook (for their
+// produces types).
+func (s *Sandbox) bspTargets(ctx context.Context, tx *storage.Tx, loc bspLoc) ([]bspTarget, error) {
 	subs, err := tx.BSPSubscriptions(ctx, loc.scope, loc.service)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	now := time.Now().UTC()
+	var out []bspTarget
 	for _, sub := range subs {
 		var types []string
 		json.Unmarshal([]byte(sub.Types), &types)
-		if len(types) > 0 && !slices.Contains(types, ev.Type) {
-			continue
+		if len(types) == 0 {
+			types = nil
 		}
-		if err := tx.QueueDelivery(ctx, storage.Delivery{EventID: ev.ID, ResourceID: bspDeliveryPrefix + sub.ID, URL: sub.URL, Body: []byte(ev.Envelope), NextAt: now}); err != nil {
-			return err
-		}
+		out = append(out, bspTarget{key: bspDeliveryPrefix + sub.ID, url: sub.URL, types: types})
 	}
 	if loc.surface.Doc == nil {
-		return nil
+		return out, nil
 	}
 	descs, err := s.bspDescriptors(ctx, tx, loc.surface, loc.scope, loc.service)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range descs {
-		if target, _ := d.Webhook(); target != "" && slices.Contains(d.Produces, ev.Type) {
-			key := bspDeliveryPrefix + "agent:" + loc.scope + "/" + loc.service + "/" + d.ID
-			if err := tx.QueueDelivery(ctx, storage.Delivery{EventID: ev.ID, ResourceID: key, URL: target, Body: []byte(ev.Envelope), NextAt: now}); err != nil {
-				return err
-			}
+		if target, _ := d.Webhook(); target != "" {
+			out = append(out, bspTarget{key: bspDeliveryPrefix + "agent:" + loc.scope + "/" + loc.service + "/" + d.ID, url: target, types: append([]string{}, d.Produces...)})
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // bspDeliveryTarget finds the secret and generation a BSP delivery is signed with; ok is false

@@ -15,7 +15,8 @@ CREATE TABLE bsp_events (
     flag           TEXT NOT NULL DEFAULT ''   -- why the data does not match its event document
 );
 CREATE INDEX bsp_events_scope ON bsp_events (scope, service, seq);
-CREATE INDEX bsp_events_id ON bsp_events (id);
+-- No index on id: Last-Event-ID looks the id up among its service's rows, at most
+-- bsp.event_log_size of them, and an index of random UUIDs would cost every insert more.
 
 -- Accepted commands: the idempotency record and the processing queue.
 CREATE TABLE bsp_commands (
