@@ -414,3 +414,14 @@ func (u *UI) providerSlugs() []string {
 	}
 	return out
 }
+
+// surfaceAPIBase is where a BSP/BEST or OAP surface's service APIs answer.
+func surfaceAPIBase(s manifests.Surface) string {
+	if s.Protocol == "oap" {
+		return "/oap/"
+	}
+	if len(s.Services) == 1 {
+		return "/bsp/" + s.Services[0] + "/"
+	}
+	return "/bsp/<service>/"
+}

@@ -92,7 +92,7 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *Ser
 	body := bspBody(call.surface)
 	svc := body.Get("services").Get(key)
 	if key == "" || svc == nil || !svc.Has("http") {
-		bspError(w, http.StatusNotFound, "NOT_FOUND", "no service "+key+" with an http binding in "+call.surface.File, map[string]any{"services": memberNames(body.Get("services"))})
+		bspError(w, http.StatusNotFound, "NOT_FOUND", "no service "+key+" with an http binding in "+call.surface.File, map[string]any{"services": append([]string{}, call.surface.Services...)})
 		return nil, "", false
 	}
 	call.service, call.base = key, mount+key
@@ -293,16 +293,6 @@ func compareVersions(a, b string) int {
 		}
 	}
 	return 0
-}
-
-func memberNames(n *jsondoc.Node) []string {
-	out := []string{}
-	if n != nil {
-		for _, m := range n.Members {
-			out = append(out, m.Name)
-		}
-	}
-	return out
 }
 
 // surfaces are the served root manifest and its valid tenant manifests.
