@@ -203,19 +203,7 @@ var bspChecks = []definition{
 		if err != nil {
 			return fail("", err.Error())
 		}
-		list, ok := r.json["commands"].([]any)
-		if r.status != http.StatusOK || !ok {
-			return fail(r.req, r.brief())
-		}
-		for _, c := range list {
-			m, _ := c.(map[string]any)
-			for _, k := range []string{"schema", "version", "dataschema"} {
-				if v, _ := m[k].(string); v == "" {
-					return fail(r.req, "an entry lacks "+k+": "+r.brief())
-				}
-			}
-		}
-		return pass(r.req)
+		return listOf(r, "commands", nonEmptyString, "schema", "version", "dataschema")
 	})},
 	{id: "bsp.commands.schema", level: Must, description: "each catalogue entry's dataschema serves a JSON Schema", run: bspRoute("GET /commands/{schema}/{version}", func(ctx context.Context, s *session) outcome {
 		entries := s.bspCatalogue(ctx)
@@ -256,19 +244,7 @@ var bspChecks = []definition{
 		if err != nil {
 			return fail("", err.Error())
 		}
-		list, ok := r.json["events"].([]any)
-		if r.status != http.StatusOK || !ok {
-			return fail(r.req, r.brief())
-		}
-		for _, e := range list {
-			m, _ := e.(map[string]any)
-			for _, k := range []string{"specversion", "id", "source", "type"} {
-				if v, _ := m[k].(string); v == "" {
-					return fail(r.req, "an event lacks "+k+": "+r.brief())
-				}
-			}
-		}
-		return pass(r.req)
+		return listOf(r, "events", nonEmptyString, "specversion", "id", "source", "type")
 	})},
 	{id: "bsp.events.cursor", level: Should, description: "nextCursor pages through the events without repeating one", run: bspRoute("GET /events", func(ctx context.Context, s *session) outcome {
 		first, err := s.do(ctx, "GET", s.bsp.base+"/events?limit=1", nil)

@@ -42,19 +42,7 @@ var oapChecks = []definition{
 		if err != nil {
 			return fail("", err.Error())
 		}
-		list, ok := r.json["agents"].([]any)
-		if r.status != http.StatusOK || !ok {
-			return fail(r.req, r.brief())
-		}
-		for _, a := range list {
-			m, _ := a.(map[string]any)
-			for _, k := range []string{"id", "name", "accepts", "produces", "status"} {
-				if m[k] == nil {
-					return fail(r.req, "an agent lacks "+k+": "+r.brief())
-				}
-			}
-		}
-		return pass(r.req)
+		return listOf(r, "agents", func(v any) bool { return v != nil }, "id", "name", "accepts", "produces", "status")
 	}, "io.oap.agents.registry")},
 	{id: "oap.registry.unknown-agent", level: Must, description: "an unknown agent is 404 in the error body", run: s2(func(ctx context.Context, s *session) outcome {
 		r, err := s.do(ctx, "GET", s.base+"/agents/ospbox-check-nobody", nil)
@@ -166,3 +154,22 @@ func (s *session) firstAgent(ctx context.Context, statuses ...string) string {
 	}
 	return ""
 }
+
+// listOf passes a 200 whose member is an array of objects that each have keys, as ok judges.
+func listOf(r *response, member string, ok func(any) bool, keys ...string) outcome {
+	list, isList := r.json[member].([]any)
+	if r.status != http.StatusOK || !isList {
+		return fail(r.req, r.brief())
+	}
+	for _, it := range list {
+		m, _ := it.(map[string]any)
+		for _, k := range keys {
+			if !ok(m[k]) {
+				return fail(r.req, "an entry of "+member+" lacks "+k+": "+r.brief())
+			}
+		}
+	}
+	return pass(r.req)
+}
+
+func nonEmptyString(v any) bool { s, _ := v.(string); return s != "" }
