@@ -8,7 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,22 +71,13 @@ const fanoutSubscribers, fanoutEvents, fanoutWriters = 1000, 1000, 8
 type fanoutTarget struct {
 	url     string
 	streams func() int
-	publish func() (string, error)
+	publish func(t0 time.Time) (string, error) // the event's data carries "t": t0 in Unix nanoseconds
 }
 
 func benchFanout(b *testing.B, pace time.Duration) {
 	f := bspWorkspace(b, "0.8", `{"type": "none"}`, "", nil)
 	loc := bspLoc{service: "io.bsp.agents", gen: "0.8", base: f.srv.URL + "/bsp/io.bsp.agents", surface: f.sb.Snapshot().BSP.Serving.Surface, logSize: 1 << 30}
-	data := mustParse(b, `{"orderId": "o-1", "itemCount": 2}`)
-	ours := fanoutTarget{url: loc.base + "/events/stream", streams: f.sb.bspHub.streams, publish: func() (string, error) {
-		var id string
-		err := f.db.Update(context.Background(), func(tx *storage.Tx) error {
-			ev, err := f.sb.publishBSPEvent(context.Background(), tx, loc, "OrderPlaced", data, "")
-			id = ev.ID
-			return err
-		})
-		return id, err
-	}}
+	ours := oursFanout(f, loc)
 	bare := newBareSSE()
 	defer bare.srv.Close()
 	for range b.N {
@@ -103,6 +98,22 @@ func benchFanout(b *testing.B, pace time.Duration) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// oursFanout publishes through ospbox: a durable event, then the streams.
+func oursFanout(f *fixture, loc bspLoc) fanoutTarget {
+	return fanoutTarget{url: loc.base + "/events/stream", streams: f.sb.bspHub.streams, publish: func(t0 time.Time) (string, error) {
+		var id string
+		data := []byte(fmt.Sprintf(`{"orderId":"o-1","itemCount":2,"t":%d}`, t0.UnixNano()))
+		err := f.db.Update(context.Background(), func(tx *storage.Tx) error {
+			evs, err := f.sb.publishBSPEvents(context.Background(), tx, loc, []bspOut{{typ: "OrderPlaced", data: data}})
+			if err == nil {
+				id = evs[0].ID
+			}
+			return err
+		})
+		return id, err
+	}}
+}
 
 // fanoutPublish publishes the events (from 8 writers, or one at the pace) and returns each id
 // with the time its publication began.
@@ -126,7 +137,7 @@ func fanoutPublish(b *testing.B, t fanoutTarget, pace time.Duration) (map[string
 					time.Sleep(time.Until(start.Add(time.Duration(i-1) * pace)))
 				}
 				t0 := time.Now()
-				id, err := t.publish()
+				id, err := t.publish(t0)
 				if err != nil {
 					b.Error(err)
 					return
@@ -265,9 +276,9 @@ func (s *bareSSE) target() fanoutTarget {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return len(s.subs)
-	}, publish: func() (string, error) {
+	}, publish: func(t0 time.Time) (string, error) {
 		id := uuid.NewString()
-		frame := []byte("id: " + id + "\ndata: {\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"type\":\"OrderPlaced\",\"data\":{\"orderId\":\"o-1\",\"itemCount\":2}}\n\n")
+		frame := []byte(fmt.Sprintf("id: %s\ndata: {\"specversion\":\"1.0\",\"id\":%q,\"type\":\"OrderPlaced\",\"data\":{\"orderId\":\"o-1\",\"itemCount\":2,\"t\":%d}}\n\n", id, id, t0.UnixNano()))
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for ch := range s.subs {
@@ -275,4 +286,69 @@ func (s *bareSSE) target() fanoutTarget {
 		}
 		return id, nil
 	}}
+}
+
+// BenchmarkBSPStreamFanoutExternal is the steady-rate fan-out with the 1,000 subscribers in their
+// own process (testdata/sseclients), as agents are, and the same bare net/http baseline first in
+// each iteration. Latency: publication start (carried in the event's data) to the read.
+func BenchmarkBSPStreamFanoutExternal(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "sseclients")
+	if out, err := exec.Command("go", "build", "-o", bin, "../testdata/sseclients").CombinedOutput(); err != nil {
+		b.Fatalf("building sseclients: %v\n%s", err, out)
+	}
+	b.Run("500/s", func(b *testing.B) { benchFanoutExternal(b, bin, 2*time.Millisecond) })
+	b.Run("100/s", func(b *testing.B) { benchFanoutExternal(b, bin, 10*time.Millisecond) })
+}
+
+func benchFanoutExternal(b *testing.B, bin string, pace time.Duration) {
+	f := bspWorkspace(b, "0.8", `{"type": "none"}`, "", nil)
+	loc := bspLoc{service: "io.bsp.agents", gen: "0.8", base: f.srv.URL + "/bsp/io.bsp.agents", surface: f.sb.Snapshot().BSP.Serving.Surface, logSize: 1 << 30}
+	bare := newBareSSE()
+	defer bare.srv.Close()
+	for range b.N {
+		b.StopTimer()
+		baseP50, baseP99 := externalRun(b, bin, bare.target(), pace)
+		p50, p99 := externalRun(b, bin, oursFanout(f, loc), pace)
+		b.ReportMetric(p50, "p50-ms")
+		b.ReportMetric(p99, "p99-ms")
+		b.ReportMetric(baseP50, "baseline-p50-ms")
+		b.ReportMetric(baseP99, "baseline-p99-ms")
+	}
+}
+
+// externalRun starts the subscriber process, publishes once it is connected, and returns its
+// latency percentiles in milliseconds.
+func externalRun(b *testing.B, bin string, t fanoutTarget, pace time.Duration) (p50, p99 float64) {
+	cmd := exec.Command(bin, "-url", t.url, "-n", strconv.Itoa(fanoutSubscribers), "-events", strconv.Itoa(fanoutEvents))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		b.Fatalf("sseclients: %q", lines.Text())
+	}
+	for t.streams() < fanoutSubscribers {
+		time.Sleep(time.Millisecond)
+	}
+	b.StartTimer()
+	fanoutPublish(b, t, pace)
+	lines.Scan()
+	b.StopTimer()
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("sseclients: %v", err)
+	}
+	var n int
+	var us50, us99 int64
+	if _, err := fmt.Sscanf(lines.Text(), "deliveries=%d p50_us=%d p99_us=%d", &n, &us50, &us99); err != nil || n != fanoutSubscribers*fanoutEvents {
+		b.Fatalf("sseclients said %q", lines.Text())
+	}
+	for t.streams() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	return float64(us50) / 1000, float64(us99) / 1000
 }
