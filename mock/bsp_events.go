@@ -379,7 +379,7 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 // bspFlushEvery is the shortest interval between two writes to one stream while events keep
 // coming: batching them costs each at most this much latency and saves a system call per event
 // per stream.
-const bspFlushEvery = 5 * time.Millisecond
+const bspFlushEvery = 10 * time.Millisecond
 
 // maxStreamsPerCredential is the open-stream limit of spec/bsp.md §14.
 const maxStreamsPerCredential = 64
