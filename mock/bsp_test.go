@@ -851,3 +851,23 @@ func TestBSPQueuedCommandKeepsItsVersion(t *testing.T) {
 		t.Errorf("2.0 command after resume: %+v", p.Events)
 	}
 }
+
+// A credential under a header or query name that does not look secret is still redacted.
+func TestBSPCredentialsAreRedactedFromTheRequestLog(t *testing.T) {
+	for _, auth := range []string{`{"type": "apiKey", "scheme": "X-Shop-Key"}`, `{"type": "apiKey", "scheme": "shop", "in": "query"}`} {
+		f := bspWorkspace(t, "0.8", auth, "", nil)
+		f.do(t, "GET", "/bsp/io.bsp.agents/commands?shop="+bspTestToken, map[string]string{"X-Shop-Key": bspTestToken}, nil)
+		f.sb.FlushRequestLog()
+		reqs, err := f.db.RecentRequests(context.Background(), 5)
+		if err != nil || len(reqs) == 0 {
+			t.Fatalf("requests %v %v", reqs, err)
+		}
+		full, err := f.db.RequestByID(context.Background(), reqs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(full.Path, bspTestToken) || strings.Contains(full.RequestHeaders, bspTestToken) || !strings.Contains(full.RequestHeaders, "X-Shop-Key") {
+			t.Errorf("%s: logged %s %s", auth, full.Path, full.RequestHeaders)
+		}
+	}
+}

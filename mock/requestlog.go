@@ -120,6 +120,12 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: redactQuery(r.URL),
 		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"),
 	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: redactHeaders(r.Header, r.Host, ""), respHeaders: redactHeaders(w.Header(), "", "X-Request-Id")}
+	// The workspace's BSP credentials are secrets wherever they travel: the manifest may name
+	// any header or query parameter for them.
+	for _, c := range s.Snapshot().Config.BSP.Credentials {
+		e.entry.Path = strings.ReplaceAll(e.entry.Path, c.Token, Redacted)
+		e.reqHeaders = strings.ReplaceAll(e.reqHeaders, c.Token, Redacted)
+	}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
 		if rec.streaming {
