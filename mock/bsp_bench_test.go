@@ -27,28 +27,10 @@ import (
 func BenchmarkBSPCommandsParallel(b *testing.B) {
 	f := bspWorkspace(b, "0.8", `{"type": "none"}`, "", nil)
 	var n atomic.Int64
-	url := f.srv.URL + "/bsp/io.bsp.agents/commands"
 	body := func() string {
 		return command(fmt.Sprintf("bench-%d", n.Add(1)), "PlaceOrder", "place-order/1.0", `{"orderId": "o-1", "qty": 2}`)
 	}
-	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(201)
-		io.WriteString(w, `{"id":"bench-1"}`)
-	}))
-	defer base.Close()
-	b.ResetTimer()
-	ours, ourP99 := loadParallelFn(b, url, body, 201)
-	theirs, theirP99 := loadParallelFn(b, base.URL, body, 201)
-	b.StopTimer()
-	b.ReportMetric(ours, "req/s")
-	b.ReportMetric(float64(ourP99.Microseconds())/1000, "p99-ms")
-	b.ReportMetric(theirs, "baseline-req/s")
-	b.ReportMetric(float64(theirP99.Microseconds())/1000, "baseline-p99-ms")
-	if theirs > 0 {
-		b.ReportMetric(ours/theirs, "ratio")
-	}
+	benchAgainstBare(b, f.srv.URL+"/bsp/io.bsp.agents/commands", body, `{"id":"bench-1"}`)
 }
 
 // BenchmarkBSPStreamFanout connects 1,000 SSE subscribers over loopback HTTP, publishes 1,000
