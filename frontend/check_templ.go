@@ -153,7 +153,7 @@ func checkResultsCard(s checkState) templ.Component {
 			templ_7745c5c3_Var7 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<section class=\"card\" id=\"check-results\" hx-get=\"/ui/check/results\" hx-trigger=\"sse:changed throttle:300ms\" hx-swap=\"outerHTML\" aria-labelledby=\"check-results-h\"><h2 id=\"check-results-h\">Results ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<section class=\"card\" id=\"check-results\" hx-get=\"/ui/check/results\" hx-trigger=\"sse:changed throttle:300ms, sse:changed delay:700ms\" hx-swap=\"outerHTML\" aria-labelledby=\"check-results-h\"><h2 id=\"check-results-h\">Results ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -225,7 +225,7 @@ func eventsLive(v eventsView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\" hx-include=\"#event-filters\" hx-trigger=\"sse:changed throttle:500ms\" hx-swap=\"outerHTML\"><section class=\"card\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Event log</h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\" hx-include=\"#event-filters\" hx-trigger=\"sse:changed throttle:500ms, sse:changed delay:700ms\" hx-swap=\"outerHTML\"><section class=\"card\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Event log</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -132,7 +132,7 @@ func demoCard(d demoState) templ.Component {
 			templ_7745c5c3_Var5 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<section class=\"card demo\" id=\"demo-card\" hx-get=\"/ui/demo\" hx-trigger=\"sse:changed throttle:300ms\" hx-swap=\"outerHTML\" aria-labelledby=\"demo-h\"><h2 id=\"demo-h\">Demo ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<section class=\"card demo\" id=\"demo-card\" hx-get=\"/ui/demo\" hx-trigger=\"sse:changed throttle:300ms, sse:changed delay:700ms\" hx-swap=\"outerHTML\" aria-labelledby=\"demo-h\"><h2 id=\"demo-h\">Demo ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -165,7 +165,7 @@ func stateLive(v stateView) templ.Component {
 			templ_7745c5c3_Var6 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<div id=\"state-live\" hx-get=\"/ui/sandbox/state\" hx-trigger=\"sse:changed throttle:1s\" hx-swap=\"outerHTML\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<div id=\"state-live\" hx-get=\"/ui/sandbox/state\" hx-trigger=\"sse:changed throttle:1s, sse:changed delay:700ms\" hx-swap=\"outerHTML\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

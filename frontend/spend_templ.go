@@ -109,7 +109,7 @@ func spendLive(v spendView) templ.Component {
 			templ_7745c5c3_Var4 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div id=\"spend-live\" hx-get=\"/ui/spend/live\" hx-trigger=\"sse:changed throttle:500ms\" hx-swap=\"outerHTML\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div id=\"spend-live\" hx-get=\"/ui/spend/live\" hx-trigger=\"sse:changed throttle:500ms, sse:changed delay:700ms\" hx-swap=\"outerHTML\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
