@@ -6,15 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/a-h/templ"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -55,7 +57,7 @@ func (u *UI) resourceDetailViewOf(ctx context.Context, id string) (resourceDetai
 		return resourceDetailView{}, err
 	}
 	clock := u.Sandbox.Clock()
-	v := resourceDetailView{Resource: res, Data: prettyJSON(mock.RedactJSON(res.Data)), Now: clock.Now, Frozen: clock.Frozen,
+	v := resourceDetailView{Resource: res, Data: prettyJSON(kernel.RedactJSON(res.Data)), Now: clock.Now, Frozen: clock.Frozen,
 		StatusURL: u.SandboxURL + "/providers/" + res.Provider + "/osp/v1/resources/" + res.ID}
 	if v.Events, err = u.DB.EventsOf(ctx, id); err != nil {
 		return v, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // The BSP/BEST service APIs (spec/bsp.md §4–§14), under /bsp/<serviceKey>/ for the root manifest
@@ -50,7 +51,7 @@ func bspError(w http.ResponseWriter, status int, code, msg string, details map[s
 	if details != nil {
 		e["details"] = details
 	}
-	writeJSON(w, status, map[string]any{"error": e})
+	kernel.WriteJSON(w, status, map[string]any{"error": e})
 }
 
 // bspBody returns the body of a surface's manifest (its single root member's value).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -43,7 +44,7 @@ type bspFieldError struct {
 // decodeBSPBody parses a request body under the limits of spec/bsp.md §14; on failure it has
 // written the error.
 func decodeBSPBody(w http.ResponseWriter, r *http.Request, limit int64) (*jsondoc.Document, bool) {
-	raw := readBody(r)
+	raw := kernel.ReadBody(r)
 	if int64(len(raw)) > limit {
 		bspError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the body is %d bytes; the limit is %d (bsp.max_body_bytes)", len(raw), limit), nil)
 		return nil, false
@@ -201,7 +202,7 @@ func (s *Sandbox) listBSPCommands(w http.ResponseWriter, c *bspCall) {
 		}
 		list = append(list, item)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"commands": list})
+	kernel.WriteJSON(w, http.StatusOK, map[string]any{"commands": list})
 }
 
 // resolveCommandSchema finds the catalogue entry an envelope's type and dataschema name
@@ -354,7 +355,7 @@ func (s *Sandbox) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspC
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", c.base+"/events?correlationId="+url.QueryEscape(id))
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
+	kernel.WriteJSON(w, http.StatusCreated, map[string]any{"id": id})
 }
 
 // commandFingerprint is the hash of the canonical JSON of type, source, dataschema and data:

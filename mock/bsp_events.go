@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -240,7 +241,7 @@ func (s *Sandbox) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCa
 	if len(list) > limit {
 		out["nextCursor"] = bspCursor(list[limit-1].Seq)
 	}
-	writeJSON(w, http.StatusOK, out)
+	kernel.WriteJSON(w, http.StatusOK, out)
 }
 
 // bspStreamFilter is what a stream subscribed to.
@@ -277,7 +278,7 @@ func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bsp
 		return
 	}
 	defer s.bspHub.unsubscribe(sub)
-	streamingLog(w)
+	kernel.StreamingLog(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

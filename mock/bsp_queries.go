@@ -9,6 +9,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // listBSPQueries is GET /queries (spec/bsp.md §11).
@@ -21,7 +22,7 @@ func listBSPQueries(w http.ResponseWriter, c *bspCall) {
 		}
 		list = append(list, item)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"queries": list})
+	kernel.WriteJSON(w, http.StatusOK, map[string]any{"queries": list})
 }
 
 // runBSPQuery is GET /queries/{schema}: the highest version, its parameters converted and
@@ -56,7 +57,7 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 	if fails := manifests.CheckData(response, result); len(fails) > 0 {
 		w.Header().Set("X-Ospbox-Result-Mismatch", fmt.Sprintf("the result does not match the response schema at %s: %s", displayPointer(fails[0].Pointer), fails[0].Message))
 	}
-	writeJSON(w, http.StatusOK, rawOr(result, "null"))
+	kernel.WriteJSON(w, http.StatusOK, rawOr(result, "null"))
 }
 
 // QueryParameters converts query-string values by the types a query document's parameters

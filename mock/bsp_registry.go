@@ -10,6 +10,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -118,7 +119,7 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 		for _, d := range descs {
 			list = append(list, rawOr(d.public(), "null"))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"services": list})
+		kernel.WriteJSON(w, http.StatusOK, map[string]any{"services": list})
 		return
 	}
 	id := params[0]
@@ -129,7 +130,7 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 	}
 	d := descs[i]
 	if route == "/services/{id}" && r.Method != http.MethodDelete {
-		writeJSON(w, http.StatusOK, rawOr(d.public(), "null"))
+		kernel.WriteJSON(w, http.StatusOK, rawOr(d.public(), "null"))
 		return
 	}
 	now := s.clock.Now()
@@ -191,7 +192,7 @@ func (s *Sandbox) registerBSPService(w http.ResponseWriter, r *http.Request, c *
 		return
 	}
 	if u := body.Get("webhook").Str("url"); u != "" {
-		if terr := webhookTargetError(u, c.cfg.Webhooks.AllowLoopback); terr != nil {
+		if terr := kernel.WebhookTargetError(u, c.cfg.Webhooks.AllowLoopback); terr != nil {
 			bspError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
 			return
 		}
@@ -219,7 +220,7 @@ func (s *Sandbox) registerBSPService(w http.ResponseWriter, r *http.Request, c *
 	if bspFailed(w, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, rawOr(out.public(), "null"))
+	kernel.WriteJSON(w, http.StatusOK, rawOr(out.public(), "null"))
 }
 
 // checkDescriptor validates a service registration body (closed; spec/bsp.md §2.1, §12).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -90,7 +91,7 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 		bspError(w, http.StatusBadRequest, "INVALID_REQUEST", "the subscription is not valid: "+errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
-	if terr := webhookTargetError(target, c.cfg.Webhooks.AllowLoopback); terr != nil {
+	if terr := kernel.WebhookTargetError(target, c.cfg.Webhooks.AllowLoopback); terr != nil {
 		bspError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
 		return
 	}
@@ -99,7 +100,7 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 	if types == nil {
 		typesJSON = []byte("[]")
 	}
-	sub := storage.BSPSubscription{ID: NewID("sub_", s.clock.Now()), Scope: c.scope, Service: c.service, Principal: c.principal,
+	sub := storage.BSPSubscription{ID: kernel.NewID("sub_", s.clock.Now()), Scope: c.scope, Service: c.service, Principal: c.principal,
 		ServiceID: serviceID, URL: target, Secret: body.Get("webhook").Str("secret"), Types: string(typesJSON), CreatedAt: s.clock.Now()}
 	err := s.db.Update(r.Context(), func(tx *storage.Tx) error {
 		subs, err := tx.BSPSubscriptions(r.Context(), c.scope, c.service)
@@ -128,7 +129,7 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 		out["filter"] = map[string]any{"types": list}
 	}
 	w.Header().Set("Location", c.base+"/subscriptions/"+sub.ID)
-	writeJSON(w, http.StatusCreated, out)
+	kernel.WriteJSON(w, http.StatusCreated, out)
 }
 
 // deleteBSPSubscription is DELETE /subscriptions/{id}: only its creator may delete it.
@@ -244,7 +245,7 @@ func (s *Sandbox) deliverBSP(ctx context.Context, d storage.Delivery) {
 		errText = "the subscription no longer exists"
 		d.Attempts = 6
 	default:
-		if terr := webhookTargetError(d.URL, allowLoopback); terr != nil {
+		if terr := kernel.WebhookTargetError(d.URL, allowLoopback); terr != nil {
 			errText = terr.Error()
 			break
 		}
@@ -256,26 +257,9 @@ func (s *Sandbox) deliverBSP(ctx context.Context, d storage.Delivery) {
 			prefix + "Delivery-Attempt": strconv.Itoa(d.Attempts)}
 		if secret != "" {
 			headers[prefix+"Timestamp"] = strconv.FormatInt(now.Unix(), 10)
-			headers[prefix+"Signature"] = SignWebhook(secret, now.Unix(), d.Body)
+			headers[prefix+"Signature"] = kernel.SignWebhook(secret, now.Unix(), d.Body)
 		}
-		status, errText = postDelivery(ctx, d.URL, d.Body, allowLoopback, headers)
+		status, errText = kernel.PostDelivery(ctx, d.URL, d.Body, allowLoopback, headers)
 	}
-	s.recordAttempt(ctx, d, status, errText, now)
-}
-
-// recordAttempt stores an attempt's outcome and schedules the next one (1 s, 5 s, 30 s, 2 min,
-// 10 min; failed after the sixth).
-func (s *Sandbox) recordAttempt(ctx context.Context, d storage.Delivery, status int, errText string, now time.Time) {
-	d.LastStatus, d.LastError = status, errText
-	switch {
-	case status >= 200 && status < 300:
-		d.Status = "delivered"
-	case d.Attempts >= 6:
-		d.Status = "failed"
-	default:
-		d.NextAt = now.Add(retrySchedule[d.Attempts-1])
-	}
-	if err := s.db.RecordAttempt(ctx, d, now); err != nil {
-		s.log.Error("webhooks", "err", err)
-	}
+	kernel.RecordAttempt(ctx, s.db, s.log, d, status, errText, now)
 }

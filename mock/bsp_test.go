@@ -21,6 +21,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -575,7 +576,7 @@ func TestBSPSlowStreamNeitherBlocksNorLoses(t *testing.T) {
 func TestBSPWebhookDeliveriesAreSigned(t *testing.T) {
 	// The spec's test vector.
 	body := `{"specversion":"1.0","id":"3f9c2a71-5b0e-4c8d-9e62-7a41d0b5c913","source":"http://127.0.0.1:7410/bsp/io.bsp.agents","type":"CounterProposed","datacontenttype":"application/json","dataschema":"http://127.0.0.1:7410/bsp/io.bsp.agents/events/counter-proposed/1.0","time":"2026-04-10T09:20:00Z","data":{"salary":100000,"startDate":"2026-09-01"}}`
-	if len(body) != 341 || SignWebhook("bsp-demo-secret", 1775812800, []byte(body)) != "t=1775812800,v1=9db04b6e29bff23e615a1eb7f4a28ba6d95070586e78da7e9fb8d9bdbc8238b0" {
+	if len(body) != 341 || kernel.SignWebhook("bsp-demo-secret", 1775812800, []byte(body)) != "t=1775812800,v1=9db04b6e29bff23e615a1eb7f4a28ba6d95070586e78da7e9fb8d9bdbc8238b0" {
 		t.Fatal("the signature does not reproduce spec/bsp.md §10.4")
 	}
 	for _, gen := range []string{"0.8", "0.9"} {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -288,7 +289,7 @@ func (s *Sandbox) serveBudgets(w http.ResponseWriter, r *http.Request, p *Provid
 					writeOSPError(w, newOSPError("provider_error", err.Error()))
 					return
 				}
-				writeJSON(w, http.StatusOK, v)
+				kernel.WriteJSON(w, http.StatusOK, v)
 				return
 			}
 		}
@@ -320,7 +321,7 @@ func (s *Sandbox) serveBudgets(w http.ResponseWriter, r *http.Request, p *Provid
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"budgets": out})
+	kernel.WriteJSON(w, http.StatusOK, map[string]any{"budgets": out})
 }
 
 func (s *Sandbox) createBudget(w http.ResponseWriter, r *http.Request, p *ProviderState) {
@@ -360,7 +361,7 @@ func (s *Sandbox) createBudget(w http.ResponseWriter, r *http.Request, p *Provid
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusCreated, v)
+	kernel.WriteJSON(w, http.StatusCreated, v)
 }
 
 // BudgetSpec is a budget to create (spec/osp.md §15.1). Thresholds nil means the default
@@ -375,7 +376,7 @@ type BudgetSpec struct {
 func (s *Sandbox) AddBudget(ctx context.Context, p *ProviderState, spec BudgetSpec) (storage.Budget, *OSPError) {
 	var errs []map[string]any
 	bad := func(ptr, msg string) { errs = append(errs, map[string]any{"pointer": ptr, "message": msg}) }
-	b := storage.Budget{ID: NewID("budget_", s.clock.Now()), Provider: p.Slug, Scope: spec.Scope, ScopeID: spec.ScopeID,
+	b := storage.Budget{ID: kernel.NewID("budget_", s.clock.Now()), Provider: p.Slug, Scope: spec.Scope, ScopeID: spec.ScopeID,
 		Limit: spec.Amount, Currency: spec.Currency, Enforcement: spec.Enforcement, Period: spec.Period, CreatedAt: s.clock.Now()}
 	if !contains(budgetScopes, b.Scope) {
 		bad("/scope", "scope is project, team, principal or global")

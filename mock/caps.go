@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -271,7 +272,7 @@ func (s *Sandbox) serveCaps(w http.ResponseWriter, r *http.Request) {
 		if views != nil {
 			out["providers"] = views
 		}
-		writeJSON(w, http.StatusOK, out)
+		kernel.WriteJSON(w, http.StatusOK, out)
 	case rest == "/global":
 		s.setCap(w, r, "global", nil)
 	case strings.HasPrefix(rest, "/providers/"):
@@ -286,7 +287,7 @@ func (s *Sandbox) serveCaps(w http.ResponseWriter, r *http.Request) {
 				writeOSPError(w, newOSPError("provider_error", err.Error()))
 				return
 			}
-			writeJSON(w, http.StatusOK, v)
+			kernel.WriteJSON(w, http.StatusOK, v)
 			return
 		}
 		s.setCap(w, r, p.Serving.Manifest.ProviderID, p)
@@ -326,7 +327,7 @@ func (s *Sandbox) setCap(w http.ResponseWriter, r *http.Request, scope string, p
 		if c != nil {
 			out = map[string]any{"monthly_limit": manifests.MoneyAmount{Amount: c.Amount, Currency: c.Currency}, "updated_at": rfc3339(c.UpdatedAt)}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"global": out})
+		kernel.WriteJSON(w, http.StatusOK, map[string]any{"global": out})
 		return
 	}
 	v, err := s.CapView(r.Context(), p)
@@ -334,5 +335,5 @@ func (s *Sandbox) setCap(w http.ResponseWriter, r *http.Request, scope string, p
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	kernel.WriteJSON(w, http.StatusOK, v)
 }

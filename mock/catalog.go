@@ -11,6 +11,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // Catalog is the aggregated, Stripe-Projects-style catalog of every OSP provider in the
@@ -168,7 +169,7 @@ func (s *Sandbox) BuildCatalog(ctx context.Context, origin string, q CatalogQuer
 			lastUpdated = p.Serving.LoadedAt
 		}
 		mount := origin + "/providers/" + p.Slug
-		served, err := jsondoc.Parse(p.Serving.body(mount, snap.Config.OSP.EndpointStyle).body)
+		served, err := jsondoc.Parse(p.Serving.body(mount, snap.Config.OSP.EndpointStyle).Body)
 		if err != nil {
 			continue
 		}
@@ -398,7 +399,7 @@ func (s *Sandbox) serveCatalog(w http.ResponseWriter, r *http.Request, origin st
 		return
 	}
 	q := r.URL.Query()
-	writeJSON(w, http.StatusOK, s.BuildCatalog(r.Context(), origin, CatalogQuery{
+	kernel.WriteJSON(w, http.StatusOK, s.BuildCatalog(r.Context(), origin, CatalogQuery{
 		Provider: q.Get("provider"), Category: q.Get("category"), IncludeInvalid: q.Get("include_invalid") == "true",
 	}))
 }

@@ -3,19 +3,9 @@ package mock
 import (
 	"sync"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/kernel"
 )
-
-// Clock is the workspace clock: every time-driven behaviour reads it, so tests and demos can
-// move time (spec/README.md, Time).
-type Clock interface {
-	Now() time.Time
-}
-
-// RealClock is wall-clock time.
-type RealClock struct{}
-
-// Now returns the current UTC time.
-func (RealClock) Now() time.Time { return time.Now().UTC() }
 
 // WorkspaceClock is wall-clock time shifted by whatever it was advanced by, or frozen.
 type WorkspaceClock struct {
@@ -26,7 +16,7 @@ type WorkspaceClock struct {
 }
 
 // NewWorkspaceClock starts at wall-clock time.
-func NewWorkspaceClock() *WorkspaceClock { return &WorkspaceClock{base: RealClock{}.Now} }
+func NewWorkspaceClock() *WorkspaceClock { return &WorkspaceClock{base: kernel.RealClock{}.Now} }
 
 // Now is the sandbox's current time.
 func (c *WorkspaceClock) Now() time.Time {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -52,7 +53,7 @@ func (s *Sandbox) serveSchema(w http.ResponseWriter, r *http.Request, origin str
 		for _, n := range manifests.SchemaNames() {
 			list = append(list, map[string]string{"name": n, "url": origin + "/schemas/" + n})
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"schemas": list})
+		kernel.WriteJSON(w, http.StatusOK, map[string]any{"schemas": list})
 		return
 	}
 	body, ok := manifests.SchemaBody(name, origin+"/schemas/")
@@ -85,7 +86,7 @@ func (s *Sandbox) serveValidate(w http.ResponseWriter, r *http.Request) {
 	if file == "" {
 		file = "request body"
 	}
-	writeJSON(w, http.StatusOK, manifests.ValidateData(file, protocol, data))
+	kernel.WriteJSON(w, http.StatusOK, manifests.ValidateData(file, protocol, data))
 }
 
 // refuseBrowser guards ospbox's state-changing API: a browser on another origin must never move
@@ -114,7 +115,7 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 		if s.clockCtl != nil {
 			frozen = s.clockCtl.Frozen()
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339), "frozen": frozen})
+		kernel.WriteJSON(w, http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339), "frozen": frozen})
 	}
 	if op == "" {
 		if allow(w, r, http.MethodGet, http.MethodHead) {

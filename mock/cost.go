@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -262,7 +263,7 @@ func (s *Sandbox) writeCost(w http.ResponseWriter, r *http.Request, p *ProviderS
 		report["resources"] = resources
 		report["projected_monthly"] = s.projectedMonthly(r.Context(), p, lines, currency)
 	}
-	writeJSON(w, http.StatusOK, report)
+	kernel.WriteJSON(w, http.StatusOK, report)
 }
 
 // projectedMonthly is the monthly-equivalent price of active paid resources plus this period's

@@ -1,11 +1,11 @@
 package mock
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // OSPError is an error a client sees in OSP's envelope (spec/osp.md §4.3). Handlers return it;
@@ -98,19 +98,5 @@ func writeOSPError(w http.ResponseWriter, e *OSPError) {
 		body["retry_after_seconds"] = e.RetryAfter
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	writeJSON(w, e.Status, map[string]any{"error": body})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":{"code":"provider_error","message":"response could not be encoded","retryable":true}}` + "\n")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	kernel.WriteJSON(w, e.Status, map[string]any{"error": body})
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // eventSynonyms maps the event type names other OSP sources use to ospbox's (spec/osp.md §18.2).
@@ -81,5 +83,5 @@ func (s *Sandbox) serveEventLog(w http.ResponseWriter, r *http.Request, p *Provi
 	if cursor != "" {
 		c = cursor
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"resource_id": res.ID, "events": out, "has_more": more, "cursor": c})
+	kernel.WriteJSON(w, http.StatusOK, map[string]any{"resource_id": res.ID, "events": out, "has_more": more, "cursor": c})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -170,7 +171,7 @@ func TestErrorsUseTheOSPEnvelope(t *testing.T) {
 		{"unknown provider", "GET", "/providers/ghost/.well-known/osp.json", nil, nil, 404, "not_found"},
 		{"wrong method", "POST", "/.well-known/osp.json", nil, strings.NewReader("{}"), 405, "method_not_allowed"},
 		{"version", "GET", "/osp/v1/health", map[string]string{"X-OSP-Version": "9.0"}, nil, 406, "version_not_supported"},
-		{"oversize body", "POST", "/osp/v1/provision", nil, strings.NewReader(strings.Repeat("x", MaxBodyBytes+1)), 413, "payload_too_large"},
+		{"oversize body", "POST", "/osp/v1/provision", nil, strings.NewReader(strings.Repeat("x", kernel.MaxBodyBytes+1)), 413, "payload_too_large"},
 		{"route ospbox does not implement", "POST", "/providers/acmedb/osp/v1/estimate", nil, strings.NewReader("{}"), 501, "not_implemented"},
 		{"project route other than cost", "GET", "/providers/acmedb/osp/v1/projects/proj_x/members", nil, nil, 501, "not_implemented"},
 		{"bad style", "GET", "/.well-known/osp.json?endpoint_style=curly", nil, nil, 400, "invalid_request"},
@@ -263,10 +264,10 @@ func TestRequestsAreLoggedWithSecretsRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	json.Unmarshal([]byte(full.ResponseHeaders), &respH)
-	if got := reqH["Authorization"]; len(got) != 1 || got[0] != "Bearer "+Redacted {
+	if got := reqH["Authorization"]; len(got) != 1 || got[0] != "Bearer "+kernel.Redacted {
 		t.Errorf("Authorization logged as %v", got)
 	}
-	if got := reqH["X-Api-Key"]; len(got) != 1 || got[0] != Redacted {
+	if got := reqH["X-Api-Key"]; len(got) != 1 || got[0] != kernel.Redacted {
 		t.Errorf("X-Api-Key logged as %v", got)
 	}
 	if reqH["X-Request-Id"][0] != "trace-1" || len(reqH["Host"]) != 1 || respH["Content-Type"][0] != "application/json" {
@@ -291,7 +292,7 @@ func TestDiscoveryResponsesAreLoggedByReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if full.ResponseRef == "" || full.ResponseBody != RedactJSON(served) {
+		if full.ResponseRef == "" || full.ResponseBody != kernel.RedactJSON(served) {
 			t.Errorf("request %d: ref %q, body %d bytes, want the served manifest (%d bytes)", r.ID, full.ResponseRef, len(full.ResponseBody), len(served))
 		}
 	}
@@ -309,7 +310,7 @@ func TestHostSlug(t *testing.T) {
 }
 
 func TestNewIDIsAULID(t *testing.T) {
-	id := NewID("res_", RealClock{}.Now())
+	id := kernel.NewID("res_", kernel.RealClock{}.Now())
 	if len(id) != 30 || !strings.HasPrefix(id, "res_0") || strings.ToLower(id) != id {
 		t.Errorf("id %q", id)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -523,7 +524,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 			for _, a := range e.agents {
 				list = append(list, *a)
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"agents": list})
+			kernel.WriteJSON(w, http.StatusOK, map[string]any{"agents": list})
 		case path == "/oap/events":
 			if !methods(http.MethodGet, http.MethodPost) {
 				return
@@ -537,7 +538,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 				if traces == nil {
 					traces = []string{}
 				}
-				writeJSON(w, http.StatusAccepted, map[string]any{"eventId": id, "traceIds": traces})
+				kernel.WriteJSON(w, http.StatusAccepted, map[string]any{"eventId": id, "traceIds": traces})
 				return
 			}
 			out := []map[string]any{}
@@ -546,7 +547,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 					out = append(out, ev)
 				}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"events": out})
+			kernel.WriteJSON(w, http.StatusOK, map[string]any{"events": out})
 		case path == "/oap/commands":
 			if !methods(http.MethodGet) {
 				return
@@ -558,12 +559,12 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 					out = append(out, c)
 				}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"commands": out})
+			kernel.WriteJSON(w, http.StatusOK, map[string]any{"commands": out})
 		case path == "/oap/traces":
 			if !methods(http.MethodGet) {
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"traces": e.tracesOf(q.Get("agentId"))})
+			kernel.WriteJSON(w, http.StatusOK, map[string]any{"traces": e.tracesOf(q.Get("agentId"))})
 		case oapTracePath.MatchString(path):
 			if !methods(http.MethodGet) {
 				return
@@ -571,7 +572,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 			id := oapTracePath.FindStringSubmatch(path)[1]
 			for _, t := range e.traces {
 				if t.TraceID == id {
-					writeJSON(w, http.StatusOK, t)
+					kernel.WriteJSON(w, http.StatusOK, t)
 					return
 				}
 			}
@@ -604,7 +605,7 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 					w.WriteHeader(http.StatusNoContent)
 					return
 				}
-				writeJSON(w, http.StatusOK, a)
+				kernel.WriteJSON(w, http.StatusOK, a)
 			case "/pause", "/resume":
 				if sub == "/pause" && (a.Status == "stopped" || a.Status == "error") {
 					surfaceError(w, http.StatusUnprocessableEntity, "INVALID_STATE", "a "+a.Status+" agent cannot be paused; resume starts it")
@@ -618,16 +619,16 @@ func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 				e.persist(nil)
 				w.WriteHeader(http.StatusNoContent)
 			case "/memory":
-				writeJSON(w, http.StatusOK, map[string]any{"agentId": a.ID, "state": a.memory})
+				kernel.WriteJSON(w, http.StatusOK, map[string]any{"agentId": a.ID, "state": a.memory})
 			case "/traces":
-				writeJSON(w, http.StatusOK, map[string]any{"traces": e.tracesOf(a.ID)})
+				kernel.WriteJSON(w, http.StatusOK, map[string]any{"traces": e.tracesOf(a.ID)})
 			case "/traces/latest":
 				list := e.tracesOf(a.ID)
 				if len(list) == 0 {
 					surfaceError(w, http.StatusNotFound, "TRACE_NOT_FOUND", a.ID+" has no trace yet")
 					return
 				}
-				writeJSON(w, http.StatusOK, list[len(list)-1])
+				kernel.WriteJSON(w, http.StatusOK, list[len(list)-1])
 			}
 		}
 	})
@@ -645,7 +646,7 @@ func (e *oapEngine) tracesOf(agentID string) []*OAPTrace {
 
 // decodeOAPMessage reads an event body (spec/oap.md §5: type, data, metadata of strings; closed).
 func decodeOAPMessage(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	raw := readBody(r)
+	raw := kernel.ReadBody(r)
 	var msg map[string]any
 	if err := json.Unmarshal(raw, &msg); err != nil {
 		surfaceError(w, http.StatusBadRequest, "INVALID_JSON", "the body is not JSON: "+err.Error())
@@ -674,7 +675,7 @@ func decodeOAPMessage(w http.ResponseWriter, r *http.Request) (map[string]any, b
 		}
 	}
 	if len(errs) > 0 {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": "INVALID_REQUEST", "message": "the event is not valid", "details": map[string]any{"errors": errs}}})
+		kernel.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": "INVALID_REQUEST", "message": "the event is not valid", "details": map[string]any{"errors": errs}}})
 		return nil, false
 	}
 	return msg, true
@@ -682,7 +683,7 @@ func decodeOAPMessage(w http.ResponseWriter, r *http.Request) (map[string]any, b
 
 // registerOAPAgent is POST /agents (spec/oap.md §6.1).
 func (s *Sandbox) registerOAPAgent(w http.ResponseWriter, r *http.Request, e *oapEngine) {
-	raw := readBody(r)
+	raw := kernel.ReadBody(r)
 	var reg map[string]any
 	if err := json.Unmarshal(raw, &reg); err != nil {
 		surfaceError(w, http.StatusBadRequest, "INVALID_JSON", "the body is not JSON: "+err.Error())
@@ -721,7 +722,7 @@ func (s *Sandbox) registerOAPAgent(w http.ResponseWriter, r *http.Request, e *oa
 		}
 	}
 	if len(errs) > 0 {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": "INVALID_REQUEST", "message": "the registration is not valid", "details": map[string]any{"errors": errs}}})
+		kernel.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": "INVALID_REQUEST", "message": "the registration is not valid", "details": map[string]any{"errors": errs}}})
 		return
 	}
 	if e.agent(a.ID) != nil {
@@ -731,7 +732,7 @@ func (s *Sandbox) registerOAPAgent(w http.ResponseWriter, r *http.Request, e *oa
 	a.memory = initialMemory(s.ws.Dir, a.ID)
 	e.agents = append(e.agents, a)
 	e.persist(nil)
-	writeJSON(w, http.StatusCreated, a)
+	kernel.WriteJSON(w, http.StatusCreated, a)
 }
 
 // OAPEvents returns up to limit of the newest OAP events, newest first, with the ids of the
@@ -767,7 +768,7 @@ type OAPEventView struct {
 // oapDiscovery is the served OAP manifest with its agents replaced by the live registry, in
 // registry order with their current status (spec/oap.md §3). It changes as the registry does,
 // so it is built per request.
-func (s *Sandbox) oapDiscovery(sv *ServedSurface, origin string) *servedBody {
+func (s *Sandbox) oapDiscovery(sv *ServedSurface, origin string) *kernel.Document {
 	root := sv.rewritten(origin)
 	e := &s.oap
 	e.mu.Lock()
@@ -779,5 +780,5 @@ func (s *Sandbox) oapDiscovery(sv *ServedSurface, origin string) *servedBody {
 	}
 	body := jsondoc.Indent(root)
 	sum := sha256.Sum256(body)
-	return newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
+	return kernel.NewDocument(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
 }

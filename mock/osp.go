@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // Supported OSP versions, lowest first (spec/osp.md §4.2).
@@ -150,29 +152,19 @@ func (s *Sandbox) serveManifest(w http.ResponseWriter, r *http.Request, sv *Serv
 	}
 	b := sv.body(mount, style)
 	h := w.Header()
-	h["Etag"] = b.etagHeader
+	h["Etag"] = b.ETagHeader
 	h["Cache-Control"] = noCache
-	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, b.etag) {
+	if match := r.Header.Get("If-None-Match"); match != "" && kernel.ETagMatches(match, b.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = b.lengthHeader
+	h["Content-Length"] = b.LengthHeader
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		setLogBody(w, b)
-		w.Write(b.body)
+		kernel.SetLogBody(w, b)
+		w.Write(b.Body)
 	}
-}
-
-func etagMatches(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/"))
-		if t == etag || t == "*" {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Sandbox) serveHealth(w http.ResponseWriter, p *ProviderState, detailed bool) {
@@ -196,7 +188,7 @@ func (s *Sandbox) serveHealth(w http.ResponseWriter, p *ProviderState, detailed 
 		}
 		body["checks"] = []map[string]any{{"name": "manifest", "status": manifest, "latency_ms": 0}}
 	}
-	writeJSON(w, http.StatusOK, body)
+	kernel.WriteJSON(w, http.StatusOK, body)
 }
 
 // negotiateVersion applies spec/osp.md §4.2; it always returns a version to echo.
@@ -229,5 +221,5 @@ func requestID(r *http.Request, now time.Time) string {
 	if id := r.Header.Get("X-Request-Id"); requestIDPattern.MatchString(id) {
 		return id
 	}
-	return NewID("req_", now)
+	return kernel.NewID("req_", now)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -103,5 +104,5 @@ func (s *Sandbox) servePromote(w http.ResponseWriter, r *http.Request, p *Provid
 		writeOSPError(w, asOSPError(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	kernel.WriteJSON(w, http.StatusOK, out)
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -334,7 +334,7 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
-	raw := readBody(r)
+	raw := kernel.ReadBody(r)
 	doc, diags := manifests.CheckMessage("messages/osp-provision-request.json", raw)
 	if len(diags) > 0 && diags[0].Rule == "json_syntax" {
 		writeOSPError(w, bodyErrors("", diags))
@@ -400,7 +400,7 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 		}
 	}
 	if req.WebhookURL != "" {
-		if terr := webhookTargetError(req.WebhookURL, s.Snapshot().Config.Webhooks.AllowLoopback); terr != nil {
+		if terr := kernel.WebhookTargetError(req.WebhookURL, s.Snapshot().Config.Webhooks.AllowLoopback); terr != nil {
 			e := invalidRequest("webhook_url is not allowed: " + terr.Error())
 			e.Details = map[string]any{"field": "webhook_url", "reason": terr.Error()}
 			writeOSPError(w, e)
@@ -478,30 +478,15 @@ func (s *Sandbox) serveProvision(w http.ResponseWriter, r *http.Request, p *Prov
 	switch {
 	case errors.As(err, &replay):
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeRaw(w, replay.status, replay.body)
+		kernel.WriteRaw(w, replay.status, replay.body)
 	case errors.As(err, &oe):
 		writeOSPError(w, oe)
 	case err != nil:
 		s.log.Error("provision", "err", err)
 		writeOSPError(w, newOSPError("provider_error", "ospbox could not record the resource: "+err.Error()))
 	default:
-		writeRaw(w, status, body)
+		kernel.WriteRaw(w, status, body)
 	}
-}
-
-func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
-// readBody returns the request body, already size-limited and buffered by logged.
-func readBody(r *http.Request) []byte {
-	if r.Body == nil {
-		return nil
-	}
-	b, _ := io.ReadAll(r.Body)
-	return b
 }
 
 // clientAddress identifies an anonymous agent for sandbox limits.
@@ -581,7 +566,7 @@ func (s *Sandbox) idempotentReplay(w http.ResponseWriter, r *http.Request, provi
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
 	case storedFP == fp:
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeRaw(w, st, body)
+		kernel.WriteRaw(w, st, body)
 	default:
 		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: "this idempotency key was used with a different request body",
 			Details: map[string]any{"idempotency_key": key, "reason": "idempotency_key_reused_with_different_body"}})

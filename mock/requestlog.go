@@ -14,11 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
-
-// MaxBodyBytes is the largest request body any mock surface accepts (spec/README.md, JSON).
-const MaxBodyBytes = 1 << 20
 
 // maxLoggedBody bounds what the request log keeps of each body.
 const maxLoggedBody = 64 << 10
@@ -30,19 +28,11 @@ type recorder struct {
 	body   bytes.Buffer
 	// logBody, when set by a handler, is the response to log as a shared body (a served
 	// manifest is the same bytes every time, so it is redacted once and stored once).
-	logBody *servedBody
+	logBody *kernel.Document
 	// streamed counts the bytes of a streamed response, which is not kept for the log (a
 	// thousand open event streams would each hold 64 KiB).
 	streamed  int64
 	streaming bool
-}
-
-// streamingLog tells the request log that the response is a stream: its bytes are counted, not
-// kept.
-func streamingLog(w http.ResponseWriter) {
-	if rec, ok := w.(*recorder); ok {
-		rec.streaming = true
-	}
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -66,28 +56,27 @@ func (rec *recorder) Write(b []byte) (int, error) {
 	return rec.ResponseWriter.Write(b)
 }
 
+// LogDocument implements kernel.LogHints.
+func (rec *recorder) LogDocument(d *kernel.Document) { rec.logBody = d }
+
+// LogStreaming implements kernel.LogHints.
+func (rec *recorder) LogStreaming() { rec.streaming = true }
+
 func (rec *recorder) Flush() {
 	if f, ok := rec.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }
 
-// setLogBody tells the request log to store b's redacted form, by reference, as the response.
-func setLogBody(w http.ResponseWriter, b *servedBody) {
-	if rec, ok := w.(*recorder); ok {
-		rec.logBody = b
-	}
-}
-
 // logged runs serve with a size-limited, replayable request body and queues the exchange for
-// the request log. A body over MaxBodyBytes is answered 413 without calling serve.
+// the request log. A body over kernel.MaxBodyBytes is answered 413 without calling serve.
 func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provider string, serve func(http.ResponseWriter)) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	var reqBody []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		limit := int64(MaxBodyBytes)
+		limit := int64(kernel.MaxBodyBytes)
 		if protocol == "bsp" {
 			limit = s.Snapshot().Config.BSP.BodyLimit()
 		}
@@ -117,14 +106,14 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		protocol = "none"
 	}
 	e := pendingRequest{entry: storage.Request{
-		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: redactQuery(r.URL),
+		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: kernel.RedactQuery(r.URL),
 		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"),
-	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: redactHeaders(r.Header, r.Host, ""), respHeaders: redactHeaders(w.Header(), "", "X-Request-Id")}
+	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: kernel.RedactHeaders(r.Header, r.Host, ""), respHeaders: kernel.RedactHeaders(w.Header(), "", "X-Request-Id")}
 	// The workspace's BSP credentials are secrets wherever they travel: the manifest may name
 	// any header or query parameter for them.
 	for _, c := range s.Snapshot().Config.BSP.Credentials {
-		e.entry.Path = strings.ReplaceAll(e.entry.Path, c.Token, Redacted)
-		e.reqHeaders = strings.ReplaceAll(e.reqHeaders, c.Token, Redacted)
+		e.entry.Path = strings.ReplaceAll(e.entry.Path, c.Token, kernel.Redacted)
+		e.reqHeaders = strings.ReplaceAll(e.reqHeaders, c.Token, kernel.Redacted)
 	}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
@@ -148,7 +137,7 @@ type pendingRequest struct {
 	entry    storage.Request
 	reqBody  []byte
 	respBody []byte
-	respLog  *servedBody
+	respLog  *kernel.Document
 	// reqHeaders and respHeaders are already rendered and redacted: encoding them here costs
 	// less than copying the maps for the writer.
 	reqHeaders, respHeaders string
@@ -287,12 +276,12 @@ func (l *requestLog) write(pending []pendingRequest) {
 	batch := make([]storage.Request, len(pending))
 	for i, p := range pending {
 		e := p.entry
-		e.RequestBody = RedactJSON(p.reqBody)
+		e.RequestBody = kernel.RedactJSON(p.reqBody)
 		e.RequestHeaders, e.ResponseHeaders = p.reqHeaders, p.respHeaders
 		if p.respLog != nil {
-			e.ResponseBody, e.ResponseRef = p.respLog.logged, p.respLog.logRef
+			e.ResponseBody, e.ResponseRef = p.respLog.Logged, p.respLog.LogRef
 		} else {
-			e.ResponseBody = RedactJSON(p.respBody)
+			e.ResponseBody = kernel.RedactJSON(p.respBody)
 		}
 		batch[i] = e
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -129,7 +130,7 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	if req.Fault != nil && !failLater {
 		return 0, nil, req.Fault
 	}
-	id := NewID("res_", now)
+	id := kernel.NewID("res_", now)
 	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
 		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, Owner: req.Owner, CreatedAt: now, UpdatedAt: now}
 	data := resourceData{Region: region, ProjectName: req.ProjectName, Metadata: req.Metadata, RequestID: requestID,
@@ -205,12 +206,12 @@ func (s *Sandbox) createResource(ctx context.Context, tx *storage.Tx, p *Provide
 	if req.WebhookURL != "" {
 		secret := newWebhookSecret()
 		cv.Credentials["osp_webhook_secret"] = secret
-		if err := tx.PutWebhook(ctx, storage.Webhook{ResourceID: id, ID: NewID("wh_", now), URL: req.WebhookURL, Events: "[]", Secret: secret, CreatedAt: now}); err != nil {
+		if err := tx.PutWebhook(ctx, storage.Webhook{ResourceID: id, ID: kernel.NewID("wh_", now), URL: req.WebhookURL, Events: "[]", Secret: secret, CreatedAt: now}); err != nil {
 			return 0, nil, err
 		}
 	}
 	cvBytes, _ := json.Marshal(cv)
-	cred := storage.Credential{ID: NewID("bnd_", now), ResourceID: id, Version: 1, CreatedAt: now, ExpiresAt: res.ExpiresAt, Data: cvBytes}
+	cred := storage.Credential{ID: kernel.NewID("bnd_", now), ResourceID: id, Version: 1, CreatedAt: now, ExpiresAt: res.ExpiresAt, Data: cvBytes}
 	if err := tx.PutCredential(ctx, cred); err != nil {
 		return 0, nil, err
 	}
@@ -309,7 +310,7 @@ func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resourc
 	if requestID != "" {
 		body["request_id"] = requestID
 	}
-	id := NewID("evt_", at)
+	id := kernel.NewID("evt_", at)
 	body["event_id"] = id
 	b, _ := json.Marshal(body)
 	if err := tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b}); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -234,7 +235,7 @@ func (s *Sandbox) serveStatus(w http.ResponseWriter, r *http.Request, p *Provide
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, body)
+	kernel.WriteJSON(w, http.StatusOK, body)
 }
 
 func agentKeyOf(b64 string) (ed25519.PublicKey, error) {
@@ -246,7 +247,7 @@ func agentKeyOf(b64 string) (ed25519.PublicKey, error) {
 
 // optionalBody decodes an optional JSON object body strictly; an empty body is an empty object.
 func optionalBody(r *http.Request) (*jsondoc.Node, *OSPError) {
-	raw := readBody(r)
+	raw := kernel.ReadBody(r)
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return jsondoc.NewObject(), nil
 	}
@@ -286,9 +287,9 @@ func (s *Sandbox) serveDeprovision(w http.ResponseWriter, r *http.Request, p *Pr
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	kernel.WriteJSON(w, http.StatusOK, map[string]any{
 		"resource_id": res.ID, "status": "deprovisioned", "deprovisioned_at": rfc3339(now), "data_retained_until": nil,
-		"final_usage_report": map[string]any{"report_id": NewID("rpt_", now), "total_amount": "0.00", "currency": "USD"},
+		"final_usage_report": map[string]any{"report_id": kernel.NewID("rpt_", now), "total_amount": "0.00", "currency": "USD"},
 	})
 }
 
@@ -352,7 +353,7 @@ func (s *Sandbox) serveCredentials(w http.ResponseWriter, r *http.Request, p *Pr
 	if mirror != nil {
 		out["credentials"] = mirror
 	}
-	writeJSON(w, http.StatusOK, out)
+	kernel.WriteJSON(w, http.StatusOK, out)
 }
 
 // serveRotate answers credential rotation (spec/osp.md §10).
@@ -423,7 +424,7 @@ func (s *Sandbox) serveRotate(w http.ResponseWriter, r *http.Request, p *Provide
 			cv.Scope = "admin"
 		}
 		cvBytes, _ := json.Marshal(cv)
-		cred := storage.Credential{ID: NewID("bnd_", now), ResourceID: res.ID, Version: prev.Version + 1, CreatedAt: now, ExpiresAt: res.ExpiresAt, Data: cvBytes}
+		cred := storage.Credential{ID: kernel.NewID("bnd_", now), ResourceID: res.ID, Version: prev.Version + 1, CreatedAt: now, ExpiresAt: res.ExpiresAt, Data: cvBytes}
 		if err := tx.PutCredential(r.Context(), cred); err != nil {
 			return err
 		}
@@ -453,7 +454,7 @@ func (s *Sandbox) serveRotate(w http.ResponseWriter, r *http.Request, p *Provide
 	if mirror != nil {
 		out["credentials"] = mirror
 	}
-	writeJSON(w, http.StatusOK, out)
+	kernel.WriteJSON(w, http.StatusOK, out)
 }
 
 // Tick applies every timer due at or before now, in time order: asynchronous provisioning

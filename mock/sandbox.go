@@ -17,6 +17,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -24,7 +25,7 @@ import (
 type Sandbox struct {
 	ws       *manifests.Workspace
 	db       *storage.DB
-	clock    Clock
+	clock    kernel.Clock
 	log      *slog.Logger
 	started  time.Time
 	snap     atomic.Pointer[Snapshot]
@@ -72,32 +73,11 @@ type Served struct {
 	PublishedAt time.Time
 	LoadedAt    time.Time
 	key         manifests.SigningKey
-	bodies      sync.Map // servedKey → *servedBody
+	bodies      sync.Map // servedKey → *kernel.Document
 	cached      atomic.Int32
 }
 
-// maxCachedBodies bounds the per-version cache: the mount comes from the Host header, and a
-// client inventing host names must not grow memory without limit.
-const maxCachedBodies = 32
-
 type servedKey struct{ mount, style string }
-
-type servedBody struct {
-	body   []byte
-	etag   string
-	logged string // the body as the request log stores it (redacted once)
-	logRef string // the key the request log stores logged under
-	// etagHeader and lengthHeader are the ETag and Content-Length header values, made once.
-	etagHeader, lengthHeader []string
-}
-
-// newServedBody wraps a document about to be served with its ETag and its request-log form.
-func newServedBody(body []byte, etag string) *servedBody {
-	logged := RedactJSON(body)
-	sum := sha256.Sum256([]byte(logged))
-	return &servedBody{body: body, etag: etag, logged: logged, logRef: hex.EncodeToString(sum[:]),
-		etagHeader: []string{etag}, lengthHeader: []string{strconv.Itoa(len(body))}}
-}
 
 // KeyID is the id of the key the served copy is signed with.
 func (sv *Served) KeyID() string { return sv.key.KeyID }
@@ -117,7 +97,7 @@ func (p *ProviderState) Stale() bool { return p.Serving != nil && !p.Report.Vali
 
 // Options configures a Sandbox.
 type Options struct {
-	Clock  Clock
+	Clock  kernel.Clock
 	Logger *slog.Logger
 }
 
@@ -325,20 +305,20 @@ func defaultProvider(configured string, ps []*ProviderState) string {
 }
 
 // body renders (once per mount and style) the signed served manifest.
-func (sv *Served) body(mount, style string) *servedBody {
+func (sv *Served) body(mount, style string) *kernel.Document {
 	k := servedKey{mount, style}
 	if b, ok := sv.bodies.Load(k); ok {
-		return b.(*servedBody)
+		return b.(*kernel.Document)
 	}
 	n := manifests.ServedManifest(sv.Manifest, manifests.ServeOptions{
 		MountURL: mount, Version: sv.Version, PublishedAt: sv.PublishedAt, Style: style, Key: sv.key,
 	})
 	body := jsondoc.Indent(n)
 	sum := sha256.Sum256(body)
-	b := newServedBody(body, `"`+strconv.Itoa(sv.Version)+"-"+hex.EncodeToString(sum[:])[:16]+`"`)
-	if sv.cached.Add(1) > maxCachedBodies {
+	b := kernel.NewDocument(body, `"`+strconv.Itoa(sv.Version)+"-"+hex.EncodeToString(sum[:])[:16]+`"`)
+	if sv.cached.Add(1) > kernel.MaxCachedBodies {
 		return b
 	}
 	actual, _ := sv.bodies.LoadOrStore(k, b)
-	return actual.(*servedBody)
+	return actual.(*kernel.Document)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // SurfaceState pairs a BSP/BEST or OAP manifest on disk with the version being served.
@@ -26,7 +27,7 @@ func (s SurfaceState) Stale() bool { return s.Serving != nil && s.Disk.Present &
 // ServedSurface is a valid BSP/BEST or OAP manifest and its rewritten bodies per mount.
 type ServedSurface struct {
 	Surface manifests.Surface
-	bodies  sync.Map // origin → *servedBody
+	bodies  sync.Map // origin → *kernel.Document
 	cached  atomic.Int32
 	caps    sync.Map // tenant id ("" for the root) → its services' BSP capabilities
 }
@@ -83,18 +84,18 @@ func DiscoveryPath(s manifests.Surface) string {
 
 // body renders the served copy for one origin: endpoint URLs rewritten to reach ospbox
 // (spec/bsp.md §4.2, spec/oap.md §3).
-func (sv *ServedSurface) body(origin string) *servedBody {
+func (sv *ServedSurface) body(origin string) *kernel.Document {
 	if b, ok := sv.bodies.Load(origin); ok {
-		return b.(*servedBody)
+		return b.(*kernel.Document)
 	}
 	body := jsondoc.Indent(sv.rewritten(origin))
 	sum := sha256.Sum256(body)
-	b := newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
-	if sv.cached.Add(1) > maxCachedBodies {
+	b := kernel.NewDocument(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
+	if sv.cached.Add(1) > kernel.MaxCachedBodies {
 		return b
 	}
 	actual, _ := sv.bodies.LoadOrStore(origin, b)
-	return actual.(*servedBody)
+	return actual.(*kernel.Document)
 }
 
 // rewritten is a copy of the manifest with its endpoint URLs pointing at ospbox for origin.
@@ -137,7 +138,7 @@ func rewriteSurface(surface manifests.Surface, origin string, statuses map[strin
 // surfaceError writes the BSP/OAP error body {"error": {"code", "message"}} (spec/bsp.md §13,
 // spec/oap.md §9).
 func surfaceError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+	kernel.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }
 
 // serveSurfaceDiscovery answers GET/HEAD on a BSP/BEST or OAP discovery path. Discovery is always
@@ -165,18 +166,18 @@ func (s *Sandbox) serveSurfaceDiscovery(w http.ResponseWriter, r *http.Request, 
 			b = s.liveBSPBody(r.Context(), st.Serving.Surface, origin)
 		}
 		h := w.Header()
-		h.Set("ETag", b.etag)
+		h.Set("ETag", b.ETag)
 		h.Set("Cache-Control", "no-cache")
 		h.Set("Access-Control-Allow-Origin", "*")
-		if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, b.etag) {
+		if match := r.Header.Get("If-None-Match"); match != "" && kernel.ETagMatches(match, b.ETag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			setLogBody(w, b)
-			w.Write(b.body)
+			kernel.SetLogBody(w, b)
+			w.Write(b.Body)
 		}
 	})
 }
@@ -203,7 +204,7 @@ func surfaceFor(snap *Snapshot, path string) (SurfaceState, bool) {
 
 // legacyBSPBody translates a served BEST 0.9 manifest into 0.8 form: root bsp, io.best. names
 // as io.bsp., version 0.8.1.
-func legacyBSPBody(root *jsondoc.Node) *servedBody {
+func legacyBSPBody(root *jsondoc.Node) *kernel.Document {
 	inner := root.Members[0].Value
 	inner.Set("version", jsondoc.NewString("0.8.1"))
 	for _, c := range inner.Get("capabilities").List() {
@@ -216,11 +217,11 @@ func legacyBSPBody(root *jsondoc.Node) *servedBody {
 	}
 	out := jsondoc.NewObject()
 	out.Set("bsp", inner)
-	return bodyOf(jsondoc.Indent(out))
+	return kernel.DocumentOf(jsondoc.Indent(out))
 }
 
 // liveBSPBody is a 0.6 manifest with its descriptors' live status.
-func (s *Sandbox) liveBSPBody(ctx context.Context, surface manifests.Surface, origin string) *servedBody {
+func (s *Sandbox) liveBSPBody(ctx context.Context, surface manifests.Surface, origin string) *kernel.Document {
 	statuses := map[string]string{}
 	for _, key := range surface.Services {
 		descs, err := s.bspDescriptors(ctx, nil, surface, surface.Tenant, key)
@@ -233,12 +234,7 @@ func (s *Sandbox) liveBSPBody(ctx context.Context, surface manifests.Surface, or
 			}
 		}
 	}
-	return bodyOf(jsondoc.Indent(rewriteSurface(surface, origin, statuses)))
-}
-
-func bodyOf(body []byte) *servedBody {
-	sum := sha256.Sum256(body)
-	return newServedBody(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
+	return kernel.DocumentOf(jsondoc.Indent(rewriteSurface(surface, origin, statuses)))
 }
 
 // serveTenantDiscovery is GET /.well-known/bsp/{tenantId} (spec/bsp.md §4.3): the root manifest's
@@ -271,11 +267,11 @@ func (s *Sandbox) serveTenantDiscovery(w http.ResponseWriter, r *http.Request, s
 			return
 		}
 		b := s.liveBSPBody(r.Context(), *t, origin)
-		h.Set("ETag", b.etag)
+		h.Set("ETag", b.ETag)
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			w.Write(b.body)
+			w.Write(b.Body)
 		}
 	})
 }

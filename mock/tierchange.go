@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -174,9 +175,9 @@ func (s *Sandbox) serveTierChange(w http.ResponseWriter, r *http.Request, p *Pro
 	case err != nil:
 		writeOSPError(w, asOSPError(err))
 	case tc.BForm:
-		writeJSON(w, http.StatusCreated, out)
+		kernel.WriteJSON(w, http.StatusCreated, out)
 	default:
-		writeJSON(w, http.StatusOK, out)
+		kernel.WriteJSON(w, http.StatusOK, out)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -168,7 +169,7 @@ func (s *Sandbox) serveUsageInjection(w http.ResponseWriter, r *http.Request, id
 	case err != nil:
 		writeOSPError(w, asOSPError(err))
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"resource_id": id, "period": period, "metrics": numbers(out)})
+		kernel.WriteJSON(w, http.StatusOK, map[string]any{"resource_id": id, "period": period, "metrics": numbers(out)})
 	}
 }
 
@@ -264,7 +265,7 @@ func (s *Sandbox) serveUsage(w http.ResponseWriter, r *http.Request, p *Provider
 	body := map[string]any{
 		"resource_id": res.ID, "period_start": rfc3339(from), "period_end": rfc3339(to),
 		"metrics": numbers(metrics), "limits": limits,
-		"report_id": NewID("rpt_", now), "offering_id": res.OfferingID, "tier_id": res.TierID, "generated_at": rfc3339(now),
+		"report_id": kernel.NewID("rpt_", now), "offering_id": res.OfferingID, "tier_id": res.TierID, "generated_at": rfc3339(now),
 		"dimensions":   dimensions,
 		"total_cost":   map[string]string{"amount": Cents(total), "currency": currency},
 		"overage_cost": map[string]string{"amount": Cents(overage), "currency": currency},
@@ -274,7 +275,7 @@ func (s *Sandbox) serveUsage(w http.ResponseWriter, r *http.Request, p *Provider
 	if err == nil {
 		body["provider_signature"] = manifests.B64(ed25519.Sign(p.Serving.key.Private, jsondoc.Canonical(doc.Root)))
 	}
-	writeJSON(w, http.StatusOK, body)
+	kernel.WriteJSON(w, http.StatusOK, body)
 }
 
 // combinedUsage adds accrued quantities ("accrued:<metric>") to injected ones: what a metric

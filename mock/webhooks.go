@@ -1,99 +1,20 @@
 package mock
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
-
-// retrySchedule is the wait before each attempt after the first (spec/osp.md §18.4).
-var retrySchedule = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
-
-// SignWebhook is the X-OSP-Signature value: t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<body>">.
-func SignWebhook(secret string, timestamp int64, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(m, "%d.", timestamp)
-	m.Write(body)
-	return "t=" + strconv.FormatInt(timestamp, 10) + ",v1=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// webhookTargetError says why a URL may not receive webhooks, or nil.
-func webhookTargetError(raw string, allowLoopback bool) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return errors.New("not an absolute URL")
-	}
-	if u.User != nil {
-		return errors.New("user information is not allowed in webhook URLs")
-	}
-	host := strings.ToLower(u.Hostname())
-	loopbackName := host == "localhost" || strings.HasSuffix(host, ".localhost")
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		loopbackName = true
-	}
-	if loopbackName {
-		if !allowLoopback {
-			return errors.New("loopback targets need webhooks.allow_loopback in ospbox.json")
-		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return errors.New("webhook URLs are http or https")
-		}
-		return nil
-	}
-	if u.Scheme != "https" {
-		return errors.New("webhook URLs must be https")
-	}
-	if strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") || !strings.Contains(host, ".") {
-		return errors.New("local, internal and single-label host names are not allowed")
-	}
-	if ip := net.ParseIP(host); ip != nil && !publicIP(ip) {
-		return errors.New("private, link-local and reserved addresses are not allowed")
-	}
-	return nil
-}
-
-var cgnat = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
-
-// publicIP reports whether an address may receive webhooks.
-func publicIP(ip net.IP) bool {
-	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() || cgnat.Contains(ip))
-}
-
-// webhookClient delivers with a dialer that re-checks every resolved address at connect time,
-// so DNS cannot point an accepted name at a private address; redirects are failures.
-func webhookClient(allowLoopback bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
-		host, _, _ := net.SplitHostPort(address)
-		ip := net.ParseIP(host)
-		if ip == nil || (ip.IsLoopback() && allowLoopback) || publicIP(ip) {
-			return nil
-		}
-		return errors.New("refusing to deliver to " + host + ": not a public address")
-	}}
-	return &http.Client{
-		Timeout:       30 * time.Second,
-		Transport:     &http.Transport{DialContext: dialer.DialContext, Proxy: nil},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
 
 // queueDeliveries queues an event for the resource's webhook, when it has one that wants it.
 func (s *Sandbox) queueDeliveries(ctx context.Context, tx *storage.Tx, res storage.Resource, eventID, typ string, body []byte, now time.Time) error {
@@ -148,35 +69,18 @@ func (s *Sandbox) deliverOnce(ctx context.Context, d storage.Delivery) {
 	secret := s.webhookSecret(ctx, d.ResourceID)
 	now := time.Now().UTC()
 	status, errText := 0, ""
-	if terr := webhookTargetError(d.URL, cfg.Webhooks.AllowLoopback); terr != nil {
+	if terr := kernel.WebhookTargetError(d.URL, cfg.Webhooks.AllowLoopback); terr != nil {
 		errText = terr.Error()
 	} else {
-		status, errText = postDelivery(ctx, d.URL, body, cfg.Webhooks.AllowLoopback, map[string]string{
+		status, errText = kernel.PostDelivery(ctx, d.URL, body, cfg.Webhooks.AllowLoopback, map[string]string{
 			"Content-Type":           "application/json",
 			"X-OSP-Timestamp":        strconv.FormatInt(now.Unix(), 10),
-			"X-OSP-Signature":        SignWebhook(secret, now.Unix(), body),
+			"X-OSP-Signature":        kernel.SignWebhook(secret, now.Unix(), body),
 			"X-OSP-Delivery-Attempt": strconv.Itoa(d.Attempts),
 			"X-OSP-Version":          "1.0",
 		})
 	}
-	s.recordAttempt(ctx, d, status, errText, now)
-}
-
-// postDelivery makes one webhook POST and returns the status, or why there is none.
-func postDelivery(ctx context.Context, target string, body []byte, allowLoopback bool, headers map[string]string) (int, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return 0, err.Error()
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := webhookClient(allowLoopback).Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	resp.Body.Close()
-	return resp.StatusCode, ""
+	kernel.RecordAttempt(ctx, s.db, s.log, d, status, errText, now)
 }
 
 func (s *Sandbox) providerOfResource(ctx context.Context, id string) *ProviderState {
@@ -228,7 +132,7 @@ func (s *Sandbox) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provi
 		return
 	}
 	target := body.Str("webhook_url")
-	if terr := webhookTargetError(target, s.Snapshot().Config.Webhooks.AllowLoopback); terr != nil {
+	if terr := kernel.WebhookTargetError(target, s.Snapshot().Config.Webhooks.AllowLoopback); terr != nil {
 		e := invalidRequest("webhook_url is not allowed: " + terr.Error())
 		e.Details = map[string]any{"field": "webhook_url", "reason": terr.Error()}
 		writeOSPError(w, e)
@@ -254,7 +158,7 @@ func (s *Sandbox) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provi
 		if err != nil && !first {
 			return err
 		}
-		wh := storage.Webhook{ResourceID: id, ID: NewID("wh_", now), URL: target, Events: string(ej), Secret: old.Secret, CreatedAt: now}
+		wh := storage.Webhook{ResourceID: id, ID: kernel.NewID("wh_", now), URL: target, Events: string(ej), Secret: old.Secret, CreatedAt: now}
 		if first || truthy(body.Get("secret_rotation")) {
 			wh.Secret = newWebhookSecret()
 		} else {
@@ -277,5 +181,5 @@ func (s *Sandbox) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provi
 		writeOSPError(w, newOSPError("provider_error", err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	kernel.WriteJSON(w, http.StatusOK, out)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // TestWebhookSignatureVector is spec/osp.md §23.6.
@@ -24,7 +25,7 @@ func TestWebhookSignatureVector(t *testing.T) {
 	if len(body) != 532 {
 		t.Fatalf("body is %d bytes", len(body))
 	}
-	if got := SignWebhook("whsec_9Qm2Xr7LkP4tVb8N", 1775894400, []byte(body)); got != "t=1775894400,v1=d0fbf584e6e4c8bd127d9b9a40632f1cff990eaa153d0036060a4a0f52a6f318" {
+	if got := kernel.SignWebhook("whsec_9Qm2Xr7LkP4tVb8N", 1775894400, []byte(body)); got != "t=1775894400,v1=d0fbf584e6e4c8bd127d9b9a40632f1cff990eaa153d0036060a4a0f52a6f318" {
 		t.Errorf("signature %s", got)
 	}
 	doc, _ := jsondoc.Parse([]byte(body))
@@ -42,14 +43,14 @@ func TestWebhookTargets(t *testing.T) {
 		"https://10.0.0.5/x": false, "https://169.254.1.1/": false, "https://printer.local/": false, "https://intranet/": false,
 		"https://svc.internal/": false, "http://127.0.0.1:9/": false, "https://100.64.1.1/": false,
 	} {
-		if err := webhookTargetError(url, false); (err == nil) != ok {
+		if err := kernel.WebhookTargetError(url, false); (err == nil) != ok {
 			t.Errorf("%s: %v", url, err)
 		}
 	}
-	if err := webhookTargetError("http://127.0.0.1:9/hook", true); err != nil {
+	if err := kernel.WebhookTargetError("http://127.0.0.1:9/hook", true); err != nil {
 		t.Errorf("loopback with allow_loopback: %v", err)
 	}
-	if err := webhookTargetError("http://10.0.0.1/hook", true); err == nil {
+	if err := kernel.WebhookTargetError("http://10.0.0.1/hook", true); err == nil {
 		t.Error("allow_loopback does not open private ranges")
 	}
 }
@@ -110,7 +111,7 @@ func TestWebhookDeliveryWithRetries(t *testing.T) {
 	ts := r.Header.Get("X-OSP-Timestamp")
 	var tsN int64
 	json.Unmarshal([]byte(ts), &tsN)
-	if SignWebhook(secret, tsN, bodies[1]) != r.Header.Get("X-OSP-Signature") {
+	if kernel.SignWebhook(secret, tsN, bodies[1]) != r.Header.Get("X-OSP-Signature") {
 		t.Error("HMAC signature does not verify with the secret")
 	}
 	var env map[string]any

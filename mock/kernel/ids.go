@@ -1,4 +1,4 @@
-package mock
+package kernel
 
 import (
 	"crypto/rand"

@@ -1,4 +1,4 @@
-package mock
+package kernel
 
 import (
 	"encoding/json"
@@ -31,8 +31,8 @@ func isSecretName(name string) bool {
 	return false
 }
 
-// redactURL hides the password of a URL with user information (postgres://u:pw@host/db).
-func redactURL(s string) string {
+// RedactURL hides the password of a URL with user information (postgres://u:pw@host/db).
+func RedactURL(s string) string {
 	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
 		return s
 	}
@@ -82,16 +82,16 @@ func redactNode(n *jsondoc.Node) {
 			redactNode(it)
 		}
 	case jsondoc.String:
-		n.Text = redactURL(n.Text)
+		n.Text = RedactURL(n.Text)
 	}
 }
 
-// redactHeaders renders headers (and the request's Host, which net/http keeps apart) as a JSON
+// RedactHeaders renders headers (and the request's Host, which net/http keeps apart) as a JSON
 // object of name to values for the request log, with secret values replaced. Credentials in
 // Authorization keep their scheme ("Bearer [redacted]"), so the log still says which was used.
 // The header named omit is left out (the response's X-Request-Id: the log keeps it in a column
 // of its own).
-func redactHeaders(h http.Header, host, omit string) string {
+func RedactHeaders(h http.Header, host, omit string) string {
 	names := make([]string, 0, len(h)+1)
 	for name := range h {
 		if name != omit {
@@ -166,9 +166,9 @@ func redactHeaderValue(name, v string) string {
 	return v
 }
 
-// redactQuery is the request URI with the values of secret-looking query parameters replaced
+// RedactQuery is the request URI with the values of secret-looking query parameters replaced
 // (a token pasted into a URL must not land in the log).
-func redactQuery(u *url.URL) string {
+func RedactQuery(u *url.URL) string {
 	if u.RawQuery == "" {
 		return u.RequestURI()
 	}

@@ -1,10 +1,9 @@
-package mock
+package kernel
 
 import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestRedactJSON(t *testing.T) {
@@ -29,8 +28,8 @@ func TestRedactJSON(t *testing.T) {
 	h.Set("X-Api-Key", "k1")
 	h.Set("Cookie", "s=1")
 	h.Set("Idempotency-Key", "idem-1")
-	if got := redactHeaders(h, "acmedb.localhost", ""); got != `{"Authorization":["Bearer [redacted]"],"Cookie":["[redacted]"],"Host":["acmedb.localhost"],"Idempotency-Key":["idem-1"],"X-Api-Key":["[redacted]"]}` {
-		t.Errorf("redactHeaders = %s", got)
+	if got := RedactHeaders(h, "acmedb.localhost", ""); got != `{"Authorization":["Bearer [redacted]"],"Cookie":["[redacted]"],"Host":["acmedb.localhost"],"Idempotency-Key":["idem-1"],"X-Api-Key":["[redacted]"]}` {
+		t.Errorf("RedactHeaders = %s", got)
 	}
 	for in, want := range map[string]string{
 		"/x?token=abc&page=2":    "/x?page=2&token=[redacted]",
@@ -39,8 +38,8 @@ func TestRedactJSON(t *testing.T) {
 		"/x?password=%zz":        "/x?[redacted]",
 		"/osp/v1/usage/r1?at=2&": "/osp/v1/usage/r1?at=2&",
 	} {
-		if got := redactQuery(httptest.NewRequest("GET", in, nil).URL); got != want {
-			t.Errorf("redactQuery(%s) = %s, want %s", in, got, want)
+		if got := RedactQuery(httptest.NewRequest("GET", in, nil).URL); got != want {
+			t.Errorf("RedactQuery(%s) = %s, want %s", in, got, want)
 		}
 	}
 	if got := RedactJSON([]byte("password=hunter2")); strings.Contains(got, "hunter2") {
@@ -57,24 +56,4 @@ func FuzzRedactJSON(f *testing.F) {
 			t.Fatalf("secret survived: %s", out)
 		}
 	})
-}
-
-func TestAgentOfNamesCallersWithoutSecrets(t *testing.T) {
-	tap := makeTAP(agentSeed(), "x", RealClock{}.Now(), time.Hour, 1)
-	for auth, want := range map[string]string{
-		"":                         "curl/8",
-		"Bearer osp_rat_secret123": "resource token",
-		"Bearer osp_ak_secret":     "API key",
-		"Bearer " + tap:            "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw",
-		"Bearer opaque":            "bearer token",
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("User-Agent", "curl/8")
-		if auth != "" {
-			r.Header.Set("Authorization", auth)
-		}
-		if got := agentOf(r); got != want {
-			t.Errorf("%q: %q, want %q", auth, got, want)
-		}
-	}
 }
