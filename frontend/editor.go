@@ -16,6 +16,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // maxEditorBody bounds what the editor may post: a manifest (1 MiB) plus the JSON around it.
@@ -72,7 +73,7 @@ func (u *UI) statusOf(snap *mock.Snapshot, path string, rep manifests.Report) fi
 			}
 		}
 	}
-	for _, s := range []mock.SurfaceState{snap.BSP, snap.OAP} {
+	for _, s := range []kernel.SurfaceState{snap.BSP, snap.OAP} {
 		if s.Disk.File == path {
 			st.Served = true
 			if s.Serving != nil {

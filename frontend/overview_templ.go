@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 func overviewPage(m pageMeta, v overviewView) templ.Component {
@@ -284,7 +284,7 @@ func overviewLive(v overviewView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = surfaceCard("BSP", v.BSP, v.SandboxURL+mock.DiscoveryPath(v.BSP.Disk)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = surfaceCard("BSP", v.BSP, v.SandboxURL+kernel.DiscoveryPath(v.BSP.Disk)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -940,7 +940,7 @@ func offeringRow(o manifests.Offering) templ.Component {
 	})
 }
 
-func surfaceCard(label string, st mock.SurfaceState, url string) templ.Component {
+func surfaceCard(label string, st kernel.SurfaceState, url string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -24,7 +25,7 @@ type overviewView struct {
 	WorkspaceDir string
 	Counts       storage.Counts
 	Providers    []providerView
-	BSP, OAP     mock.SurfaceState
+	BSP, OAP     kernel.SurfaceState
 	Demo         demoState
 }
 
@@ -90,7 +91,7 @@ func reportsOf(snap *mock.Snapshot) []manifests.Report {
 	for _, p := range snap.Providers {
 		out = append(out, p.Report)
 	}
-	for _, s := range []mock.SurfaceState{snap.BSP, snap.OAP} {
+	for _, s := range []kernel.SurfaceState{snap.BSP, snap.OAP} {
 		if s.Disk.Present {
 			out = append(out, s.Disk.Report)
 		}

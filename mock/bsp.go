@@ -20,7 +20,7 @@ import (
 
 // bspCall is one request to a BSP service, resolved: which manifest, which service, who asks.
 type bspCall struct {
-	served    *ServedSurface
+	served    *kernel.ServedSurface
 	surface   manifests.Surface // the root manifest or the tenant's
 	scope     string            // tenant id, "" for the root
 	service   string            // service key
@@ -58,7 +58,7 @@ func bspError(w http.ResponseWriter, status int, code, msg string, details map[s
 func bspBody(s manifests.Surface) *jsondoc.Node { return s.Doc.Root.Members[0].Value }
 
 // serveBSP answers everything under /bsp/.
-func (s *Sandbox) serveBSP(w http.ResponseWriter, r *http.Request, st SurfaceState, origin string) {
+func (s *Sandbox) serveBSP(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin string) {
 	s.logged(w, r, "bsp", "", func(w http.ResponseWriter) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		if st.Serving == nil {
@@ -75,19 +75,19 @@ func (s *Sandbox) serveBSP(w http.ResponseWriter, r *http.Request, st SurfaceSta
 }
 
 // resolveBSP finds the manifest and service a /bsp/ path addresses and authenticates the caller.
-func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *ServedSurface, origin string) (*bspCall, string, bool) {
+func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *kernel.ServedSurface, origin string) (*bspCall, string, bool) {
 	path := strings.TrimPrefix(r.URL.Path, "/bsp/")
 	call := &bspCall{served: served, surface: served.Surface, gen: served.Surface.Generation, cfg: s.Snapshot().Config}
-	mount := bspMount(origin, "")
+	mount := kernel.BSPMount(origin, "")
 	if rest, ok := strings.CutPrefix(path, "tenants/"); ok {
 		tenant, after, _ := strings.Cut(rest, "/")
-		t := served.tenant(tenant)
+		t := served.Tenant(tenant)
 		if t == nil {
 			// Without credentials the caller learns nothing either way (spec/bsp.md §4.3).
 			bspError(w, http.StatusNotFound, "TENANT_NOT_FOUND", "no tenant "+tenant+" is served to this credential", nil)
 			return nil, "", false
 		}
-		call.surface, call.scope, path, mount = *t, tenant, after, bspMount(origin, tenant)
+		call.surface, call.scope, path, mount = *t, tenant, after, kernel.BSPMount(origin, tenant)
 	}
 	key, rest, _ := strings.Cut(path, "/")
 	body := bspBody(call.surface)
@@ -97,7 +97,7 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *Ser
 		return nil, "", false
 	}
 	call.service, call.base = key, mount+key
-	call.caps = served.capabilities(call.surface)[key]
+	call.caps = served.Capabilities(call.surface)[key]
 	cred, ok := s.bspAuthenticate(w, r, body.Get("authentication"), call.cfg)
 	if !ok {
 		return nil, "", false
@@ -294,25 +294,4 @@ func compareVersions(a, b string) int {
 		}
 	}
 	return 0
-}
-
-// surfaces are the served root manifest and its valid tenant manifests.
-func (sv *ServedSurface) surfaces() []manifests.Surface {
-	out := []manifests.Surface{sv.Surface}
-	for _, t := range sv.Surface.Tenants {
-		if t.Doc != nil {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// tenant returns the served tenant manifest with this id, or nil.
-func (sv *ServedSurface) tenant(id string) *manifests.Surface {
-	for i := range sv.Surface.Tenants {
-		if t := &sv.Surface.Tenants[i]; t.Tenant == id && t.Doc != nil {
-			return t
-		}
-	}
-	return nil
 }

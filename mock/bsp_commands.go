@@ -380,16 +380,8 @@ type bspLoc struct {
 
 // newBSPLoc is the service key of a manifest (root or tenant) served at origin.
 func newBSPLoc(surface manifests.Surface, service, origin string, cfg manifests.Config) bspLoc {
-	return bspLoc{scope: surface.Tenant, service: service, gen: surface.Generation, base: bspMount(origin, surface.Tenant) + service,
+	return bspLoc{scope: surface.Tenant, service: service, gen: surface.Generation, base: kernel.BSPMount(origin, surface.Tenant) + service,
 		surface: surface, logSize: cfg.BSP.LogSize()}
-}
-
-// bspMount is where a manifest's services are served: /bsp/, or /bsp/tenants/<id>/ for a tenant's.
-func bspMount(origin, tenant string) string {
-	if tenant != "" {
-		return origin + "/bsp/tenants/" + tenant + "/"
-	}
-	return origin + "/bsp/"
 }
 
 func (c *bspCall) loc() bspLoc {
@@ -527,7 +519,7 @@ func (s *Sandbox) drainAllBSPQueues(ctx context.Context) {
 	}
 	origin := "http://" + snap.Config.Listen
 	err := s.db.Update(ctx, func(tx *storage.Tx) error {
-		for _, surface := range sv.surfaces() {
+		for _, surface := range sv.Surfaces() {
 			for _, key := range surface.Services {
 				if err := s.drainBSPQueue(ctx, tx, newBSPLoc(surface, key, origin, snap.Config)); err != nil {
 					return err

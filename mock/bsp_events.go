@@ -576,7 +576,7 @@ func (s *Sandbox) publishOSPOnBSP(ctx context.Context, outs []bspOut) error {
 		evs []storage.BSPEvent
 	}
 	var batches []batch
-	for key, caps := range sv.capabilities(sv.Surface) {
+	for key, caps := range sv.Capabilities(sv.Surface) {
 		if cp, ok := caps["agents.events"]; !ok || !cp.Serves("GET /events") {
 			continue
 		}

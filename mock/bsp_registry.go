@@ -332,7 +332,7 @@ func (s *Sandbox) BSPAgents(ctx context.Context) []BSPAgentView {
 		return nil
 	}
 	var out []BSPAgentView
-	for _, surface := range sv.surfaces() {
+	for _, surface := range sv.Surfaces() {
 		for _, key := range surface.Services {
 			descs, err := s.bspDescriptors(ctx, nil, surface, surface.Tenant, key)
 			if err != nil {

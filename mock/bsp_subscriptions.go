@@ -206,7 +206,7 @@ func (s *Sandbox) bspDeliveryTarget(ctx context.Context, key string) (subID, sec
 		}
 		surface := snap.BSP.Serving.Surface
 		if parts[0] != "" {
-			t := snap.BSP.Serving.tenant(parts[0])
+			t := snap.BSP.Serving.Tenant(parts[0])
 			if t == nil {
 				return "", "", "", false
 			}

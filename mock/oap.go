@@ -479,7 +479,7 @@ func oapActive(doc *jsondoc.Node, name string) bool {
 }
 
 // serveOAP answers the OAP service routes under /oap/.
-func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st SurfaceState) {
+func (s *Sandbox) serveOAP(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState) {
 	s.logged(w, r, "oap", "", func(w http.ResponseWriter) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		path := strings.TrimSuffix(r.URL.Path, "/")
@@ -768,8 +768,8 @@ type OAPEventView struct {
 // oapDiscovery is the served OAP manifest with its agents replaced by the live registry, in
 // registry order with their current status (spec/oap.md §3). It changes as the registry does,
 // so it is built per request.
-func (s *Sandbox) oapDiscovery(sv *ServedSurface, origin string) *kernel.Document {
-	root := sv.rewritten(origin)
+func (s *Sandbox) oapDiscovery(sv *kernel.ServedSurface, origin string) *kernel.Document {
+	root := sv.Rewritten(origin)
 	e := &s.oap
 	e.mu.Lock()
 	e.sync(sv.Surface.Doc.Root, s.ws.Dir)

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // ServeHTTP routes a request to the surface it addresses (spec/README.md, Addressing):
@@ -105,9 +107,9 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 	}
 	if snap.BSP.Disk.Present {
 		for _, p := range []string{"/.well-known/bsp/", "/.well-known/best/"} {
-			want := DiscoveryPath(snap.BSP.Disk)
+			want := kernel.DiscoveryPath(snap.BSP.Disk)
 			if snap.BSP.Serving != nil {
-				want = DiscoveryPath(snap.BSP.Serving.Surface)
+				want = kernel.DiscoveryPath(snap.BSP.Serving.Surface)
 			}
 			if tenant, ok := strings.CutPrefix(path, p); ok && want+"/" == p && tenant != "" && !strings.Contains(tenant, "/") {
 				s.serveTenantDiscovery(w, r, snap.BSP, origin, tenant)
@@ -121,7 +123,7 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 		case proto == "bsp" && !snap.BSP.Disk.Present, proto == "oap" && !snap.OAP.Disk.Present:
 			msg += "; the workspace has no " + proto + "/manifest.json"
 		case strings.HasPrefix(path, "/.well-known/"):
-			msg += "; this workspace's discovery document is at " + DiscoveryPath(map[string]SurfaceState{"bsp": snap.BSP, "oap": snap.OAP}[proto].Disk)
+			msg += "; this workspace's discovery document is at " + kernel.DiscoveryPath(map[string]kernel.SurfaceState{"bsp": snap.BSP, "oap": snap.OAP}[proto].Disk)
 		}
 		surfaceError(w, http.StatusNotFound, "NOT_FOUND", msg)
 	})

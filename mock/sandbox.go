@@ -54,8 +54,8 @@ type Snapshot struct {
 	Providers []*ProviderState // sorted by slug
 	Config    manifests.Config // the workspace settings in force
 	Default   string           // slug mounted at the root, "" for none
-	BSP       SurfaceState
-	OAP       SurfaceState
+	BSP       kernel.SurfaceState
+	OAP       kernel.SurfaceState
 	LoadedAt  time.Time
 }
 
@@ -256,10 +256,10 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	}
 	next.Default = defaultProvider(next.Config.OSP.DefaultProvider, next.Providers)
 	if bspChanged {
-		next.BSP = nextSurface(s.ws.LoadBSP(), prev.BSP)
+		next.BSP = kernel.NextSurface(s.ws.LoadBSP(), prev.BSP)
 	}
 	if oapChanged {
-		next.OAP = nextSurface(s.ws.LoadOAP(), prev.OAP)
+		next.OAP = kernel.NextSurface(s.ws.LoadOAP(), prev.OAP)
 	}
 	s.snap.Store(next)
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
