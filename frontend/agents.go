@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/oap"
 )
 
 // agentsView is the Agents page: the OAP registry with memory and traces, and the BSP agents
 // the manifest declares.
 type agentsView struct {
-	OAP       mock.OAPState
+	OAP       oap.State
 	BSPAgents []mock.BSPAgentView
 	BSPFile   string
 	BSPTokens []string // the workspace's BSP credentials (bsp.credentials)
@@ -24,7 +25,7 @@ type agentsView struct {
 func (u *UI) agentsViewOf() agentsView {
 	snap := u.Sandbox.Snapshot()
 	message, failure := u.flashOf("agents")
-	v := agentsView{OAP: u.Sandbox.OAP(), BSPAgents: u.Sandbox.BSPAgents(context.Background()), BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
+	v := agentsView{OAP: u.Sandbox.OAP().State(), BSPAgents: u.Sandbox.BSPAgents(context.Background()), BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
 	for _, c := range snap.Config.BSP.Credentials {
 		v.BSPTokens = append(v.BSPTokens, c.Token)
 	}
@@ -50,7 +51,7 @@ func (u *UI) agentsAfter(w http.ResponseWriter, r *http.Request, message string,
 // agentLifecycle pauses or resumes an OAP agent (the lifecycle routes' rules).
 func (u *UI) agentLifecycle(w http.ResponseWriter, r *http.Request) {
 	id, op := r.PathValue("id"), r.PostFormValue("op")
-	status, code := u.Sandbox.SetAgentState(id, op)
+	status, code := u.Sandbox.OAP().SetAgentState(id, op)
 	if status >= 300 {
 		u.agentsAfter(w, r, "", errors.New(op+" "+id+": "+code))
 		return

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/oap"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -25,7 +25,7 @@ type eventsView struct {
 	Types      []string
 	Events     []storage.Event
 	Deliveries []storage.Delivery
-	OAPEvents  []mock.OAPEventView
+	OAPEvents  []oap.EventView
 	BSPEvents  []storage.BSPEvent
 }
 
@@ -57,7 +57,7 @@ func (u *UI) eventsViewOf(r *http.Request) (eventsView, error) {
 		return v, err
 	}
 	v.Deliveries, err = u.DB.RecentDeliveries(r.Context(), 50)
-	v.OAPEvents = u.Sandbox.OAPEvents(50)
+	v.OAPEvents = u.Sandbox.OAP().Events(50)
 	v.BSPEvents = u.Sandbox.BSPEvents(r.Context(), 50)
 	return v, err
 }

@@ -87,7 +87,7 @@ func (s *Sandbox) bspDescriptors(ctx context.Context, tx *storage.Tx, surface ma
 }
 
 func descriptorOf(n *jsondoc.Node) bspDescriptor {
-	return bspDescriptor{ID: n.Str("id"), Accepts: stringList(n.Get("accepts")), Produces: stringList(n.Get("produces")), Status: n.Str("status"), Node: n}
+	return bspDescriptor{ID: n.Str("id"), Accepts: n.Get("accepts").Strings(), Produces: n.Get("produces").Strings(), Status: n.Str("status"), Node: n}
 }
 
 // overlay applies a registry record to a descriptor: a re-registered body, the live status.

@@ -120,7 +120,7 @@ func TestOAPSimulationEndToEnd(t *testing.T) {
 	if _, _, all := a.call("GET", "/traces?agentId=triage", "", nil); len(all["traces"].([]any)) != 1 {
 		t.Errorf("traces after delete: %v", all)
 	}
-	if v := f.sb.OAP(); len(v.Agents) != 1 || v.Agents[0].ID != "echo" || len(v.Agents[0].Traces) != 2 {
+	if v := f.sb.OAP().State(); len(v.Agents) != 1 || v.Agents[0].ID != "echo" || len(v.Agents[0].Traces) != 2 {
 		t.Errorf("UI view: %+v", v)
 	}
 }

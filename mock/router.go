@@ -98,7 +98,7 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 		proto = "oap"
 	}
 	if strings.HasPrefix(path, "/oap/") && snap.OAP.Disk.Present {
-		s.serveOAP(w, r, snap.OAP)
+		s.logged(w, r, "oap", "", func(w http.ResponseWriter) { s.oap.Serve(w, r, snap.OAP) })
 		return
 	}
 	if strings.HasPrefix(path, "/bsp/") && snap.BSP.Disk.Present {

@@ -18,6 +18,7 @@ import (
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/oap"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -41,7 +42,7 @@ type Sandbox struct {
 	lastSettle  time.Time
 	rolledMonth string
 	// oap is the OAP simulation (its own lock; kept in the state database).
-	oap oapEngine
+	oap *oap.Engine
 	// bspHub fans BSP events out to the open SSE streams.
 	bspHub bspHub
 	// bridge carries OSP events to the BSP streams.
@@ -114,7 +115,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		o.Logger = slog.Default()
 	}
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), limits: newRateLimiter()}
-	s.oap.db = db
+	s.oap = oap.New(oap.Deps{DB: db, Clock: o.Clock, Dir: ws.Dir, Surface: func() kernel.SurfaceState { return s.Snapshot().OAP }})
 	s.bridge.wake = make(chan struct{}, 1)
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
@@ -322,3 +323,6 @@ func (sv *Served) body(mount, style string) *kernel.Document {
 	actual, _ := sv.bodies.LoadOrStore(k, b)
 	return actual.(*kernel.Document)
 }
+
+// OAP is the workspace's OAP simulation, for the UI and the MCP binding.
+func (s *Sandbox) OAP() *oap.Engine { return s.oap }

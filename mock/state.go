@@ -70,7 +70,7 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 	if err := replace(ctx); err != nil {
 		return err
 	}
-	s.ReloadOAP() // the OAP simulation's state came with the replaced state
+	s.oap.Reload() // the OAP simulation's state came with the replaced state
 	if err := s.db.Update(ctx, func(*storage.Tx) error {
 		s.lastSettle, s.rolledMonth = time.Time{}, ""
 		return nil

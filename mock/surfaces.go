@@ -35,7 +35,7 @@ func (s *Sandbox) serveSurfaceDiscovery(w http.ResponseWriter, r *http.Request, 
 		b := st.Serving.Body(origin)
 		switch {
 		case proto == "oap":
-			b = s.oapDiscovery(st.Serving, origin)
+			b = s.oap.Discovery(st.Serving, origin)
 		case st.Serving.Surface.Generation == "0.9" && !strings.HasPrefix(r.URL.Path, "/.well-known/best"):
 			b = legacyBSPBody(st.Serving.Rewritten(origin))
 		case st.Serving.Surface.Generation == "0.6":

@@ -164,6 +164,16 @@ func (n *Node) List() []*Node {
 	return n.Items
 }
 
+// Strings returns the text of an array's elements (empty, never nil, for anything else), the
+// form the mock's lists of type names take.
+func (n *Node) Strings() []string {
+	out := []string{}
+	for _, it := range n.List() {
+		out = append(out, it.Text)
+	}
+	return out
+}
+
 // Fields returns an object's members; nil for a missing value or anything but an object.
 func (n *Node) Fields() []Member {
 	if n == nil || n.Kind != Object {
