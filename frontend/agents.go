@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/oap"
 )
 
@@ -15,7 +15,7 @@ import (
 // the manifest declares.
 type agentsView struct {
 	OAP       oap.State
-	BSPAgents []mock.BSPAgentView
+	BSPAgents []bsp.AgentView
 	BSPFile   string
 	BSPTokens []string // the workspace's BSP credentials (bsp.credentials)
 	Message   string
@@ -25,7 +25,7 @@ type agentsView struct {
 func (u *UI) agentsViewOf() agentsView {
 	snap := u.Sandbox.Snapshot()
 	message, failure := u.flashOf("agents")
-	v := agentsView{OAP: u.Sandbox.OAP().State(), BSPAgents: u.Sandbox.BSPAgents(context.Background()), BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
+	v := agentsView{OAP: u.Sandbox.OAP().State(), BSPAgents: u.Sandbox.BSP().Agents(context.Background()), BSPFile: snap.BSP.Disk.File, Message: message, Error: failure}
 	for _, c := range snap.Config.BSP.Credentials {
 		v.BSPTokens = append(v.BSPTokens, c.Token)
 	}
@@ -109,7 +109,7 @@ func prettyAny(v any) string {
 }
 
 // bspScope names where a BSP agent lives: its service, and its tenant when it has one.
-func bspScope(a mock.BSPAgentView) string {
+func bspScope(a bsp.AgentView) string {
 	if a.Tenant != "" {
 		return a.Tenant + " / " + a.Service
 	}

@@ -58,7 +58,7 @@ func (u *UI) eventsViewOf(r *http.Request) (eventsView, error) {
 	}
 	v.Deliveries, err = u.DB.RecentDeliveries(r.Context(), 50)
 	v.OAPEvents = u.Sandbox.OAP().Events(50)
-	v.BSPEvents = u.Sandbox.BSPEvents(r.Context(), 50)
+	v.BSPEvents = u.Sandbox.BSP().Events(r.Context(), 50)
 	return v, err
 }
 

@@ -18,8 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/ospbox/ospbox/storage"
+	"github.com/ospbox/ospbox/mock/bsp"
 )
 
 // BenchmarkBSPCommandsParallel posts distinct valid commands (each validated, recorded durably
@@ -58,9 +57,8 @@ type fanoutTarget struct {
 }
 
 func benchFanout(b *testing.B, pace time.Duration) {
-	f := bspWorkspace(b, "0.8", `{"type": "none"}`, "", nil)
-	loc := bspLoc{service: "io.bsp.agents", gen: "0.8", base: f.srv.URL + "/bsp/io.bsp.agents", surface: f.sb.Snapshot().BSP.Serving.Surface, logSize: 1 << 30}
-	ours := oursFanout(f, loc)
+	f := bspWorkspace(b, "0.8", `{"type": "none"}`, fanoutLogSize, nil)
+	ours := oursFanout(f)
 	bare := newBareSSE()
 	defer bare.srv.Close()
 	for range b.N {
@@ -83,20 +81,16 @@ func benchFanout(b *testing.B, pace time.Duration) {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // oursFanout publishes through ospbox: a durable event, then the streams.
-func oursFanout(f *fixture, loc bspLoc) fanoutTarget {
-	return fanoutTarget{url: loc.base + "/events/stream", streams: f.sb.bspHub.streams, publish: func(t0 time.Time) (string, error) {
-		var id string
+func oursFanout(f *fixture) fanoutTarget {
+	return fanoutTarget{url: f.srv.URL + "/bsp/io.bsp.agents/events/stream", streams: f.sb.BSP().Streams, publish: func(t0 time.Time) (string, error) {
 		data := []byte(fmt.Sprintf(`{"orderId":"o-1","itemCount":2,"t":%d}`, t0.UnixNano()))
-		err := f.db.Update(context.Background(), func(tx *storage.Tx) error {
-			evs, err := f.sb.publishBSPEvents(context.Background(), tx, loc, []bspOut{{typ: "OrderPlaced", data: data}})
-			if err == nil {
-				id = evs[0].ID
-			}
-			return err
-		})
-		return id, err
+		ev, err := f.sb.BSP().Emit(context.Background(), "io.bsp.agents", "OrderPlaced", data)
+		return ev.ID, err
 	}}
 }
+
+// fanoutLogSize keeps every published event (no trimming inside a run).
+const fanoutLogSize = `"event_log_size": 1073741824`
 
 // fanoutPublish publishes the events (from 8 writers, or one at the pace) and returns each id
 // with the time its publication began.
@@ -220,7 +214,7 @@ type bareSSE struct {
 func newBareSSE() *bareSSE {
 	s := &bareSSE{subs: map[chan []byte]struct{}{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ch := make(chan []byte, bspStreamBuffer)
+		ch := make(chan []byte, bsp.StreamBuffer)
 		s.mu.Lock()
 		s.subs[ch] = struct{}{}
 		s.mu.Unlock()
@@ -284,14 +278,13 @@ func BenchmarkBSPStreamFanoutExternal(b *testing.B) {
 }
 
 func benchFanoutExternal(b *testing.B, bin string, pace time.Duration) {
-	f := bspWorkspace(b, "0.8", `{"type": "none"}`, "", nil)
-	loc := bspLoc{service: "io.bsp.agents", gen: "0.8", base: f.srv.URL + "/bsp/io.bsp.agents", surface: f.sb.Snapshot().BSP.Serving.Surface, logSize: 1 << 30}
+	f := bspWorkspace(b, "0.8", `{"type": "none"}`, fanoutLogSize, nil)
 	bare := newBareSSE()
 	defer bare.srv.Close()
 	for range b.N {
 		b.StopTimer()
 		baseP50, baseP99 := externalRun(b, bin, bare.target(), pace)
-		p50, p99 := externalRun(b, bin, oursFanout(f, loc), pace)
+		p50, p99 := externalRun(b, bin, oursFanout(f), pace)
 		b.ReportMetric(p50, "p50-ms")
 		b.ReportMetric(p99, "p99-ms")
 		b.ReportMetric(baseP50, "baseline-p50-ms")

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ospbox/ospbox/mock/bsp"
 )
 
 // FuzzBSPCommandEnvelope posts arbitrary bodies to POST /commands in every generation: the answer
@@ -50,8 +52,8 @@ func FuzzBSPQueryParameters(f *testing.F) {
 		if err != nil {
 			return
 		}
-		BSPEventQuery(q, "")
-		QueryParameters(params, q, "")
+		bsp.EventQuery(q, "")
+		bsp.QueryParameters(params, q, "")
 		for _, path := range []string{"/events?", "/queries/order-status?"} {
 			req := httptest.NewRequest("GET", "http://127.0.0.1:7410/bsp/io.bsp.agents"+path+url.Values(q).Encode(), nil)
 			rec := httptest.NewRecorder()

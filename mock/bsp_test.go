@@ -21,6 +21,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -535,8 +536,7 @@ func TestBSPSlowStreamNeitherBlocksNorLoses(t *testing.T) {
 	base := f.srv.URL + bspBase("0.8")
 	slow := openStream(t, base+"/events/stream", nil)
 	fast := openStream(t, base+"/events/stream", nil)
-	const n = bspStreamBuffer * 3
-	loc := bspLoc{service: "io.bsp.agents", gen: "0.8", base: base, surface: f.sb.Snapshot().BSP.Serving.Surface, logSize: 100000}
+	const n = bsp.StreamBuffer * 3
 	done := make(chan struct{})
 	var fastIDs []string
 	go func() {
@@ -548,11 +548,7 @@ func TestBSPSlowStreamNeitherBlocksNorLoses(t *testing.T) {
 	}()
 	start := time.Now()
 	for i := range n {
-		err := f.db.Update(context.Background(), func(tx *storage.Tx) error {
-			_, err := f.sb.publishBSPEvent(context.Background(), tx, loc, "Tick", mustParse(t, fmt.Sprintf(`{"i": %d}`, i)), "")
-			return err
-		})
-		if err != nil {
+		if _, err := f.sb.BSP().Emit(context.Background(), "io.bsp.agents", "Tick", fmt.Appendf(nil, `{"i": %d}`, i)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -378,7 +379,7 @@ func (s *Sandbox) AddBudget(ctx context.Context, p *ProviderState, spec BudgetSp
 	bad := func(ptr, msg string) { errs = append(errs, map[string]any{"pointer": ptr, "message": msg}) }
 	b := storage.Budget{ID: kernel.NewID("budget_", s.clock.Now()), Provider: p.Slug, Scope: spec.Scope, ScopeID: spec.ScopeID,
 		Limit: spec.Amount, Currency: spec.Currency, Enforcement: spec.Enforcement, Period: spec.Period, CreatedAt: s.clock.Now()}
-	if !contains(budgetScopes, b.Scope) {
+	if !slices.Contains(budgetScopes, b.Scope) {
 		bad("/scope", "scope is project, team, principal or global")
 	}
 	if b.ScopeID == "" || (b.Scope == "global" && b.ScopeID != "*") {
@@ -390,13 +391,13 @@ func (s *Sandbox) AddBudget(ctx context.Context, p *ProviderState, spec BudgetSp
 	if !amount2.MatchString(b.Limit) {
 		bad("/limit/amount", `limit.amount is a decimal string such as "50.00"`)
 	}
-	if !contains([]string{"USD", "EUR", "GBP", "USDC", "EURC"}, b.Currency) {
+	if !slices.Contains([]string{"USD", "EUR", "GBP", "USDC", "EURC"}, b.Currency) {
 		bad("/limit/currency", "limit.currency is USD, EUR, GBP, USDC or EURC")
 	}
-	if !contains(enforcements, b.Enforcement) {
+	if !slices.Contains(enforcements, b.Enforcement) {
 		bad("/enforcement", "enforcement is warn, soft_block or hard_block")
 	}
-	if !contains(periods, b.Period) {
+	if !slices.Contains(periods, b.Period) {
 		bad("/period", "period is daily, weekly, monthly, quarterly or yearly")
 	}
 	if len(errs) > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -190,10 +191,10 @@ func (s *Sandbox) BuildCatalog(ctx context.Context, origin string, q CatalogQuer
 			ManifestURL: mount + "/.well-known/osp.json", OSPBaseURL: mount + "/osp/v1",
 			Dialect: m.Dialect, SignatureStatus: sig, Availability: availability, Cap: cap,
 		})
-		rootTrust := intOf(served.Root.Get("trust_tier_required"))
+		rootTrust := served.Root.Get("trust_tier_required").Int()
 		for _, on := range served.Root.Get("offerings").List() {
 			svc, ok := catalogService(p.Slug, m, on, mount, rootTrust, capCfg, now)
-			if !ok || (q.Category != "" && !contains(svc.Categories, q.Category)) {
+			if !ok || (q.Category != "" && !slices.Contains(svc.Categories, q.Category)) {
 				continue
 			}
 			for _, t := range svc.Tiers {
@@ -259,8 +260,8 @@ func catalogService(slug string, m *manifests.OSPManifest, on *jsondoc.Node, mou
 		ProviderSlug: slug, ProviderID: m.ProviderID, ProviderName: m.ProviderName,
 		Name: on.Str("name"), Categories: []string{}, Scope: "project", Availability: availability,
 		Development: sandbox, Livemode: false,
-		ConfigurationSchema: rawOr(on.Get("configuration_schema"), "{}"),
-		CredentialsSchema:   rawOr(on.Get("credentials_schema"), `{"type":"object"}`),
+		ConfigurationSchema: on.Get("configuration_schema").RawOr("{}"),
+		CredentialsSchema:   on.Get("credentials_schema").RawOr(`{"type":"object"}`),
 	}
 	if svc.Name == "" {
 		svc.Name = offeringID
@@ -274,7 +275,7 @@ func catalogService(slug string, m *manifests.OSPManifest, on *jsondoc.Node, mou
 	if u := on.Get("documentation_url"); u != nil && u.Kind == jsondoc.String {
 		svc.LLMContext = &u.Text
 	}
-	offTrust := max(rootTrust, intOf(on.Get("trust_tier_required")))
+	offTrust := max(rootTrust, on.Get("trust_tier_required").Int())
 	type priced struct {
 		id      string
 		monthly *big.Rat
@@ -286,10 +287,10 @@ func catalogService(slug string, m *manifests.OSPManifest, on *jsondoc.Node, mou
 		t := CatalogTier{
 			TierID: tn.Str("tier_id"), Name: tn.Str("name"),
 			Price:             TierPrice{Amount: pn.Str("amount"), Currency: pn.Str("currency")},
-			Limits:            rawOr(tn.Get("limits"), "{}"),
-			Features:          rawOr(tn.Get("features"), "[]"),
+			Limits:            tn.Get("limits").RawOr("{}"),
+			Features:          tn.Get("features").RawOr("[]"),
 			SandboxAvailable:  sandbox,
-			TrustTierRequired: max(offTrust, intOf(tn.Get("trust_tier_required"))),
+			TrustTierRequired: max(offTrust, tn.Get("trust_tier_required").Int()),
 			UpdateableTo:      []string{}, AllowedUpdates: []TierUpdate{},
 		}
 		if d := tn.Get("description"); d != nil && d.Kind == jsondoc.String {
@@ -361,36 +362,6 @@ func countsAgainstCap(currency string, caps manifests.CapsConfig) bool {
 	}
 	_, ok := caps.FXRates[currency]
 	return ok
-}
-
-func intOf(n *jsondoc.Node) int {
-	if n == nil || n.Kind != jsondoc.Number {
-		return 0
-	}
-	var v int
-	for _, c := range n.Text {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		v = v*10 + int(c-'0')
-	}
-	return v
-}
-
-func rawOr(n *jsondoc.Node, fallback string) json.RawMessage {
-	if n == nil {
-		return json.RawMessage(fallback)
-	}
-	return json.RawMessage(jsondoc.Compact(n))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // serveCatalog is GET /ospbox/v1/catalog.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,7 +219,7 @@ func findOffering(m *manifests.OSPManifest, offeringID, tierID string, now time.
 func trustRequirement(root, offering, tier *jsondoc.Node) int {
 	best := 0
 	for _, n := range []*jsondoc.Node{root.Get("trust_tier_required"), offering.Get("trust_tier_required"), tier.Get("trust_tier_required")} {
-		best = max(best, intOf(trustTierNode(n)))
+		best = max(best, trustTierNode(n).Int())
 	}
 	return best
 }
@@ -265,7 +266,7 @@ func paymentOutcome(root, tier *jsondoc.Node, req provisionRequest) *OSPError {
 	if req.PaymentMethod == "" || req.PaymentProof == nil || proof == `""` || proof == "{}" {
 		return &OSPError{Status: 402, Code: "payment_required", Message: "tier " + tier.Str("tier_id") + " costs " + price.Str("currency") + " " + price.Str("amount") + ": send payment_method and payment_proof (or payment_context)", Details: details}
 	}
-	if !contains(methods, req.PaymentMethod) {
+	if !slices.Contains(methods, req.PaymentMethod) {
 		return &OSPError{Status: 402, Code: "payment_required", Message: "payment method " + req.PaymentMethod + " is not accepted for this tier", Details: details}
 	}
 	lower := strings.ToLower(proof)
@@ -511,11 +512,11 @@ func chooseRegion(offering *jsondoc.Node, req provisionRequest) (string, *OSPErr
 		regions = append(regions, it.Text)
 	}
 	switch {
-	case req.Region != "" && len(regions) > 0 && !contains(regions, req.Region):
+	case req.Region != "" && len(regions) > 0 && !slices.Contains(regions, req.Region):
 		return "", &OSPError{Status: 400, Code: "invalid_region", Message: "region " + req.Region + " is not offered", Details: map[string]any{"available_regions": regions}}
 	case req.Region != "":
 		return req.Region, nil
-	case req.PreferredRegion != "" && contains(regions, req.PreferredRegion):
+	case req.PreferredRegion != "" && slices.Contains(regions, req.PreferredRegion):
 		return req.PreferredRegion, nil
 	case len(regions) > 0:
 		return regions[0], nil

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -85,12 +86,12 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		switch {
 		case errors.As(err, &tooBig) && (protocol == "bsp" || protocol == "oap"):
 			reqBody = nil
-			bspError(rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", limit), nil)
+			bsp.WriteError(rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", limit), nil)
 		case errors.As(err, &tooBig):
 			reqBody = nil
 			writeOSPError(rec, newOSPError("payload_too_large", "request body is larger than 1 MiB"))
 		case err != nil && (protocol == "bsp" || protocol == "oap"):
-			bspError(rec, http.StatusBadRequest, "INVALID_JSON", "the request body could not be read: "+err.Error(), nil)
+			bsp.WriteError(rec, http.StatusBadRequest, "INVALID_JSON", "the request body could not be read: "+err.Error(), nil)
 		case err != nil:
 			writeOSPError(rec, newOSPError("invalid_request", "request body could not be read: "+err.Error()))
 		}

@@ -316,8 +316,8 @@ func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resourc
 	if err := tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b}); err != nil {
 		return err
 	}
-	if s.Snapshot().BSP.Serving != nil {
-		tx.AfterCommit(func() { s.bridge.add(ospEventOut{typ: typ, body: b}) })
+	if s.bridge.Wants() {
+		tx.AfterCommit(func() { s.bridge.Publish(typ, b) })
 	}
 	return s.queueDeliveries(ctx, tx, res, id, typ, b, at)
 }
@@ -326,10 +326,10 @@ func (s *Sandbox) event(ctx context.Context, tx *storage.Tx, res storage.Resourc
 func (s *Sandbox) sandboxLimits(ctx context.Context, tx *storage.Tx, provider string, offering *jsondoc.Node, client string, now time.Time) error {
 	maxConcurrent, maxPerDay := 5, 20
 	if l := offering.Get("sandbox_limits"); l != nil {
-		if v := intOf(l.Get("max_concurrent")); v > 0 {
+		if v := l.Get("max_concurrent").Int(); v > 0 {
 			maxConcurrent = v
 		}
-		if v := intOf(l.Get("max_per_day")); v > 0 {
+		if v := l.Get("max_per_day").Int(); v > 0 {
 			maxPerDay = v
 		}
 	}

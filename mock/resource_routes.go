@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func matchResourceRoute(path, method string) (op, id string, allowed []string) {
 		if rt.method == method || (method == http.MethodHead && rt.method == http.MethodGet) {
 			return rt.op, m[1], nil
 		}
-		if !contains(allowed, rt.method) {
+		if !slices.Contains(allowed, rt.method) {
 			allowed = append(allowed, rt.method)
 		}
 	}
@@ -570,7 +571,7 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 		})
 		return err
 	}
-	return s.timeOutBSPServices(ctx, now)
+	return s.bsp.TimeOutServices(ctx, now)
 }
 
 // rollover posts the monthly base charge of every live paid resource at 00:00 UTC on the 1st

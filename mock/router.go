@@ -102,7 +102,7 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 		return
 	}
 	if strings.HasPrefix(path, "/bsp/") && snap.BSP.Disk.Present {
-		s.serveBSP(w, r, snap.BSP, origin)
+		s.logged(w, r, "bsp", "", func(w http.ResponseWriter) { s.bsp.Serve(w, r, snap.BSP, origin) })
 		return
 	}
 	if snap.BSP.Disk.Present {
@@ -112,7 +112,7 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 				want = kernel.DiscoveryPath(snap.BSP.Serving.Surface)
 			}
 			if tenant, ok := strings.CutPrefix(path, p); ok && want+"/" == p && tenant != "" && !strings.Contains(tenant, "/") {
-				s.serveTenantDiscovery(w, r, snap.BSP, origin, tenant)
+				s.logged(w, r, "bsp", "", func(w http.ResponseWriter) { s.bsp.ServeTenantDiscovery(w, r, snap.BSP, origin, tenant) })
 				return
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/oap"
 	"github.com/ospbox/ospbox/storage"
@@ -43,8 +44,8 @@ type Sandbox struct {
 	rolledMonth string
 	// oap is the OAP simulation (its own lock; kept in the state database).
 	oap *oap.Engine
-	// bspHub fans BSP events out to the open SSE streams.
-	bspHub bspHub
+	// bsp is the BSP/BEST simulation (its stream hub in memory, its state in the database).
+	bsp *bsp.Engine
 	// bridge carries OSP events to the BSP streams.
 	bridge ospBridge
 }
@@ -117,10 +118,15 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), limits: newRateLimiter()}
 	s.oap = oap.New(oap.Deps{DB: db, Clock: o.Clock, Dir: ws.Dir, Surface: func() kernel.SurfaceState { return s.Snapshot().OAP }})
 	s.bridge.wake = make(chan struct{}, 1)
+	s.bridge.served = func() bool { return s.Snapshot().BSP.Serving != nil }
+	s.bsp = bsp.New(bsp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Stop: s.stop, View: func() bsp.View {
+		snap := s.Snapshot()
+		return bsp.View{BSP: &snap.BSP, Config: &snap.Config}
+	}})
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if seq, err := db.BSPEventsNewest(ctx); err == nil {
-		s.bspHub.setPosition(seq)
+		s.bsp.Start(seq)
 	}
 	if err := s.Reload(ctx); err != nil {
 		s.requests.Close()
@@ -266,7 +272,7 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
 	if bspChanged || configChanged {
 		// A handler that runs now (an edited status) takes its queued commands.
-		s.drainAllBSPQueues(ctx)
+		s.bsp.DrainQueues(ctx)
 	}
 	return nil
 }
@@ -326,3 +332,6 @@ func (sv *Served) body(mount, style string) *kernel.Document {
 
 // OAP is the workspace's OAP simulation, for the UI and the MCP binding.
 func (s *Sandbox) OAP() *oap.Engine { return s.oap }
+
+// BSP is the workspace's BSP/BEST simulation, for the UI and the MCP binding.
+func (s *Sandbox) BSP() *bsp.Engine { return s.bsp }

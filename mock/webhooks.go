@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -27,7 +29,7 @@ func (s *Sandbox) queueDeliveries(ctx context.Context, tx *storage.Tx, res stora
 	}
 	var events []string
 	json.Unmarshal([]byte(wh.Events), &events)
-	if len(events) > 0 && !contains(events, typ) {
+	if len(events) > 0 && !slices.Contains(events, typ) {
 		return nil
 	}
 	return tx.QueueDelivery(ctx, storage.Delivery{EventID: eventID, ResourceID: res.ID, URL: wh.URL, Body: body, NextAt: time.Now().UTC()})
@@ -51,8 +53,8 @@ func (s *Sandbox) deliverDue(ctx context.Context) {
 
 // deliverOnce makes one attempt and records it.
 func (s *Sandbox) deliverOnce(ctx context.Context, d storage.Delivery) {
-	if strings.HasPrefix(d.ResourceID, bspDeliveryPrefix) {
-		s.deliverBSP(ctx, d)
+	if strings.HasPrefix(d.ResourceID, bsp.DeliveryPrefix) {
+		s.bsp.Deliver(ctx, d)
 		return
 	}
 	cfg := s.Snapshot().Config

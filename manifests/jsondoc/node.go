@@ -4,7 +4,10 @@
 // manifest keeps a chosen member order, and signatures cover canonical bytes.
 package jsondoc
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Kind is the JSON type of a Node.
 type Kind uint8
@@ -172,6 +175,30 @@ func (n *Node) Strings() []string {
 		out = append(out, it.Text)
 	}
 	return out
+}
+
+// Int is a non-negative integer literal's value; 0 for anything else (a missing value, a
+// fraction, an exponent, a sign), which is what the mock's optional limits mean by "unset".
+func (n *Node) Int() int {
+	if n == nil || n.Kind != Number {
+		return 0
+	}
+	var v int
+	for _, c := range n.Text {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v
+}
+
+// RawOr is the value in compact JSON, or fallback when it is missing.
+func (n *Node) RawOr(fallback string) json.RawMessage {
+	if n == nil {
+		return json.RawMessage(fallback)
+	}
+	return json.RawMessage(Compact(n))
 }
 
 // Fields returns an object's members; nil for a missing value or anything but an object.

@@ -1,9 +1,10 @@
-package mock
+package bsp
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,7 +43,7 @@ type bspOut struct {
 }
 
 // publishBSPEvent publishes one event (see publishBSPEvents).
-func (s *Sandbox) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLoc, typ string, data *jsondoc.Node, correlation string) (storage.BSPEvent, error) {
+func (s *Engine) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLoc, typ string, data *jsondoc.Node, correlation string) (storage.BSPEvent, error) {
 	evs, err := s.publishBSPEvents(ctx, tx, loc, []bspOut{{typ: typ, data: jsondoc.Compact(data), correlation: correlation}})
 	if err != nil {
 		return storage.BSPEvent{}, err
@@ -52,7 +53,7 @@ func (s *Sandbox) publishBSPEvent(ctx context.Context, tx *storage.Tx, loc bspLo
 
 // publishBSPEvents appends events to a service's log inside tx, queues their webhook deliveries
 // and, once committed, pushes them to the open streams.
-func (s *Sandbox) publishBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc, outs []bspOut) ([]storage.BSPEvent, error) {
+func (s *Engine) publishBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc, outs []bspOut) ([]storage.BSPEvent, error) {
 	evs, err := s.prepareBSPEvents(loc, outs)
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func (s *Sandbox) publishBSPEvents(ctx context.Context, tx *storage.Tx, loc bspL
 
 // prepareBSPEvents builds the envelopes of events (ids, times, dataschema, the check against the
 // event document): the work that needs no transaction.
-func (s *Sandbox) prepareBSPEvents(loc bspLoc, outs []bspOut) ([]storage.BSPEvent, error) {
+func (s *Engine) prepareBSPEvents(loc bspLoc, outs []bspOut) ([]storage.BSPEvent, error) {
 	docs := map[string]manifests.CatalogEntry{}
 	for _, e := range catalogKind(loc.surface.Catalog, "events") {
 		docs[e.Type] = e // sorted: the latest version wins
@@ -98,7 +99,7 @@ func (s *Sandbox) prepareBSPEvents(loc bspLoc, outs []bspOut) ([]storage.BSPEven
 
 // appendBSPEvents stores prepared events (setting their sequence numbers), queues their
 // deliveries (targets looked up once) and publishes them to the streams after the commit.
-func (s *Sandbox) appendBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc, evs []storage.BSPEvent) error {
+func (s *Engine) appendBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc, evs []storage.BSPEvent) error {
 	targets, err := s.bspTargets(ctx, tx, loc)
 	if err != nil {
 		return err
@@ -152,9 +153,9 @@ func parseBSPCursor(c string) (int64, bool) {
 	return seq, err == nil && seq >= 0
 }
 
-// BSPEventQuery reads GET /events parameters (spec/bsp.md §9.1); authParam is the API key's
+// EventQuery reads GET /events parameters (spec/bsp.md §9.1); authParam is the API key's
 // query parameter, which may ride along.
-func BSPEventQuery(q url.Values, authParam string) (storage.BSPEventQuery, []bspFieldError) {
+func EventQuery(q url.Values, authParam string) (storage.BSPEventQuery, []bspFieldError) {
 	out := storage.BSPEventQuery{Limit: 50}
 	var errs []bspFieldError
 	bad := func(name, msg string) { errs = append(errs, bspFieldError{Pointer: "/" + name, Message: msg}) }
@@ -217,10 +218,10 @@ func BSPEventQuery(q url.Values, authParam string) (storage.BSPEventQuery, []bsp
 }
 
 // listBSPEvents is GET /events.
-func (s *Sandbox) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
-	q, errs := BSPEventQuery(r.URL.Query(), c.scheme().QueryParam())
+func (s *Engine) listBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
+	q, errs := EventQuery(r.URL.Query(), c.scheme().QueryParam())
 	if len(errs) > 0 {
-		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
+		WriteError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
 	q.Scope, q.Service = c.scope, c.service
@@ -258,23 +259,23 @@ func (f bspStreamFilter) matches(e storage.BSPEvent) bool {
 // streamBSPEvents is GET /events/stream (spec/bsp.md §9.2): live events after an optional
 // Last-Event-ID replay from the log, keepalive comments, and a slow client that catches up from
 // the log instead of holding anyone up.
-func (s *Sandbox) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
+func (s *Engine) streamBSPEvents(w http.ResponseWriter, r *http.Request, c *bspCall) {
 	q := r.URL.Query()
 	f := bspStreamFilter{scope: c.scope, service: c.service, typ: q.Get("type"), correlation: q.Get("correlationId"), source: q.Get("source")}
 	for name := range q {
 		if name != "type" && name != "correlationId" && name != "source" && name != c.scheme().QueryParam() {
-			bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", "unknown parameter "+name+" (type, correlationId, source)", nil)
+			WriteError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", "unknown parameter "+name+" (type, correlationId, source)", nil)
 			return
 		}
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		bspError(w, http.StatusInternalServerError, "INTERNAL", "this connection cannot stream", nil)
+		WriteError(w, http.StatusInternalServerError, "INTERNAL", "this connection cannot stream", nil)
 		return
 	}
 	sub, ok := s.bspHub.subscribe(f, c.principal)
 	if !ok {
-		bspError(w, http.StatusTooManyRequests, "TOO_MANY_STREAMS", fmt.Sprintf("this credential already has %d open streams", maxStreamsPerCredential), nil)
+		WriteError(w, http.StatusTooManyRequests, "TOO_MANY_STREAMS", fmt.Sprintf("this credential already has %d open streams", maxStreamsPerCredential), nil)
 		return
 	}
 	defer s.bspHub.unsubscribe(sub)
@@ -385,9 +386,9 @@ const bspFlushEvery = 10 * time.Millisecond
 // maxStreamsPerCredential is the open-stream limit of spec/bsp.md §14.
 const maxStreamsPerCredential = 64
 
-// bspStreamBuffer is how many events a stream holds for a client before it falls back to
+// StreamBuffer is how many events a stream holds for a client before it falls back to
 // reading the log.
-const bspStreamBuffer = 256
+const StreamBuffer = 256
 
 // bspHub fans published events out to the open streams. Publishing never blocks: a stream whose
 // buffer is full is marked lagged and re-reads what it missed from the event log.
@@ -422,7 +423,7 @@ func (h *bspHub) subscribe(f bspStreamFilter, principal string) (*bspSub, bool) 
 	if principal != "anonymous" && h.perCred[principal] >= maxStreamsPerCredential {
 		return nil, false
 	}
-	sub := &bspSub{filter: f, principal: principal, ch: make(chan *bspFrame, bspStreamBuffer)}
+	sub := &bspSub{filter: f, principal: principal, ch: make(chan *bspFrame, StreamBuffer)}
 	h.subs[sub] = struct{}{}
 	h.perCred[principal]++
 	return sub, true
@@ -500,72 +501,22 @@ func OSPEventType(ospType string) string {
 	return b.String()
 }
 
-// ospBridge carries OSP events to the BSP streams outside the OSP transaction: the OSP write
-// path only appends to a list after its commit, and one background update publishes what has
-// gathered, in commit order.
-type ospBridge struct {
-	mu      sync.Mutex
-	pending []ospEventOut
-	wake    chan struct{}
+// OSPEvent is an OSP event as OSP published it: its OSP type and its encoded body.
+type OSPEvent struct {
+	Type string
+	Body []byte
 }
 
-type ospEventOut struct {
-	typ  string
-	body []byte
-}
-
-func (b *ospBridge) add(e ospEventOut) {
-	b.mu.Lock()
-	b.pending = append(b.pending, e)
-	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (b *ospBridge) take() []ospEventOut {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.pending
-	b.pending = nil
-	return out
-}
-
-// runOSPBridge publishes gathered OSP events until the sandbox stops (then once more).
-func (s *Sandbox) runOSPBridge() {
-	defer s.ticking.Done()
-	for {
-		select {
-		case <-s.bridge.wake:
-			s.flushOSPBridge()
-		case <-s.stop:
-			s.flushOSPBridge()
-			return
-		}
-	}
-}
-
-func (s *Sandbox) flushOSPBridge() {
-	events := s.bridge.take()
-	if len(events) == 0 {
-		return
-	}
+// PublishOSPEvents publishes OSP events, as Osp<Type> events, on the event log of every root
+// BSP service that serves events, so one agent watching a BSP stream sees provisioning too. The
+// host calls it from its OSP bridge, outside the OSP transaction. The envelopes are built before
+// the write, so the single writer only stores them. It returns the database's error, if any.
+func (s *Engine) PublishOSPEvents(ctx context.Context, events []OSPEvent) error {
 	outs := make([]bspOut, len(events))
 	for i, e := range events {
-		outs[i] = bspOut{typ: OSPEventType(e.typ), data: e.body}
+		outs[i] = bspOut{typ: OSPEventType(e.Type), data: e.Body}
 	}
-	err := s.publishOSPOnBSP(context.Background(), outs)
-	if err != nil && !s.stopped() {
-		s.log.Error("publishing OSP events on the BSP streams", "err", err)
-	}
-}
-
-// publishOSPOnBSP publishes OSP events on the event log of every root BSP service that serves
-// events, so one agent watching a BSP stream sees provisioning too. The envelopes are built before
-// the write, so the single writer only stores them.
-func (s *Sandbox) publishOSPOnBSP(ctx context.Context, outs []bspOut) error {
-	snap := s.Snapshot()
+	snap := s.view()
 	sv := snap.BSP.Serving
 	if sv == nil {
 		return nil
@@ -580,7 +531,7 @@ func (s *Sandbox) publishOSPOnBSP(ctx context.Context, outs []bspOut) error {
 		if cp, ok := caps["agents.events"]; !ok || !cp.Serves("GET /events") {
 			continue
 		}
-		loc := newBSPLoc(sv.Surface, key, origin, snap.Config)
+		loc := newBSPLoc(sv.Surface, key, origin, *snap.Config)
 		evs, err := s.prepareBSPEvents(loc, outs)
 		if err != nil {
 			return err
@@ -598,4 +549,31 @@ func (s *Sandbox) publishOSPOnBSP(ctx context.Context, outs []bspOut) error {
 		}
 		return nil
 	})
+}
+
+// ErrNoService is Emit's error for a service the served root manifest does not have.
+var ErrNoService = errors.New("the served BSP manifest has no such service")
+
+// Emit publishes one event of type typ with data (JSON) on the log of a root manifest's service,
+// in its own transaction, as if a handler had produced it: its subscriptions, webhooks and open
+// streams see it. Test harnesses and the host call it. It returns the stored event, or
+// ErrNoService, an envelope error for data that is not JSON, or the database's error.
+func (s *Engine) Emit(ctx context.Context, service, typ string, data []byte) (storage.BSPEvent, error) {
+	snap := s.view()
+	if snap.BSP.Serving == nil || !slices.Contains(snap.BSP.Serving.Surface.Services, service) {
+		return storage.BSPEvent{}, ErrNoService
+	}
+	if !json.Valid(data) {
+		return storage.BSPEvent{}, errors.New("event data is not JSON")
+	}
+	loc := newBSPLoc(snap.BSP.Serving.Surface, service, "http://"+snap.Config.Listen, *snap.Config)
+	var ev storage.BSPEvent
+	err := s.db.Update(ctx, func(tx *storage.Tx) error {
+		evs, err := s.publishBSPEvents(ctx, tx, loc, []bspOut{{typ: typ, data: data}})
+		if err == nil {
+			ev = evs[0]
+		}
+		return err
+	})
+	return ev, err
 }

@@ -1,4 +1,4 @@
-package mock
+package bsp
 
 import (
 	"context"
@@ -46,7 +46,7 @@ type bspFieldError struct {
 func decodeBSPBody(w http.ResponseWriter, r *http.Request, limit int64) (*jsondoc.Document, bool) {
 	raw := kernel.ReadBody(r)
 	if int64(len(raw)) > limit {
-		bspError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the body is %d bytes; the limit is %d (bsp.max_body_bytes)", len(raw), limit), nil)
+		WriteError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the body is %d bytes; the limit is %d (bsp.max_body_bytes)", len(raw), limit), nil)
 		return nil, false
 	}
 	doc, err := jsondoc.Parse(raw)
@@ -57,15 +57,15 @@ func decodeBSPBody(w http.ResponseWriter, r *http.Request, limit int64) (*jsondo
 			line, col := doc.Position(se.Offset)
 			msg = fmt.Sprintf("%s at line %d, column %d", se.Msg, line, col)
 		}
-		bspError(w, http.StatusBadRequest, "INVALID_JSON", "the body is not JSON: "+msg, nil)
+		WriteError(w, http.StatusBadRequest, "INVALID_JSON", "the body is not JSON: "+msg, nil)
 		return nil, false
 	}
 	if len(doc.Duplicates) > 0 {
-		bspError(w, http.StatusBadRequest, "INVALID_JSON", fmt.Sprintf("member %q appears twice", doc.Duplicates[0].Name), nil)
+		WriteError(w, http.StatusBadRequest, "INVALID_JSON", fmt.Sprintf("member %q appears twice", doc.Duplicates[0].Name), nil)
 		return nil, false
 	}
 	if why := bspLimitBreach(doc.Root, 0); why != "" {
-		bspError(w, http.StatusBadRequest, "INVALID_JSON", why, nil)
+		WriteError(w, http.StatusBadRequest, "INVALID_JSON", why, nil)
 		return nil, false
 	}
 	return doc, true
@@ -190,7 +190,7 @@ func uriReference(s string) bool {
 }
 
 // listBSPCommands is GET /commands (spec/bsp.md §8.1).
-func (s *Sandbox) listBSPCommands(w http.ResponseWriter, c *bspCall) {
+func (s *Engine) listBSPCommands(w http.ResponseWriter, c *bspCall) {
 	list := []map[string]any{}
 	for _, e := range catalogKind(c.surface.Catalog, "commands") {
 		if !c.mayCommand(e.Type) {
@@ -263,7 +263,7 @@ type bspFailure struct {
 func (f *bspFailure) Error() string { return f.message }
 
 func (f *bspFailure) write(w http.ResponseWriter) {
-	bspError(w, f.status, f.code, f.message, f.details)
+	WriteError(w, f.status, f.code, f.message, f.details)
 }
 
 // bspFailed answers err, when there is one: a *bspFailure as itself, anything else as 500
@@ -276,20 +276,20 @@ func bspFailed(w http.ResponseWriter, err error) bool {
 	case errors.As(err, &f):
 		f.write(w)
 	default:
-		bspError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
+		WriteError(w, http.StatusInternalServerError, "INTERNAL", err.Error(), nil)
 	}
 	return true
 }
 
 // postBSPCommand is POST /commands, in the order spec/bsp.md §8.3 prescribes.
-func (s *Sandbox) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspCall) {
+func (s *Engine) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspCall) {
 	doc, ok := decodeBSPBody(w, r, c.cfg.BSP.BodyLimit())
 	if !ok {
 		return
 	}
 	env := doc.Root
 	if errs := CheckEnvelope(env, c.gen, c.cfg.BSP.AcceptRelativeDataschema); len(errs) > 0 {
-		bspError(w, http.StatusBadRequest, "INVALID_ENVELOPE", "the envelope is not a valid "+c.gen+" command: "+errs[0].Message, map[string]any{"errors": errs})
+		WriteError(w, http.StatusBadRequest, "INVALID_ENVELOPE", "the envelope is not a valid "+c.gen+" command: "+errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
 	typ := env.Str("type")
@@ -299,7 +299,7 @@ func (s *Sandbox) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspC
 		return
 	}
 	if !c.mayCommand(typ) {
-		bspError(w, http.StatusForbidden, "COMMAND_NOT_PERMITTED", "this credential may not submit "+typ+" (its allow list in bsp.credentials)", nil)
+		WriteError(w, http.StatusForbidden, "COMMAND_NOT_PERMITTED", "this credential may not submit "+typ+" (its allow list in bsp.credentials)", nil)
 		return
 	}
 	if fails := manifests.CheckData(entry.DataSchema(), env.Get("data")); len(fails) > 0 {
@@ -307,7 +307,7 @@ func (s *Sandbox) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspC
 		for _, f := range fails {
 			errs = append(errs, bspFieldError{"/data" + f.Pointer, f.Message})
 		}
-		bspError(w, http.StatusBadRequest, "VALIDATION_FAILED", "data does not match "+entry.Schema+"/"+entry.Version+": "+errs[0].Message, map[string]any{"errors": errs})
+		WriteError(w, http.StatusBadRequest, "VALIDATION_FAILED", "data does not match "+entry.Schema+"/"+entry.Version+": "+errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
 	outcome := "success"
@@ -390,7 +390,7 @@ func (c *bspCall) loc() bspLoc {
 
 // processBSPCommand publishes a command's outcome events (spec/bsp.md §8.4): x-ospbox.emit,
 // else the first success type of produces; with the failure outcome, the first failure type.
-func (s *Sandbox) processBSPCommand(ctx context.Context, tx *storage.Tx, loc bspLoc, cmd storage.BSPCommand, entry manifests.CatalogEntry) error {
+func (s *Engine) processBSPCommand(ctx context.Context, tx *storage.Tx, loc bspLoc, cmd storage.BSPCommand, entry manifests.CatalogEntry) error {
 	envDoc, err := jsondoc.Parse([]byte(cmd.Envelope))
 	if err != nil {
 		return err
@@ -423,7 +423,7 @@ func (s *Sandbox) processBSPCommand(ctx context.Context, tx *storage.Tx, loc bsp
 			for _, m := range e.Get("data").Fields() {
 				d.Set(m.Name, m.Value.Clone())
 			}
-			delay += time.Duration(intOf(e.Get("delay_ms"))) * time.Millisecond
+			delay += time.Duration(e.Get("delay_ms").Int()) * time.Millisecond
 			outs = append(outs, out{typ: e.Str("type"), data: d, delay: delay})
 		}
 	default:
@@ -460,7 +460,7 @@ func (s *Sandbox) processBSPCommand(ctx context.Context, tx *storage.Tx, loc bsp
 // bspHandler picks the descriptor that handles a command type (spec/bsp.md §8.4): the first
 // declared descriptor, then registered one, that accepts it; "" (the service itself, always
 // running) when none does.
-func (s *Sandbox) bspHandler(ctx context.Context, tx *storage.Tx, c *bspCall, typ string) (string, bool, error) {
+func (s *Engine) bspHandler(ctx context.Context, tx *storage.Tx, c *bspCall, typ string) (string, bool, error) {
 	descs, err := s.bspDescriptors(ctx, tx, c.surface, c.scope, c.service)
 	if err != nil {
 		return "", false, err
@@ -475,7 +475,7 @@ func (s *Sandbox) bspHandler(ctx context.Context, tx *storage.Tx, c *bspCall, ty
 
 // drainBSPQueue runs the queued commands of one service whose handler is running now, in
 // arrival order.
-func (s *Sandbox) drainBSPQueue(ctx context.Context, tx *storage.Tx, loc bspLoc) error {
+func (s *Engine) drainBSPQueue(ctx context.Context, tx *storage.Tx, loc bspLoc) error {
 	queued, err := tx.QueuedBSPCommands(ctx, loc.scope, loc.service)
 	if err != nil || len(queued) == 0 {
 		return err
@@ -509,10 +509,10 @@ func (s *Sandbox) drainBSPQueue(ctx context.Context, tx *storage.Tx, loc bspLoc)
 	return nil
 }
 
-// drainAllBSPQueues runs queued commands everywhere their handler now runs (after a manifest
+// DrainQueues runs queued commands everywhere their handler now runs (after a manifest
 // edit).
-func (s *Sandbox) drainAllBSPQueues(ctx context.Context) {
-	snap := s.Snapshot()
+func (s *Engine) DrainQueues(ctx context.Context) {
+	snap := s.view()
 	sv := snap.BSP.Serving
 	if sv == nil {
 		return
@@ -521,7 +521,7 @@ func (s *Sandbox) drainAllBSPQueues(ctx context.Context) {
 	err := s.db.Update(ctx, func(tx *storage.Tx) error {
 		for _, surface := range sv.Surfaces() {
 			for _, key := range surface.Services {
-				if err := s.drainBSPQueue(ctx, tx, newBSPLoc(surface, key, origin, snap.Config)); err != nil {
+				if err := s.drainBSPQueue(ctx, tx, newBSPLoc(surface, key, origin, *snap.Config)); err != nil {
 					return err
 				}
 			}

@@ -1,4 +1,4 @@
-package mock
+package bsp
 
 import (
 	"context"
@@ -17,10 +17,10 @@ import (
 // BSP deliveries share the deliveries table with OSP's; their resource_id names the target:
 // bsp:<subscription id>, or bsp:agent:<scope>/<service>/<descriptor id> for a descriptor's own
 // webhook.
-const bspDeliveryPrefix = "bsp:"
+const DeliveryPrefix = "bsp:"
 
 // postBSPSubscription is POST /subscriptions (spec/bsp.md §10.1).
-func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c *bspCall) {
+func (s *Engine) postBSPSubscription(w http.ResponseWriter, r *http.Request, c *bspCall) {
 	doc, ok := decodeBSPBody(w, r, c.cfg.BSP.BodyLimit())
 	if !ok {
 		return
@@ -88,11 +88,11 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 		}
 	}
 	if len(errs) > 0 {
-		bspError(w, http.StatusBadRequest, "INVALID_REQUEST", "the subscription is not valid: "+errs[0].Message, map[string]any{"errors": errs})
+		WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", "the subscription is not valid: "+errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
 	if terr := kernel.WebhookTargetError(target, c.cfg.Webhooks.AllowLoopback); terr != nil {
-		bspError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
+		WriteError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
 		return
 	}
 	slices.Sort(types)
@@ -133,10 +133,10 @@ func (s *Sandbox) postBSPSubscription(w http.ResponseWriter, r *http.Request, c 
 }
 
 // deleteBSPSubscription is DELETE /subscriptions/{id}: only its creator may delete it.
-func (s *Sandbox) deleteBSPSubscription(w http.ResponseWriter, r *http.Request, c *bspCall, id string) {
+func (s *Engine) deleteBSPSubscription(w http.ResponseWriter, r *http.Request, c *bspCall, id string) {
 	sub, err := s.db.BSPSubscription(r.Context(), id)
 	if err != nil || sub.Scope != c.scope || sub.Service != c.service || sub.Principal != c.principal {
-		bspError(w, http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "no subscription "+id+" of this credential", nil)
+		WriteError(w, http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "no subscription "+id+" of this credential", nil)
 		return
 	}
 	err = s.db.Update(r.Context(), func(tx *storage.Tx) error {
@@ -161,7 +161,7 @@ func (t bspTarget) wants(typ string) bool { return t.types == nil || slices.Cont
 
 // bspTargets lists a service's subscriptions and the descriptors with a webhook (for their
 // produces types).
-func (s *Sandbox) bspTargets(ctx context.Context, tx *storage.Tx, loc bspLoc) ([]bspTarget, error) {
+func (s *Engine) bspTargets(ctx context.Context, tx *storage.Tx, loc bspLoc) ([]bspTarget, error) {
 	subs, err := tx.BSPSubscriptions(ctx, loc.scope, loc.service)
 	if err != nil {
 		return nil, err
@@ -173,7 +173,7 @@ func (s *Sandbox) bspTargets(ctx context.Context, tx *storage.Tx, loc bspLoc) ([
 		if len(types) == 0 {
 			types = nil
 		}
-		out = append(out, bspTarget{key: bspDeliveryPrefix + sub.ID, url: sub.URL, types: types})
+		out = append(out, bspTarget{key: DeliveryPrefix + sub.ID, url: sub.URL, types: types})
 	}
 	if loc.surface.Doc == nil {
 		return out, nil
@@ -184,7 +184,7 @@ func (s *Sandbox) bspTargets(ctx context.Context, tx *storage.Tx, loc bspLoc) ([
 	}
 	for _, d := range descs {
 		if target, _ := d.Webhook(); target != "" {
-			out = append(out, bspTarget{key: bspDeliveryPrefix + "agent:" + loc.scope + "/" + loc.service + "/" + d.ID, url: target, types: append([]string{}, d.Produces...)})
+			out = append(out, bspTarget{key: DeliveryPrefix + "agent:" + loc.scope + "/" + loc.service + "/" + d.ID, url: target, types: append([]string{}, d.Produces...)})
 		}
 	}
 	return out, nil
@@ -192,13 +192,13 @@ func (s *Sandbox) bspTargets(ctx context.Context, tx *storage.Tx, loc bspLoc) ([
 
 // bspDeliveryTarget finds the secret and generation a BSP delivery is signed with; ok is false
 // when its subscription or descriptor no longer exists.
-func (s *Sandbox) bspDeliveryTarget(ctx context.Context, key string) (subID, secret, gen string, ok bool) {
-	snap := s.Snapshot()
+func (s *Engine) bspDeliveryTarget(ctx context.Context, key string) (subID, secret, gen string, ok bool) {
+	snap := s.view()
 	if snap.BSP.Serving == nil {
 		return "", "", "", false
 	}
 	gen = snap.BSP.Serving.Surface.Generation
-	rest := strings.TrimPrefix(key, bspDeliveryPrefix)
+	rest := strings.TrimPrefix(key, DeliveryPrefix)
 	if path, isAgent := strings.CutPrefix(rest, "agent:"); isAgent {
 		parts := strings.SplitN(path, "/", 3)
 		if len(parts) != 3 {
@@ -231,11 +231,11 @@ func (s *Sandbox) bspDeliveryTarget(ctx context.Context, key string) (subID, sec
 	return sub.ID, sub.Secret, gen, true
 }
 
-// deliverBSP makes one attempt of a BSP delivery (spec/bsp.md §10.3–§10.4): the envelope as the
+// Deliver makes one attempt of a BSP delivery (spec/bsp.md §10.3–§10.4): the envelope as the
 // body, <P>-Delivery-Id, -Subscription-Id, -Delivery-Attempt and, with a secret, -Timestamp and
 // -Signature, signed afresh on each attempt.
-func (s *Sandbox) deliverBSP(ctx context.Context, d storage.Delivery) {
-	allowLoopback := s.Snapshot().Config.Webhooks.AllowLoopback
+func (s *Engine) Deliver(ctx context.Context, d storage.Delivery) {
+	allowLoopback := s.view().Config.Webhooks.AllowLoopback
 	d.Attempts++
 	now := time.Now().UTC()
 	subID, secret, gen, ok := s.bspDeliveryTarget(ctx, d.ResourceID)

@@ -1,4 +1,4 @@
-package mock
+package bsp
 
 import (
 	"crypto/sha256"
@@ -45,46 +45,35 @@ func (c *bspCall) mayCommand(typ string) bool {
 	return slices.Contains(c.cred.Allow, "*") || slices.Contains(c.cred.Allow, typ)
 }
 
-// bspError writes the BSP error body with optional details.
-func bspError(w http.ResponseWriter, status int, code, msg string, details map[string]any) {
-	e := map[string]any{"code": code, "message": msg}
-	if details != nil {
-		e["details"] = details
-	}
-	kernel.WriteJSON(w, status, map[string]any{"error": e})
-}
-
 // bspBody returns the body of a surface's manifest (its single root member's value).
 func bspBody(s manifests.Surface) *jsondoc.Node { return s.Doc.Root.Members[0].Value }
 
-// serveBSP answers everything under /bsp/.
-func (s *Sandbox) serveBSP(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin string) {
-	s.logged(w, r, "bsp", "", func(w http.ResponseWriter) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		if st.Serving == nil {
-			w.Header().Set("Retry-After", "5")
-			bspError(w, http.StatusServiceUnavailable, "MANIFEST_UNAVAILABLE", "no valid "+st.Disk.File+" has been loaded yet; fix it and ospbox serves it", nil)
-			return
-		}
-		call, rest, ok := s.resolveBSP(w, r, st.Serving, origin)
-		if !ok {
-			return
-		}
-		s.routeBSP(w, r, call, rest)
-	})
+// Serve answers everything under /bsp/.
+func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin string) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if st.Serving == nil {
+		w.Header().Set("Retry-After", "5")
+		WriteError(w, http.StatusServiceUnavailable, "MANIFEST_UNAVAILABLE", "no valid "+st.Disk.File+" has been loaded yet; fix it and ospbox serves it", nil)
+		return
+	}
+	call, rest, ok := s.resolveBSP(w, r, st.Serving, origin)
+	if !ok {
+		return
+	}
+	s.routeBSP(w, r, call, rest)
 }
 
 // resolveBSP finds the manifest and service a /bsp/ path addresses and authenticates the caller.
-func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *kernel.ServedSurface, origin string) (*bspCall, string, bool) {
+func (s *Engine) resolveBSP(w http.ResponseWriter, r *http.Request, served *kernel.ServedSurface, origin string) (*bspCall, string, bool) {
 	path := strings.TrimPrefix(r.URL.Path, "/bsp/")
-	call := &bspCall{served: served, surface: served.Surface, gen: served.Surface.Generation, cfg: s.Snapshot().Config}
+	call := &bspCall{served: served, surface: served.Surface, gen: served.Surface.Generation, cfg: *s.view().Config}
 	mount := kernel.BSPMount(origin, "")
 	if rest, ok := strings.CutPrefix(path, "tenants/"); ok {
 		tenant, after, _ := strings.Cut(rest, "/")
 		t := served.Tenant(tenant)
 		if t == nil {
 			// Without credentials the caller learns nothing either way (spec/bsp.md §4.3).
-			bspError(w, http.StatusNotFound, "TENANT_NOT_FOUND", "no tenant "+tenant+" is served to this credential", nil)
+			WriteError(w, http.StatusNotFound, "TENANT_NOT_FOUND", "no tenant "+tenant+" is served to this credential", nil)
 			return nil, "", false
 		}
 		call.surface, call.scope, path, mount = *t, tenant, after, kernel.BSPMount(origin, tenant)
@@ -93,7 +82,7 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *ker
 	body := bspBody(call.surface)
 	svc := body.Get("services").Get(key)
 	if key == "" || svc == nil || !svc.Has("http") {
-		bspError(w, http.StatusNotFound, "NOT_FOUND", "no service "+key+" with an http binding in "+call.surface.File, map[string]any{"services": append([]string{}, call.surface.Services...)})
+		WriteError(w, http.StatusNotFound, "NOT_FOUND", "no service "+key+" with an http binding in "+call.surface.File, map[string]any{"services": append([]string{}, call.surface.Services...)})
 		return nil, "", false
 	}
 	call.service, call.base = key, mount+key
@@ -107,7 +96,7 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *ker
 		sum := sha256.Sum256([]byte(cred.Token))
 		call.principal = "cred:" + hex.EncodeToString(sum[:6])
 		if call.scope != "" && !slices.Contains(cred.Tenants, "*") && !slices.Contains(cred.Tenants, call.scope) {
-			bspError(w, http.StatusNotFound, "TENANT_NOT_FOUND", "no tenant "+call.scope+" is served to this credential", nil)
+			WriteError(w, http.StatusNotFound, "TENANT_NOT_FOUND", "no tenant "+call.scope+" is served to this credential", nil)
 			return nil, "", false
 		}
 	}
@@ -116,7 +105,7 @@ func (s *Sandbox) resolveBSP(w http.ResponseWriter, r *http.Request, served *ker
 
 // bspAuthenticate demands what the authentication block declares (spec/bsp.md §5). The
 // credential is nil when nothing is declared.
-func (s *Sandbox) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *jsondoc.Node, cfg manifests.Config) (*manifests.BSPCredential, bool) {
+func (s *Engine) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *jsondoc.Node, cfg manifests.Config) (*manifests.BSPCredential, bool) {
 	scheme := manifests.BSPSchemeOf(auth)
 	if scheme.In == "" {
 		return nil, true
@@ -135,7 +124,7 @@ func (s *Sandbox) bspAuthenticate(w http.ResponseWriter, r *http.Request, auth *
 	if token != "" {
 		msg = "the credential is not one of this workspace's (bsp.credentials in ospbox.json)"
 	}
-	bspError(w, http.StatusUnauthorized, "UNAUTHORIZED", msg, nil)
+	WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", msg, nil)
 	return nil, false
 }
 
@@ -175,10 +164,10 @@ func bspRoute(rest string) (route, suffix string, params []string, methods []str
 }
 
 // routeBSP checks method and capability gating (spec/bsp.md §6) and runs the route.
-func (s *Sandbox) routeBSP(w http.ResponseWriter, r *http.Request, c *bspCall, rest string) {
+func (s *Engine) routeBSP(w http.ResponseWriter, r *http.Request, c *bspCall, rest string) {
 	route, suffix, params, methods := bspRoute(rest)
 	if route == "" || !manifests.BSPStandard(c.gen, suffix) {
-		bspError(w, http.StatusNotFound, "NOT_FOUND", "no route at "+r.URL.Path+" in generation "+c.gen+" (routes: /commands, /events, /events/stream, /subscriptions, /queries, and /services in 0.6)", nil)
+		WriteError(w, http.StatusNotFound, "NOT_FOUND", "no route at "+r.URL.Path+" in generation "+c.gen+" (routes: /commands, /events, /events/stream, /subscriptions, /queries, and /services in 0.6)", nil)
 		return
 	}
 	method := r.Method
@@ -187,7 +176,7 @@ func (s *Sandbox) routeBSP(w http.ResponseWriter, r *http.Request, c *bspCall, r
 	}
 	if !slices.Contains(methods, method) {
 		w.Header().Set("Allow", strings.Join(methods, ", "))
-		bspError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+route+"; use "+strings.Join(methods, " or "), nil)
+		WriteError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+route+"; use "+strings.Join(methods, " or "), nil)
 		return
 	}
 	full := method + " " + route
@@ -200,7 +189,7 @@ func (s *Sandbox) routeBSP(w http.ResponseWriter, r *http.Request, c *bspCall, r
 				why += " and its endpoints do not list " + full
 			}
 		}
-		bspError(w, http.StatusUnprocessableEntity, "CAPABILITY_NOT_SUPPORTED", why, nil)
+		WriteError(w, http.StatusUnprocessableEntity, "CAPABILITY_NOT_SUPPORTED", why, nil)
 		return
 	}
 	switch route {
@@ -238,7 +227,7 @@ func (s *Sandbox) routeBSP(w http.ResponseWriter, r *http.Request, c *bspCall, r
 func serveBSPDocument(w http.ResponseWriter, cat *manifests.Catalog, kind, schema, version string) {
 	e, ok := catalogEntry(cat, kind, schema, version)
 	if !ok {
-		bspError(w, http.StatusNotFound, "SCHEMA_NOT_FOUND", "no "+strings.TrimSuffix(kind, "s")+" schema "+schema+"/"+version+" in this catalogue", nil)
+		WriteError(w, http.StatusNotFound, "SCHEMA_NOT_FOUND", "no "+strings.TrimSuffix(kind, "s")+" schema "+schema+"/"+version+" in this catalogue", nil)
 		return
 	}
 	w.Header().Set("Content-Type", "application/schema+json")

@@ -1,4 +1,4 @@
-package mock
+package bsp
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func (d bspDescriptor) public() *jsondoc.Node {
 
 // bspDescriptors lists the descriptors of one service: the manifest's, then the registered ones,
 // with the registry's live status (tx nil reads outside a transaction).
-func (s *Sandbox) bspDescriptors(ctx context.Context, tx *storage.Tx, surface manifests.Surface, scope, service string) ([]bspDescriptor, error) {
+func (s *Engine) bspDescriptors(ctx context.Context, tx *storage.Tx, surface manifests.Surface, scope, service string) ([]bspDescriptor, error) {
 	var recs []storage.BSPService
 	var err error
 	if tx != nil {
@@ -104,7 +104,7 @@ func overlay(d bspDescriptor, r storage.BSPService) bspDescriptor {
 }
 
 // serveBSPRegistry answers the 0.6 registry and lifecycle routes (spec/bsp.md §12).
-func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bspCall, route string, params []string) {
+func (s *Engine) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bspCall, route string, params []string) {
 	ctx := r.Context()
 	if route == "/services" && r.Method == http.MethodPost {
 		s.registerBSPService(w, r, c)
@@ -117,7 +117,7 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 	if route == "/services" {
 		list := make([]any, 0, len(descs))
 		for _, d := range descs {
-			list = append(list, rawOr(d.public(), "null"))
+			list = append(list, d.public().RawOr("null"))
 		}
 		kernel.WriteJSON(w, http.StatusOK, map[string]any{"services": list})
 		return
@@ -125,12 +125,12 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 	id := params[0]
 	i := slices.IndexFunc(descs, func(d bspDescriptor) bool { return d.ID == id })
 	if i < 0 {
-		bspError(w, http.StatusNotFound, "SERVICE_NOT_FOUND", "no service "+id+" in the registry", nil)
+		WriteError(w, http.StatusNotFound, "SERVICE_NOT_FOUND", "no service "+id+" in the registry", nil)
 		return
 	}
 	d := descs[i]
 	if route == "/services/{id}" && r.Method != http.MethodDelete {
-		kernel.WriteJSON(w, http.StatusOK, rawOr(d.public(), "null"))
+		kernel.WriteJSON(w, http.StatusOK, d.public().RawOr("null"))
 		return
 	}
 	now := s.clock.Now()
@@ -181,19 +181,19 @@ func (s *Sandbox) serveBSPRegistry(w http.ResponseWriter, r *http.Request, c *bs
 }
 
 // registerBSPService is POST /services: an upsert (spec/bsp.md §12).
-func (s *Sandbox) registerBSPService(w http.ResponseWriter, r *http.Request, c *bspCall) {
+func (s *Engine) registerBSPService(w http.ResponseWriter, r *http.Request, c *bspCall) {
 	doc, ok := decodeBSPBody(w, r, c.cfg.BSP.BodyLimit())
 	if !ok {
 		return
 	}
 	body := doc.Root
 	if errs := checkDescriptor(body); len(errs) > 0 {
-		bspError(w, http.StatusBadRequest, "INVALID_REQUEST", "the service registration is not valid: "+errs[0].Message, map[string]any{"errors": errs})
+		WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", "the service registration is not valid: "+errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
 	if u := body.Get("webhook").Str("url"); u != "" {
 		if terr := kernel.WebhookTargetError(u, c.cfg.Webhooks.AllowLoopback); terr != nil {
-			bspError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
+			WriteError(w, http.StatusBadRequest, "WEBHOOK_URL_REJECTED", "webhook.url is not allowed: "+terr.Error(), map[string]any{"reason": terr.Error()})
 			return
 		}
 	}
@@ -220,7 +220,7 @@ func (s *Sandbox) registerBSPService(w http.ResponseWriter, r *http.Request, c *
 	if bspFailed(w, err) {
 		return
 	}
-	kernel.WriteJSON(w, http.StatusOK, rawOr(out.public(), "null"))
+	kernel.WriteJSON(w, http.StatusOK, out.public().RawOr("null"))
 }
 
 // checkDescriptor validates a service registration body (closed; spec/bsp.md §2.1, §12).
@@ -284,10 +284,10 @@ func checkDescriptor(n *jsondoc.Node) []bspFieldError {
 	return errs
 }
 
-// timeOutBSPServices moves 0.6 services that sent a heartbeat and then fell silent for the
+// TimeOutServices moves 0.6 services that sent a heartbeat and then fell silent for the
 // heartbeat window to error (spec/bsp.md §12).
-func (s *Sandbox) timeOutBSPServices(ctx context.Context, now time.Time) error {
-	window := s.Snapshot().Config.BSP.HeartbeatWindow()
+func (s *Engine) TimeOutServices(ctx context.Context, now time.Time) error {
+	window := s.view().Config.BSP.HeartbeatWindow()
 	if window <= 0 {
 		return nil
 	}
@@ -315,8 +315,8 @@ func (s *Sandbox) timeOutBSPServices(ctx context.Context, now time.Time) error {
 	})
 }
 
-// BSPAgentView is a BSP descriptor as the UI lists it.
-type BSPAgentView struct {
+// AgentView is a BSP descriptor as the UI lists it.
+type AgentView struct {
 	Tenant, Service, ID, Name string
 	Accepts, Produces         []string
 	Status                    string
@@ -324,14 +324,14 @@ type BSPAgentView struct {
 	HeartbeatAt               *time.Time
 }
 
-// BSPAgents lists the descriptors of every service of the served BSP manifests with their live
+// Agents lists the descriptors of every service of the served BSP manifests with their live
 // status.
-func (s *Sandbox) BSPAgents(ctx context.Context) []BSPAgentView {
-	sv := s.Snapshot().BSP.Serving
+func (s *Engine) Agents(ctx context.Context) []AgentView {
+	sv := s.view().BSP.Serving
 	if sv == nil {
 		return nil
 	}
-	var out []BSPAgentView
+	var out []AgentView
 	for _, surface := range sv.Surfaces() {
 		for _, key := range surface.Services {
 			descs, err := s.bspDescriptors(ctx, nil, surface, surface.Tenant, key)
@@ -339,7 +339,7 @@ func (s *Sandbox) BSPAgents(ctx context.Context) []BSPAgentView {
 				continue
 			}
 			for _, d := range descs {
-				out = append(out, BSPAgentView{Tenant: surface.Tenant, Service: key, ID: d.ID, Name: d.Node.Str("name"), Accepts: d.Accepts,
+				out = append(out, AgentView{Tenant: surface.Tenant, Service: key, ID: d.ID, Name: d.Node.Str("name"), Accepts: d.Accepts,
 					Produces: d.Produces, Status: d.Status, Declared: d.Declared, HeartbeatAt: d.HeartbeatAt})
 			}
 		}
@@ -347,8 +347,8 @@ func (s *Sandbox) BSPAgents(ctx context.Context) []BSPAgentView {
 	return out
 }
 
-// BSPEvents lists the newest events of every BSP service (the UI).
-func (s *Sandbox) BSPEvents(ctx context.Context, limit int) []storage.BSPEvent {
+// Events lists the newest events of every BSP service (the UI).
+func (s *Engine) Events(ctx context.Context, limit int) []storage.BSPEvent {
 	list, err := s.db.BSPEvents(ctx, storage.BSPEventQuery{AnyService: true, Newest: true, Limit: limit})
 	if err != nil {
 		s.log.Error("bsp events", "err", err)

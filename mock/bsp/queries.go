@@ -1,4 +1,4 @@
-package mock
+package bsp
 
 import (
 	"fmt"
@@ -37,12 +37,12 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 		}
 	}
 	if entry == nil {
-		bspError(w, http.StatusNotFound, "SCHEMA_NOT_FOUND", "no query "+schema+" in this catalogue", nil)
+		WriteError(w, http.StatusNotFound, "SCHEMA_NOT_FOUND", "no query "+schema+" in this catalogue", nil)
 		return
 	}
 	_, errs := QueryParameters(entry.Doc.Get("parameters"), r.URL.Query(), c.scheme().QueryParam())
 	if len(errs) > 0 {
-		bspError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
+		WriteError(w, http.StatusBadRequest, "INVALID_QUERY_PARAMETERS", errs[0].Message, map[string]any{"errors": errs})
 		return
 	}
 	response := entry.Doc.Get("response")
@@ -57,7 +57,7 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 	if fails := manifests.CheckData(response, result); len(fails) > 0 {
 		w.Header().Set("X-Ospbox-Result-Mismatch", fmt.Sprintf("the result does not match the response schema at %s: %s", displayPointer(fails[0].Pointer), fails[0].Message))
 	}
-	kernel.WriteJSON(w, http.StatusOK, rawOr(result, "null"))
+	kernel.WriteJSON(w, http.StatusOK, result.RawOr("null"))
 }
 
 // QueryParameters converts query-string values by the types a query document's parameters
