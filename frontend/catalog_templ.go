@@ -12,10 +12,10 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
-func catalogPage(m pageMeta, c mock.Catalog, q string) templ.Component {
+func catalogPage(m pageMeta, c osp.Catalog, q string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -105,7 +105,7 @@ func catalogPage(m pageMeta, c mock.Catalog, q string) templ.Component {
 	})
 }
 
-func catalogResults(c mock.Catalog, q string) templ.Component {
+func catalogResults(c osp.Catalog, q string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -210,7 +210,7 @@ func catalogResults(c mock.Catalog, q string) templ.Component {
 	})
 }
 
-func catalogService(s mock.CatalogService) templ.Component {
+func catalogService(s osp.CatalogService) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -71,7 +70,7 @@ func (u *UI) resourceDetailViewOf(ctx context.Context, id string) (resourceDetai
 		return v, err
 	}
 	var c resourceCost
-	if c.Base, c.Metered, c.Total, c.Currency, err = u.Sandbox.ResourceCost(ctx, res); err != nil {
+	if c.Base, c.Metered, c.Total, c.Currency, err = u.Sandbox.OSP().Ledger().ResourceCost(ctx, res); err != nil {
 		return v, err
 	}
 	v.Cost = c
@@ -181,7 +180,7 @@ func (u *UI) resourceAction(w http.ResponseWriter, r *http.Request) {
 			u.resourceAfter(w, r, "", errors.New("extend by a whole number of seconds"))
 			return
 		}
-		u.resourceAfter(w, r, "TTL extended by "+offsetText(time.Duration(secs)*time.Second)+".", u.Sandbox.ExtendTTL(ctx, res.ID, time.Duration(secs)*time.Second))
+		u.resourceAfter(w, r, "TTL extended by "+offsetText(time.Duration(secs)*time.Second)+".", u.Sandbox.OSP().ExtendTTL(ctx, res.ID, time.Duration(secs)*time.Second))
 		return
 	default:
 		u.resourceAfter(w, r, "", errors.New("unknown action "+strconv.Quote(op)))
@@ -247,7 +246,7 @@ func (u *UI) revealCredentials(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, credentialsRevealed(pairs, note, ""))
 }
 
-// operatorCall sends the provider API a request as the sandbox operator (see mock.AsOperator)
+// operatorCall sends the provider API a request as the sandbox operator (see kernel.AsOperator)
 // and decodes its JSON answer.
 func (u *UI) operatorCall(ctx context.Context, res storage.Resource, method, path string, body any) (int, map[string]any) {
 	return u.operatorRequest(ctx, method, "/providers/"+res.Provider+"/osp/v1"+path, body)
@@ -265,7 +264,7 @@ func (u *UI) operatorRequest(ctx context.Context, method, path string, body any)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "ospbox UI")
-	status, answer := u.Sandbox.Do(mock.AsOperator(req))
+	status, answer := u.Sandbox.Do(kernel.AsOperator(req))
 	var out map[string]any
 	json.Unmarshal(answer, &out)
 	return status, out

@@ -9,17 +9,17 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // spendView is the Spend page: the engine's spend view, and the error of the last action.
 type spendView struct {
-	Spend mock.Spend
+	Spend osp.Spend
 	Error string
 }
 
 func (u *UI) spendViewOf(r *http.Request) (spendView, error) {
-	s, err := u.Sandbox.SpendView(r.Context())
+	s, err := u.Sandbox.OSP().Ledger().SpendView(r.Context())
 	_, failure := u.flashOf("spend")
 	return spendView{Spend: s, Error: failure}, err
 }
@@ -54,7 +54,7 @@ func (u *UI) spendAfter(w http.ResponseWriter, r *http.Request, actionErr error)
 // setCap sets a provider's monthly spending cap, through the engine the caps API uses.
 func (u *UI) setCap(w http.ResponseWriter, r *http.Request) {
 	limit := manifests.MoneyAmount{Amount: strings.TrimSpace(r.PostFormValue("amount")), Currency: r.PostFormValue("currency")}
-	err := u.Sandbox.SetProviderCap(r.Context(), r.PostFormValue("provider"), limit)
+	err := u.Sandbox.OSP().Ledger().SetProviderCap(r.Context(), r.PostFormValue("provider"), limit)
 	u.spendAfter(w, r, err)
 }
 
@@ -65,7 +65,7 @@ func (u *UI) addBudget(w http.ResponseWriter, r *http.Request) {
 		u.spendAfter(w, r, errors.New("no provider "+r.PostFormValue("provider")+" is being served"))
 		return
 	}
-	_, oerr := u.Sandbox.AddBudget(r.Context(), p, mock.BudgetSpec{Scope: "project", ScopeID: strings.TrimSpace(r.PostFormValue("project")),
+	_, oerr := u.Sandbox.OSP().Ledger().AddBudget(r.Context(), p, osp.BudgetSpec{Scope: "project", ScopeID: strings.TrimSpace(r.PostFormValue("project")),
 		Amount: strings.TrimSpace(r.PostFormValue("amount")), Currency: r.PostFormValue("currency"),
 		Enforcement: r.PostFormValue("enforcement"), Period: r.PostFormValue("period")})
 	var err error
@@ -76,7 +76,7 @@ func (u *UI) addBudget(w http.ResponseWriter, r *http.Request) {
 }
 
 // budgetErrorDetail lists the field messages of an invalid budget.
-func budgetErrorDetail(e *mock.OSPError) string {
+func budgetErrorDetail(e *osp.Error) string {
 	errs, _ := e.Details["errors"].([]map[string]any)
 	var parts []string
 	for _, fe := range errs {
@@ -92,7 +92,7 @@ func budgetErrorDetail(e *mock.OSPError) string {
 
 // setBudgetLimit raises or lowers a budget's limit.
 func (u *UI) setBudgetLimit(w http.ResponseWriter, r *http.Request) {
-	err := u.Sandbox.SetBudgetLimit(r.Context(), r.PostFormValue("provider"), r.PostFormValue("budget"), strings.TrimSpace(r.PostFormValue("amount")))
+	err := u.Sandbox.OSP().Ledger().SetBudgetLimit(r.Context(), r.PostFormValue("provider"), r.PostFormValue("budget"), strings.TrimSpace(r.PostFormValue("amount")))
 	u.spendAfter(w, r, err)
 }
 
@@ -179,7 +179,7 @@ type chart struct {
 
 // chartOf lays the cumulative daily spend out on a chartW×chartH canvas scaled to the larger
 // of the cap and the spend, one step per day of the period.
-func chartOf(p mock.ProviderSpend) chart {
+func chartOf(p osp.ProviderSpend) chart {
 	c := chart{Points: len(p.Cumulative)}
 	if c.Points == 0 {
 		return c

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 func spendPage(m pageMeta, v spendView) templ.Component {
@@ -412,7 +412,7 @@ func spendLive(v spendView) templ.Component {
 	})
 }
 
-func providerSpendCard(v spendView, p mock.ProviderSpend) templ.Component {
+func providerSpendCard(v spendView, p osp.ProviderSpend) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1169,7 +1169,7 @@ func gauge(percent float64, status string) templ.Component {
 }
 
 // spendChart draws the cumulative spend of the period per day against the cap.
-func spendChart(p mock.ProviderSpend) templ.Component {
+func spendChart(p osp.ProviderSpend) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

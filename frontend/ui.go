@@ -16,6 +16,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/mock/check"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -175,13 +176,13 @@ func (u *UI) reload(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) catalog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
-	c := catalogMatches(u.Sandbox.BuildCatalog(r.Context(), u.SandboxURL, mock.CatalogQuery{}), q)
+	c := catalogMatches(u.Sandbox.OSP().BuildCatalog(r.Context(), u.SandboxURL, osp.CatalogQuery{}), q)
 	u.render(w, r, catalogPage(u.meta("Catalog", "catalog"), c, q))
 }
 
 func (u *UI) catalogResults(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
-	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.BuildCatalog(r.Context(), u.SandboxURL, mock.CatalogQuery{}), q), q))
+	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.OSP().BuildCatalog(r.Context(), u.SandboxURL, osp.CatalogQuery{}), q), q))
 }
 
 func (u *UI) clockFragment(w http.ResponseWriter, r *http.Request) {

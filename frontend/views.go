@@ -16,6 +16,7 @@ import (
 	"github.com/ospbox/ospbox/manifests/jsondoc"
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -61,7 +62,7 @@ func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
 	return v, nil
 }
 
-func providerViewOf(p *mock.ProviderState, snap *mock.Snapshot, base string, c storage.ProviderCounts) providerView {
+func providerViewOf(p *osp.ProviderState, snap *mock.Snapshot, base string, c storage.ProviderCounts) providerView {
 	mount := base + "/providers/" + p.Slug
 	pv := providerView{
 		Slug: p.Slug, Name: p.Slug, File: p.Report.File, BaseURL: mount + "/osp/v1", ManifestURL: mount + "/.well-known/osp.json",
@@ -157,7 +158,7 @@ func treeURL(files []fileEntry) string {
 
 // provisionCurl is the command an agent developer can paste to provision a service's default
 // tier in sandbox mode.
-func provisionCurl(s mock.CatalogService) string {
+func provisionCurl(s osp.CatalogService) string {
 	req := map[string]any{"offering_id": s.OfferingID, "tier_id": s.DefaultTier}
 	if s.Development {
 		req["sandbox"] = map[string]bool{"enabled": true}
@@ -167,12 +168,12 @@ func provisionCurl(s mock.CatalogService) string {
 }
 
 // catalogMatches keeps the services whose id, name, description, category or tiers mention q.
-func catalogMatches(c mock.Catalog, q string) mock.Catalog {
+func catalogMatches(c osp.Catalog, q string) osp.Catalog {
 	q = strings.ToLower(strings.TrimSpace(q))
 	if q == "" {
 		return c
 	}
-	var keep []mock.CatalogService
+	var keep []osp.CatalogService
 	for _, s := range c.Data.Services {
 		hay := []string{s.ID, s.Name, s.ProviderName, s.ProviderID, strings.Join(s.Categories, " "), s.Pricing.Type}
 		if s.Description != nil {

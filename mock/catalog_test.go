@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -71,7 +72,7 @@ func TestCatalogFiltersAndWarnings(t *testing.T) {
 	os.WriteFile(filepath.Join(f.dir, "providers", "broken", "osp.json"), []byte(`{`), 0o644)
 	f.sb.Reload(context.Background())
 	_, body := f.do(t, "GET", "/ospbox/v1/catalog", nil, nil)
-	var c Catalog
+	var c osp.Catalog
 	if err := json.Unmarshal(body, &c); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestCatalogFiltersAndWarnings(t *testing.T) {
 		t.Errorf("yearly tier: %+v", archive)
 	}
 	// Standard is USD 5.00 a month, archive USD 60.00 a year: equal monthly prices count as up.
-	if archive.AllowedUpdates[0] != (TierUpdate{Direction: "up", TierID: "standard"}) {
+	if archive.AllowedUpdates[0] != (osp.TierUpdate{Direction: "up", TierID: "standard"}) {
 		t.Errorf("allowed updates %+v", archive.AllowedUpdates)
 	}
 	_, body = f.do(t, "GET", "/ospbox/v1/catalog", nil, nil)

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -27,15 +27,15 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 		case r.URL.Path == "/ospbox/v1/validate":
 			s.serveValidate(w, r)
 		case r.URL.Path == "/ospbox/v1/catalog":
-			s.serveCatalog(w, r, origin)
+			s.osp.ServeCatalog(w, r, origin)
 		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/clock"):
 			s.serveClock(w, r)
 		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/caps"):
-			s.serveCaps(w, r)
+			s.osp.Ledger().ServeCaps(w, r)
 		case usageInjectionPath.MatchString(r.URL.Path):
-			s.serveUsageInjection(w, r, usageInjectionPath.FindStringSubmatch(r.URL.Path)[1])
+			s.osp.ServeUsageInjection(w, r, usageInjectionPath.FindStringSubmatch(r.URL.Path)[1])
 		default:
-			writeOSPError(w, newOSPError("not_found", "no ospbox API at "+r.URL.Path))
+			osp.WriteError(w, osp.NewError("not_found", "no ospbox API at "+r.URL.Path))
 		}
 	})
 }
@@ -44,7 +44,7 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 // editor given "$schema": "http://127.0.0.1:7410/schemas/osp/c.json" resolves its references.
 // /schemas/ itself lists them.
 func (s *Sandbox) serveSchema(w http.ResponseWriter, r *http.Request, origin string) {
-	if !allow(w, r, http.MethodGet, http.MethodHead) {
+	if !osp.Allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
 	name := strings.TrimPrefix(r.URL.Path, "/schemas/")
@@ -58,7 +58,7 @@ func (s *Sandbox) serveSchema(w http.ResponseWriter, r *http.Request, origin str
 	}
 	body, ok := manifests.SchemaBody(name, origin+"/schemas/")
 	if !ok {
-		writeOSPError(w, newOSPError("not_found", "no schema "+name+"; GET /schemas/ lists them"))
+		osp.WriteError(w, osp.NewError("not_found", "no schema "+name+"; GET /schemas/ lists them"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/schema+json")
@@ -72,12 +72,12 @@ func (s *Sandbox) serveSchema(w http.ResponseWriter, r *http.Request, origin str
 // serveValidate is POST /ospbox/v1/validate: the body is a manifest, ?protocol=osp|bsp|oap
 // (else inferred from the root key); the answer is the validator report (spec/README.md).
 func (s *Sandbox) serveValidate(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodPost) {
+	if !osp.Allow(w, r, http.MethodPost) {
 		return
 	}
 	protocol := r.URL.Query().Get("protocol")
 	if protocol != "" && protocol != "osp" && protocol != "bsp" && protocol != "oap" {
-		writeOSPError(w, &OSPError{Status: 400, Code: "invalid_request", Message: "protocol must be osp, bsp or oap",
+		osp.WriteError(w, &osp.Error{Status: 400, Code: "invalid_request", Message: "protocol must be osp, bsp or oap",
 			Details: map[string]any{"errors": []map[string]string{{"pointer": "protocol", "message": "unknown protocol " + protocol}}}})
 		return
 	}
@@ -87,22 +87,6 @@ func (s *Sandbox) serveValidate(w http.ResponseWriter, r *http.Request) {
 		file = "request body"
 	}
 	kernel.WriteJSON(w, http.StatusOK, manifests.ValidateData(file, protocol, data))
-}
-
-// refuseBrowser guards ospbox's state-changing API: a browser on another origin must never move
-// the clock or change state (CSRF), while agents and scripts, which send no Origin, may.
-func refuseBrowser(w http.ResponseWriter, r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			writeOSPError(w, &OSPError{Status: 403, Code: "forbidden", Message: "ospbox's API refuses cross-origin browser requests"})
-			return true
-		}
-	}
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		writeOSPError(w, &OSPError{Status: 403, Code: "forbidden", Message: "ospbox's API refuses cross-site browser requests"})
-		return true
-	}
-	return false
 }
 
 // serveClock is the workspace clock API (spec/README.md, Time): GET /ospbox/v1/clock, and POST
@@ -118,20 +102,20 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 		kernel.WriteJSON(w, http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339), "frozen": frozen})
 	}
 	if op == "" {
-		if allow(w, r, http.MethodGet, http.MethodHead) {
+		if osp.Allow(w, r, http.MethodGet, http.MethodHead) {
 			reply(s.clock.Now())
 		}
 		return
 	}
 	if op != "/advance" && op != "/freeze" && op != "/resume" {
-		writeOSPError(w, newOSPError("not_found", "no clock operation "+op+"; use /advance, /freeze or /resume"))
+		osp.WriteError(w, osp.NewError("not_found", "no clock operation "+op+"; use /advance, /freeze or /resume"))
 		return
 	}
-	if !allow(w, r, http.MethodPost) || refuseBrowser(w, r) {
+	if !osp.Allow(w, r, http.MethodPost) || osp.RefuseBrowser(w, r) {
 		return
 	}
 	if s.clockCtl == nil {
-		writeOSPError(w, &OSPError{Status: 409, Code: "conflict", Message: "this sandbox's clock cannot be moved"})
+		osp.WriteError(w, &osp.Error{Status: 409, Code: "conflict", Message: "this sandbox's clock cannot be moved"})
 		return
 	}
 	switch op {
@@ -145,11 +129,11 @@ func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil || body.Seconds == nil || *body.Seconds < 1 {
-			writeOSPError(w, invalidRequest("the body is {\"seconds\": <integer ≥ 1>}", map[string]any{"pointer": "/seconds", "message": "an integer of at least 1 is required"}))
+			osp.WriteError(w, osp.InvalidRequest("the body is {\"seconds\": <integer ≥ 1>}", map[string]any{"pointer": "/seconds", "message": "an integer of at least 1 is required"}))
 			return
 		}
 		if err := s.AdvanceClock(r.Context(), time.Duration(*body.Seconds)*time.Second); err != nil {
-			writeOSPError(w, newOSPError("provider_error", err.Error()))
+			osp.WriteError(w, osp.NewError("provider_error", err.Error()))
 			return
 		}
 		reply(s.clock.Now())

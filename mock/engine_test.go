@@ -2,71 +2,33 @@ package mock
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // agent is a minimal OSP client, as an agent developer would write one: plain HTTP, no access
 // to the engine.
-type agent struct {
-	t    *testing.T
-	base string
-}
+// agent is an agent's HTTP calls; errCode and agentSeed are agenttest's.
+type agent = agenttest.Agent
 
-func (a agent) call(method, path, token string, body any, hdr ...string) (int, http.Header, map[string]any) {
-	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = strings.NewReader(string(j))
-	}
-	req, _ := http.NewRequest(method, a.base+path, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	json.Unmarshal(raw, &out)
-	return resp.StatusCode, resp.Header, out
-}
-
-func errCode(body map[string]any) string {
-	e, _ := body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
-func agentSeed() []byte {
-	seed, _ := hex.DecodeString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-	return seed
-}
+var (
+	errCode   = agenttest.ErrCode
+	agentSeed = agenttest.Seed
+)
 
 func TestAgentFlowAgainstTheMock(t *testing.T) {
 	f := newFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
 	seed := agentSeed()
 	pub := manifests.B64(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
 
 	// Provision a sandbox (synchronous offering) with an encrypted bundle.
-	st, _, res := a.call("POST", "/provision", "", map[string]any{
+	st, _, res := a.Call("POST", "/provision", "", map[string]any{
 		"offering_id": "acmedb/redis", "tier_id": "free", "agent_public_key": pub,
 		"sandbox": map[string]any{"enabled": true, "ttl_hours": 2}, "project_name": "my-app"})
 	if st != 201 || res["status"] != "provisioned" || res["sandbox"] != true || res["project_id"] != "proj_my-app" {
@@ -78,9 +40,9 @@ func TestAgentFlowAgainstTheMock(t *testing.T) {
 		t.Fatalf("bundle must be encrypted with an A mirror: %v", bundle)
 	}
 	ecRaw, _ := json.Marshal(bundle["encrypted_credentials"])
-	var ec EncryptedCredentials
+	var ec osp.EncryptedCredentials
 	json.Unmarshal(ecRaw, &ec)
-	plain, err := DecryptCredentials(seed, ec)
+	plain, err := osp.DecryptCredentials(seed, ec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,23 +54,23 @@ func TestAgentFlowAgainstTheMock(t *testing.T) {
 	token := bundle["metadata"].(map[string]any)["resource_access_token"].(string)
 
 	// Status and credentials with the token; credentials without it are refused.
-	if st, _, body := a.call("GET", "/resources/"+id, token, nil); st != 200 || body["status"] != "provisioned" || body["health"] != "healthy" {
+	if st, _, body := a.Call("GET", "/resources/"+id, token, nil); st != 200 || body["status"] != "provisioned" || body["health"] != "healthy" {
 		t.Errorf("status: %d %v", st, body)
 	}
 	for _, alias := range []string{"/resources/" + id + "/status", "/status/" + id} {
-		if st, _, _ := a.call("GET", alias, token, nil); st != 200 {
+		if st, _, _ := a.Call("GET", alias, token, nil); st != 200 {
 			t.Errorf("alias %s: %d", alias, st)
 		}
 	}
-	if st, h, body := a.call("GET", "/resources/"+id+"/credentials", "", nil); st != 401 || errCode(body) != "unauthorized" || h.Get("WWW-Authenticate") == "" {
+	if st, h, body := a.Call("GET", "/resources/"+id+"/credentials", "", nil); st != 401 || errCode(body) != "unauthorized" || h.Get("WWW-Authenticate") == "" {
 		t.Errorf("credentials without token: %d %v", st, body)
 	}
-	if st, _, body := a.call("GET", "/credentials/"+id, token, nil); st != 200 || body["credentials_bundle"].(map[string]any)["format"] != "encrypted" {
+	if st, _, body := a.Call("GET", "/credentials/"+id, token, nil); st != 200 || body["credentials_bundle"].(map[string]any)["format"] != "encrypted" {
 		t.Errorf("credentials with token: %d %v", st, body)
 	}
 
 	// Rotate with a 60-second grace: the old token works until the clock passes it.
-	st, _, rot := a.call("POST", "/resources/"+id+"/credentials", token, map[string]any{"invalidate_previous_after_seconds": 60})
+	st, _, rot := a.Call("POST", "/resources/"+id+"/credentials", token, map[string]any{"invalidate_previous_after_seconds": 60})
 	if st != 200 || rot["old_credentials_valid_until"] == nil {
 		t.Fatalf("rotate: %d %v", st, rot)
 	}
@@ -116,48 +78,48 @@ func TestAgentFlowAgainstTheMock(t *testing.T) {
 	if newToken == token || rot["credentials_bundle"].(map[string]any)["version"] != float64(2) {
 		t.Errorf("rotation must issue version 2 with a new token")
 	}
-	if st, _, _ := a.call("GET", "/resources/"+id, token, nil); st != 200 {
+	if st, _, _ := a.Call("GET", "/resources/"+id, token, nil); st != 200 {
 		t.Errorf("old token within grace: %d", st)
 	}
-	clock := agent{t: t, base: f.srv.URL + "/ospbox/v1/clock"}
-	if st, _, body := clock.call("POST", "/advance", "", map[string]any{"seconds": 61}); st != 200 || body["now"] == nil {
+	clock := agent{T: t, Base: f.srv.URL + "/ospbox/v1/clock"}
+	if st, _, body := clock.Call("POST", "/advance", "", map[string]any{"seconds": 61}); st != 200 || body["now"] == nil {
 		t.Fatalf("advance: %d %v", st, body)
 	}
-	if st, h, body := a.call("GET", "/resources/"+id, token, nil); st != 401 || errCode(body) != "credentials_rotated" || h.Get("X-OSP-Credentials-Rotated") != "true" {
+	if st, h, body := a.Call("GET", "/resources/"+id, token, nil); st != 401 || errCode(body) != "credentials_rotated" || h.Get("X-OSP-Credentials-Rotated") != "true" {
 		t.Errorf("old token after grace: %d %v", st, body)
 	}
-	if st, _, _ := a.call("GET", "/resources/"+id, newToken, nil); st != 200 {
+	if st, _, _ := a.Call("GET", "/resources/"+id, newToken, nil); st != 200 {
 		t.Errorf("new token: %d", st)
 	}
 
 	// A second resource's token does not open this one.
-	_, _, other := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+	_, _, other := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
 	otherToken := other["credentials_bundle"].(map[string]any)["metadata"].(map[string]any)["resource_access_token"].(string)
 	if other["credentials_bundle"].(map[string]any)["format"] != "plaintext" {
 		t.Errorf("no agent key: the bundle is plaintext")
 	}
-	if st, _, body := a.call("GET", "/resources/"+id, otherToken, nil); st != 403 || errCode(body) != "forbidden" {
+	if st, _, body := a.Call("GET", "/resources/"+id, otherToken, nil); st != 403 || errCode(body) != "forbidden" {
 		t.Errorf("foreign token: %d %v", st, body)
 	}
 
 	// The sandbox expires two hours after provisioning and is removed (auto_destroy).
-	clock.call("POST", "/advance", "", map[string]any{"seconds": 7200})
-	if st, _, body := a.call("GET", "/resources/"+id, newToken, nil); st != 404 || errCode(body) != "resource_not_found" {
+	clock.Call("POST", "/advance", "", map[string]any{"seconds": 7200})
+	if st, _, body := a.Call("GET", "/resources/"+id, newToken, nil); st != 404 || errCode(body) != "resource_not_found" {
 		t.Errorf("expired sandbox: %d %v", st, body)
 	}
 
 	// Deprovision the other resource; again is a conflict; its credentials are gone.
 	oid := other["resource_id"].(string)
-	if st, _, body := a.call("DELETE", "/resources/"+oid, otherToken, map[string]any{"reason": "done"}); st != 200 || body["status"] != "deprovisioned" {
+	if st, _, body := a.Call("DELETE", "/resources/"+oid, otherToken, map[string]any{"reason": "done"}); st != 200 || body["status"] != "deprovisioned" {
 		t.Errorf("deprovision: %d %v", st, body)
 	}
-	if st, _, body := a.call("DELETE", "/deprovision/"+oid, otherToken, nil); st != 409 || errCode(body) != "conflict" {
+	if st, _, body := a.Call("DELETE", "/deprovision/"+oid, otherToken, nil); st != 409 || errCode(body) != "conflict" {
 		t.Errorf("deprovision twice: %d %v", st, body)
 	}
-	if st, _, _ := a.call("GET", "/resources/"+oid+"/credentials", otherToken, nil); st != 404 {
+	if st, _, _ := a.Call("GET", "/resources/"+oid+"/credentials", otherToken, nil); st != 404 {
 		t.Errorf("credentials after deprovision: %d", st)
 	}
-	if st, _, body := a.call("GET", "/resources/"+oid, otherToken, nil); st != 200 || body["status"] != "deprovisioned" || body["deprovisioned_at"] == nil {
+	if st, _, body := a.Call("GET", "/resources/"+oid, otherToken, nil); st != 200 || body["status"] != "deprovisioned" || body["deprovisioned_at"] == nil {
 		t.Errorf("status after deprovision: %d %v", st, body)
 	}
 	events, _ := f.db.EventsOf(t.Context(), oid)
@@ -168,18 +130,18 @@ func TestAgentFlowAgainstTheMock(t *testing.T) {
 
 func TestAsynchronousProvisioning(t *testing.T) {
 	f := newFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/osp/v1"} // acmedb is the default provider
-	st, _, res := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "free"})
+	a := agent{T: t, Base: f.srv.URL + "/osp/v1"} // acmedb is the default provider
+	st, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "free"})
 	if st != 202 || res["status"] != "provisioning" || res["estimated_ready_seconds"] != float64(20) || res["poll_url"] == nil || res["credentials"] != nil {
 		t.Fatalf("async provision: %d %v", st, res)
 	}
 	id := res["resource_id"].(string)
-	if st, _, body := a.call("GET", "/resources/"+id, "", nil); st != 200 || body["status"] != "provisioning" || body["credentials_bundle"] != nil {
+	if st, _, body := a.Call("GET", "/resources/"+id, "", nil); st != 200 || body["status"] != "provisioning" || body["credentials_bundle"] != nil {
 		t.Errorf("status while provisioning: %d %v", st, body)
 	}
-	clock := agent{t: t, base: f.srv.URL + "/ospbox/v1/clock"}
-	clock.call("POST", "/advance", "", map[string]any{"seconds": 20})
-	st, _, body := a.call("GET", "/resources/"+id, "", nil)
+	clock := agent{T: t, Base: f.srv.URL + "/ospbox/v1/clock"}
+	clock.Call("POST", "/advance", "", map[string]any{"seconds": 20})
+	st, _, body := a.Call("GET", "/resources/"+id, "", nil)
 	if st != 200 || body["status"] != "provisioned" || body["credentials_bundle"] == nil {
 		t.Fatalf("first status after completion must carry the bundle: %d %v", st, body)
 	}
@@ -187,15 +149,15 @@ func TestAsynchronousProvisioning(t *testing.T) {
 	if u, _ := creds["connection_uri"].(string); !strings.HasPrefix(u, "postgresql://") || !strings.Contains(u, creds["password"].(string)) {
 		t.Errorf("generated credentials %v", creds)
 	}
-	if _, _, again := a.call("GET", "/resources/"+id, "", nil); again["credentials_bundle"] != nil {
+	if _, _, again := a.Call("GET", "/resources/"+id, "", nil); again["credentials_bundle"] != nil {
 		t.Error("the bundle is delivered once")
 	}
 }
 
 func TestProvisioningErrors(t *testing.T) {
 	f := newFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
-	sky := agent{t: t, base: f.srv.URL + "/providers/skyhost/osp/v1"}
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	sky := agent{T: t, Base: f.srv.URL + "/providers/skyhost/osp/v1"}
 	tests := []struct {
 		name   string
 		a      agent
@@ -217,72 +179,72 @@ func TestProvisioningErrors(t *testing.T) {
 		{"ttl conflict", a, map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "sandbox": map[string]any{"enabled": true, "ttl_hours": 1}, "ttl_seconds": 60}, 400, "invalid_request"},
 	}
 	for _, tt := range tests {
-		st, _, body := tt.a.call("POST", "/provision", "", tt.body)
+		st, _, body := tt.a.Call("POST", "/provision", "", tt.body)
 		if st != tt.status || errCode(body) != tt.code {
 			t.Errorf("%s: %d %s, want %d %s: %v", tt.name, st, errCode(body), tt.status, tt.code, body)
 		}
 	}
-	_, _, body := a.call("POST", "/provision", "", "{\n  \"offering_id\": \"acmedb/redis\",,\n}")
+	_, _, body := a.Call("POST", "/provision", "", "{\n  \"offering_id\": \"acmedb/redis\",,\n}")
 	if msg := body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "line 2, column") {
 		t.Errorf("syntax errors carry the position: %s", msg)
 	}
 	// A paid tier with accepted payment succeeds.
-	if st, _, body := sky.call("POST", "/provision", "", map[string]any{"offering_id": "skyhost/object-storage", "tier_id": "standard", "payment_method": "stripe_spt", "payment_proof": "tok_ok"}); st != 202 {
+	if st, _, body := sky.Call("POST", "/provision", "", map[string]any{"offering_id": "skyhost/object-storage", "tier_id": "standard", "payment_method": "stripe_spt", "payment_proof": "tok_ok"}); st != 202 {
 		t.Errorf("paid provision: %d %v", st, body)
 	}
-	if st, h, _ := a.call("PUT", "/resources/res_x", "", nil); st != 405 || !strings.Contains(h.Get("Allow"), "DELETE") {
+	if st, h, _ := a.Call("PUT", "/resources/res_x", "", nil); st != 405 || !strings.Contains(h.Get("Allow"), "DELETE") {
 		t.Errorf("PUT on a resource: %d %s", st, h.Get("Allow"))
 	}
-	if st, _, body := a.call("GET", "/resources/res_unknown", "", nil); st != 404 || errCode(body) != "resource_not_found" {
+	if st, _, body := a.Call("GET", "/resources/res_unknown", "", nil); st != 404 || errCode(body) != "resource_not_found" {
 		t.Errorf("unknown resource: %d %v", st, body)
 	}
 }
 
 func TestIdempotencyAndNonces(t *testing.T) {
 	f := newFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
 	body := map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "idempotency_key": "k-1", "nonce": "n-1"}
-	st, _, first := a.call("POST", "/provision", "", body)
+	st, _, first := a.Call("POST", "/provision", "", body)
 	if st != 201 {
 		t.Fatalf("first: %d %v", st, first)
 	}
 	body["nonce"] = "n-2"
-	st, h, replay := a.call("POST", "/provision", "", body)
+	st, h, replay := a.Call("POST", "/provision", "", body)
 	if st != 201 || h.Get("Idempotent-Replayed") != "true" || replay["resource_id"] != first["resource_id"] || replay["created_at"] != first["created_at"] {
 		t.Errorf("replay: %d %v", st, replay)
 	}
 	body["nonce"] = "n-3"
 	body["tier_id"] = "pay-as-you-go"
-	if st, _, b := a.call("POST", "/provision", "", body); st != 409 || errCode(b) != "conflict" {
+	if st, _, b := a.Call("POST", "/provision", "", body); st != 409 || errCode(b) != "conflict" {
 		t.Errorf("same key, other body: %d %v", st, b)
 	}
-	if st, _, b := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "nonce": "n-1"}); st != 409 || errCode(b) != "nonce_reused" {
+	if st, _, b := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "nonce": "n-1"}); st != 409 || errCode(b) != "nonce_reused" {
 		t.Errorf("reused nonce: %d %v", st, b)
 	}
-	if st, _, _ := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"}, "Idempotency-Key", "k-2"); st != 201 {
+	if st, _, _ := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"}, "Idempotency-Key", "k-2"); st != 201 {
 		t.Errorf("header key: %d", st)
 	}
 }
 
 func TestClockAPI(t *testing.T) {
 	f := newFixture(t)
-	c := agent{t: t, base: f.srv.URL + "/ospbox/v1/clock"}
-	_, _, before := c.call("GET", "", "", nil)
-	_, _, frozen := c.call("POST", "/freeze", "", nil)
+	c := agent{T: t, Base: f.srv.URL + "/ospbox/v1/clock"}
+	_, _, before := c.Call("GET", "", "", nil)
+	_, _, frozen := c.Call("POST", "/freeze", "", nil)
 	if frozen["frozen"] != true {
 		t.Errorf("freeze: %v", frozen)
 	}
-	_, _, adv := c.call("POST", "/advance", "", map[string]any{"seconds": 3600})
+	_, _, adv := c.Call("POST", "/advance", "", map[string]any{"seconds": 3600})
 	if adv["now"] == before["now"] {
 		t.Errorf("advance did not move the clock: %v -> %v", before, adv)
 	}
-	if st, _, body := c.call("POST", "/advance", "", map[string]any{"seconds": 0}); st != 400 || errCode(body) != "invalid_request" {
+	if st, _, body := c.Call("POST", "/advance", "", map[string]any{"seconds": 0}); st != 400 || errCode(body) != "invalid_request" {
 		t.Errorf("zero seconds: %d", st)
 	}
-	if st, _, _ := c.call("POST", "/advance", "", map[string]any{"seconds": 5}, "Origin", "http://evil.example"); st != 403 {
+	if st, _, _ := c.Call("POST", "/advance", "", map[string]any{"seconds": 5}, "Origin", "http://evil.example"); st != 403 {
 		t.Errorf("a cross-origin browser must not move the clock: %d", st)
 	}
-	if _, _, resumed := c.call("POST", "/resume", "", nil); resumed["frozen"] != false {
+	if _, _, resumed := c.Call("POST", "/resume", "", nil); resumed["frozen"] != false {
 		t.Errorf("resume: %v", resumed)
 	}
 }

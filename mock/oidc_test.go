@@ -87,33 +87,33 @@ func validClaims(iss string) jwt.Claims {
 
 func TestOIDCTokensFromATrustedIssuer(t *testing.T) {
 	f := newOIDCFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
 	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA} {
 		tok := f.token(t, alg, validClaims(trustedIssuer))
-		st, _, res := a.call("POST", "/provision", tok, map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+		st, _, res := a.Call("POST", "/provision", tok, map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
 		if st != 201 {
 			t.Fatalf("%s bearer: %d %v", alg, st, res)
 		}
 		// The token's subject owns the resource: the same identity reads it without the access token.
-		if st, _, body := a.call("GET", "/resources/"+res["resource_id"].(string), tok, nil); st != 200 {
+		if st, _, body := a.Call("GET", "/resources/"+res["resource_id"].(string), tok, nil); st != 200 {
 			t.Errorf("%s owner reads its resource: %d %v", alg, st, body)
 		}
 		// Another subject of the same issuer is not the owner.
 		other := validClaims(trustedIssuer)
 		other.Subject = "agent-8"
-		if st, _, body := a.call("GET", "/resources/"+res["resource_id"].(string), f.token(t, alg, other), nil); st != 403 || errCode(body) != "forbidden" {
+		if st, _, body := a.Call("GET", "/resources/"+res["resource_id"].(string), f.token(t, alg, other), nil); st != 403 || errCode(body) != "forbidden" {
 			t.Errorf("%s other subject: %d %v", alg, st, body)
 		}
 	}
 	// Dialect C's carrier, with members that agree with the token.
 	tok := f.token(t, jose.ES256, validClaims(trustedIssuer))
-	st, _, res := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free",
+	st, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free",
 		"authentication": map[string]any{"method": "oidc", "token": tok, "issuer": trustedIssuer, "audience": "acmedb.example", "subject": "agent-7"}})
 	if st != 201 {
 		t.Errorf("C carrier: %d %v", st, res)
 	}
 	// Dialect B's carrier.
-	st, _, res = a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free",
+	st, _, res = a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free",
 		"agent_identity": map[string]any{"method": "oauth2_client", "credential": tok}})
 	if st != 201 {
 		t.Errorf("B carrier: %d %v", st, res)
@@ -122,7 +122,7 @@ func TestOIDCTokensFromATrustedIssuer(t *testing.T) {
 
 func TestOIDCFailures(t *testing.T) {
 	f := newOIDCFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	expired := validClaims(trustedIssuer)
 	expired.IssuedAt, expired.Expiry = jwt.NewNumericDate(time.Now().Add(-2*time.Hour)), jwt.NewNumericDate(time.Now().Add(-time.Hour))
@@ -156,7 +156,7 @@ func TestOIDCFailures(t *testing.T) {
 			c.carrier["token"], bearer = c.token, ""
 			body["authentication"] = c.carrier
 		}
-		st, _, res := a.call("POST", "/provision", bearer, body)
+		st, _, res := a.Call("POST", "/provision", bearer, body)
 		reason, _ := func() (any, bool) {
 			d, ok := res["error"].(map[string]any)["details"].(map[string]any)
 			if !ok {

@@ -3,6 +3,7 @@ package mock
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -89,11 +91,11 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 			bsp.WriteError(rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", limit), nil)
 		case errors.As(err, &tooBig):
 			reqBody = nil
-			writeOSPError(rec, newOSPError("payload_too_large", "request body is larger than 1 MiB"))
+			osp.WriteError(rec, osp.NewError("payload_too_large", "request body is larger than 1 MiB"))
 		case err != nil && (protocol == "bsp" || protocol == "oap"):
 			bsp.WriteError(rec, http.StatusBadRequest, "INVALID_JSON", "the request body could not be read: "+err.Error(), nil)
 		case err != nil:
-			writeOSPError(rec, newOSPError("invalid_request", "request body could not be read: "+err.Error()))
+			osp.WriteError(rec, osp.NewError("invalid_request", "request body could not be read: "+err.Error()))
 		}
 		r.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
@@ -300,7 +302,7 @@ func (s *Sandbox) serveSafely(rec *recorder, r *http.Request, serve func(http.Re
 		if v := recover(); v != nil {
 			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			if rec.status == 0 {
-				writeOSPError(rec, newOSPError("provider_error", "ospbox failed on this request (a bug; the log has the details)"))
+				osp.WriteError(rec, osp.NewError("provider_error", "ospbox failed on this request (a bug; the log has the details)"))
 			}
 		}
 	}()
@@ -310,7 +312,7 @@ func (s *Sandbox) serveSafely(rec *recorder, r *http.Request, serve func(http.Re
 // agentOf names who made a request for the log, without secrets: the DID of a TAP attestation,
 // "resource token" or "API key" for the other bearer forms, else the User-Agent.
 func agentOf(r *http.Request) string {
-	if isOperator(r) {
+	if kernel.IsOperator(r) {
 		return "ospbox UI"
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -323,7 +325,7 @@ func agentOf(r *http.Request) string {
 		return "API key"
 	}
 	if parts := strings.Split(tok, "."); len(parts) == 3 {
-		if h, err := decodeSegment(parts[0]); err == nil {
+		if h, err := base64.RawURLEncoding.DecodeString(parts[0]); err == nil {
 			var header struct {
 				Kid string `json:"kid"`
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // ServeHTTP routes a request to the surface it addresses (spec/README.md, Addressing):
@@ -18,7 +19,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	origin := scheme + "://" + r.Host
 	if slug := hostSlug(r.Host); slug != "" && snap.Provider(slug) != nil {
-		s.serveProvider(w, r, snap, snap.Provider(slug), origin, r.URL.Path)
+		s.serveProvider(w, r, snap.Provider(slug), origin, r.URL.Path)
 		return
 	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/providers/"); ok {
@@ -26,12 +27,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p := snap.Provider(slug)
 		if p == nil {
 			s.logged(w, r, "osp", "", func(w http.ResponseWriter) {
-				writeOSPError(w, &OSPError{Status: 404, Code: "not_found",
+				osp.WriteError(w, &osp.Error{Status: 404, Code: "not_found",
 					Message: "no provider \"" + slug + "\" in this workspace", Details: map[string]any{"providers": slugs(snap)}})
 			})
 			return
 		}
-		s.serveProvider(w, r, snap, p, origin+"/providers/"+slug, "/"+sub)
+		s.serveProvider(w, r, p, origin+"/providers/"+slug, "/"+sub)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/ospbox/v1/") || strings.HasPrefix(r.URL.Path, "/schemas/") {
@@ -44,18 +45,18 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isOSPPath(r.URL.Path) {
 		if p := snap.Provider(snap.Default); p != nil {
-			s.serveProvider(w, r, snap, p, origin, r.URL.Path)
+			s.serveProvider(w, r, p, origin, r.URL.Path)
 			return
 		}
 		s.logged(w, r, "osp", "", func(w http.ResponseWriter) {
-			writeOSPError(w, &OSPError{Status: 404, Code: "not_found",
+			osp.WriteError(w, &osp.Error{Status: 404, Code: "not_found",
 				Message: "no default provider: name one in ospbox.json (osp.default_provider) or use /providers/<slug>/",
 				Details: map[string]any{"providers": slugs(snap)}})
 		})
 		return
 	}
 	s.logged(w, r, "", "", func(w http.ResponseWriter) {
-		writeOSPError(w, newOSPError("not_found", "nothing is served at "+r.URL.Path+"; providers are under /providers/<slug>/ and the UI under /ui/"))
+		osp.WriteError(w, osp.NewError("not_found", "nothing is served at "+r.URL.Path+"; providers are under /providers/<slug>/ and the UI under /ui/"))
 	})
 }
 
@@ -127,4 +128,10 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 		}
 		surfaceError(w, http.StatusNotFound, "NOT_FOUND", msg)
 	})
+}
+
+// serveProvider logs a request to provider p (mounted at mount; path relative to it) and hands
+// it to the OSP engine.
+func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, p *osp.ProviderState, mount, path string) {
+	s.logged(w, r, "osp", p.Slug, func(w http.ResponseWriter) { s.osp.Serve(w, r, p, mount, path) })
 }

@@ -1,25 +1,27 @@
-// Package mock is the provider simulation: the sandbox host's HTTP surfaces for OSP (and, as they
-// arrive, BSP/BEST and OAP) and the engine behind them. Its behaviour is driven by the workspace's
-// authored manifests; its state lives in storage.
+// Package mock is the sandbox host: it routes each request to the protocol engine it addresses
+// (<slug>.localhost host names, /providers/<slug>/, the default provider at the root, the BSP
+// and OAP paths), keeps the served snapshot and reloads it, owns the workspace clock, the
+// request log and its redaction, and answers ospbox's own control API. It composes the engines
+// of mock/osp, mock/bsp and mock/oap and is the only package that knows all of them; it wires
+// OSP's event sink to the BSP streams.
+//
+// It may import the protocol packages, the kernel, manifests and storage; never frontend.
 package mock
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/manifests/jsondoc"
 	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/oap"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -36,12 +38,8 @@ type Sandbox struct {
 	clockCtl *WorkspaceClock // nil when the clock cannot be moved (a test's fixed clock)
 	stop     chan struct{}
 	ticking  sync.WaitGroup
-	limits   *rateLimiter
-	// lastSettle is when accrued usage was last settled, and rolledMonth the month (YYYY-MM)
-	// the last monthly roll-over ran in; only Tick touches them, inside the database's single
-	// writer, so they need no lock.
-	lastSettle  time.Time
-	rolledMonth string
+	// osp is the OSP simulation of every provider of the workspace.
+	osp *osp.Engine
 	// oap is the OAP simulation (its own lock; kept in the state database).
 	oap *oap.Engine
 	// bsp is the BSP/BEST simulation (its stream hub in memory, its state in the database).
@@ -53,49 +51,18 @@ type Sandbox struct {
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
 // and swaps it in atomically, so a request sees one consistent set of manifests.
 type Snapshot struct {
-	Providers []*ProviderState // sorted by slug
-	Config    manifests.Config // the workspace settings in force
-	Default   string           // slug mounted at the root, "" for none
+	Providers []*osp.ProviderState // sorted by slug
+	Config    manifests.Config     // the workspace settings in force
+	Default   string               // slug mounted at the root, "" for none
 	BSP       kernel.SurfaceState
 	OAP       kernel.SurfaceState
 	LoadedAt  time.Time
 }
 
-// ProviderState pairs what is on disk with what is being served.
-type ProviderState struct {
-	Slug    string
-	Report  manifests.Report // the file on disk as last read
-	Serving *Served          // last good version; nil when the file never validated
-}
-
-// Served is a validated manifest with its published identity.
-type Served struct {
-	Manifest    *manifests.OSPManifest
-	Version     int
-	PublishedAt time.Time
-	LoadedAt    time.Time
-	key         manifests.SigningKey
-	bodies      sync.Map // servedKey → *kernel.Document
-	cached      atomic.Int32
-}
-
-type servedKey struct{ mount, style string }
-
-// KeyID is the id of the key the served copy is signed with.
-func (sv *Served) KeyID() string { return sv.key.KeyID }
-
 // Provider returns the state of provider slug, or nil.
-func (s *Snapshot) Provider(slug string) *ProviderState {
-	for _, p := range s.Providers {
-		if p.Slug == slug {
-			return p
-		}
-	}
-	return nil
+func (s *Snapshot) Provider(slug string) *osp.ProviderState {
+	return osp.FindProvider(s.Providers, slug)
 }
-
-// Stale reports whether the provider serves an older version than the file on disk.
-func (p *ProviderState) Stale() bool { return p.Serving != nil && !p.Report.Valid }
 
 // Options configures a Sandbox.
 type Options struct {
@@ -115,13 +82,17 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), limits: newRateLimiter()}
+	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{})}
 	s.oap = oap.New(oap.Deps{DB: db, Clock: o.Clock, Dir: ws.Dir, Surface: func() kernel.SurfaceState { return s.Snapshot().OAP }})
 	s.bridge.wake = make(chan struct{}, 1)
 	s.bridge.served = func() bool { return s.Snapshot().BSP.Serving != nil }
 	s.bsp = bsp.New(bsp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Stop: s.stop, View: func() bsp.View {
 		snap := s.Snapshot()
 		return bsp.View{BSP: &snap.BSP, Config: &snap.Config}
+	}})
+	s.osp = osp.New(osp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Workspace: ws, Events: &s.bridge, View: func() osp.View {
+		snap := s.Snapshot()
+		return osp.View{Providers: snap.Providers, Config: &snap.Config}
 	}})
 	s.requests = newRequestLog(db, o.Logger)
 	s.snap.Store(&Snapshot{Config: ws.Config})
@@ -246,12 +217,12 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 			continue
 		}
 		m, rep := s.ws.LoadOSP(slug)
-		ps := &ProviderState{Slug: slug, Report: rep}
+		ps := &osp.ProviderState{Slug: slug, Report: rep}
 		if old != nil {
 			ps.Serving = old.Serving
 		}
 		if m != nil {
-			served, err := s.install(ctx, m, ps.Serving)
+			served, err := s.osp.Install(ctx, m, ps.Serving)
 			if err != nil {
 				return err
 			}
@@ -277,26 +248,8 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	return nil
 }
 
-// install publishes a valid manifest: same content keeps its version, new content gets the next.
-func (s *Sandbox) install(ctx context.Context, m *manifests.OSPManifest, old *Served) (*Served, error) {
-	sum := sha256.Sum256(jsondoc.Canonical(m.Doc.Root))
-	hash := hex.EncodeToString(sum[:])
-	version, published, err := s.db.ServedVersion(ctx, m.Slug, hash, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	if old != nil && old.Version == version {
-		return old, nil
-	}
-	key, err := s.ws.ProviderKey(m.Slug)
-	if err != nil {
-		return nil, err
-	}
-	return &Served{Manifest: m, Version: version, PublishedAt: published, LoadedAt: s.clock.Now(), key: key}, nil
-}
-
 // defaultProvider is the configured default when it exists, else the only provider, else none.
-func defaultProvider(configured string, ps []*ProviderState) string {
+func defaultProvider(configured string, ps []*osp.ProviderState) string {
 	if configured != "" {
 		for _, p := range ps {
 			if p.Slug == configured {
@@ -311,27 +264,22 @@ func defaultProvider(configured string, ps []*ProviderState) string {
 	return ""
 }
 
-// body renders (once per mount and style) the signed served manifest.
-func (sv *Served) body(mount, style string) *kernel.Document {
-	k := servedKey{mount, style}
-	if b, ok := sv.bodies.Load(k); ok {
-		return b.(*kernel.Document)
-	}
-	n := manifests.ServedManifest(sv.Manifest, manifests.ServeOptions{
-		MountURL: mount, Version: sv.Version, PublishedAt: sv.PublishedAt, Style: style, Key: sv.key,
-	})
-	body := jsondoc.Indent(n)
-	sum := sha256.Sum256(body)
-	b := kernel.NewDocument(body, `"`+strconv.Itoa(sv.Version)+"-"+hex.EncodeToString(sum[:])[:16]+`"`)
-	if sv.cached.Add(1) > kernel.MaxCachedBodies {
-		return b
-	}
-	actual, _ := sv.bodies.LoadOrStore(k, b)
-	return actual.(*kernel.Document)
-}
-
 // OAP is the workspace's OAP simulation, for the UI and the MCP binding.
 func (s *Sandbox) OAP() *oap.Engine { return s.oap }
 
 // BSP is the workspace's BSP/BEST simulation, for the UI and the MCP binding.
 func (s *Sandbox) BSP() *bsp.Engine { return s.bsp }
+
+// OSP is the workspace's OSP simulation, for the UI, the demo and the MCP binding.
+func (s *Sandbox) OSP() *osp.Engine { return s.osp }
+
+// Tick applies every timer due on the workspace clock: OSP's (asynchronous provisioning, TTLs,
+// accrual, the monthly roll-over), then the 0.6 BSP services' heartbeat windows. It runs once a
+// second and whenever the clock moves; it returns the first engine's error.
+func (s *Sandbox) Tick(ctx context.Context) error {
+	now := s.clock.Now()
+	if err := s.osp.Tick(ctx, now); err != nil {
+		return err
+	}
+	return s.bsp.TimeOutServices(ctx, now)
+}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/ospbox/ospbox/storage"
 )
 
 // SeedFile is the workspace's seed state: what "reset to seed" restores. Without it the seed is
@@ -71,10 +69,7 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 		return err
 	}
 	s.oap.Reload() // the OAP simulation's state came with the replaced state
-	if err := s.db.Update(ctx, func(*storage.Tx) error {
-		s.lastSettle, s.rolledMonth = time.Time{}, ""
-		return nil
-	}); err != nil {
+	if err := s.osp.ResetTimers(ctx); err != nil {
 		return err
 	}
 	return errors.Join(s.Reload(ctx), s.Tick(ctx))

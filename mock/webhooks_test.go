@@ -76,19 +76,19 @@ func TestWebhookDeliveryWithRetries(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	defer recv.Close()
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
-	_, _, res := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
 	id := res["resource_id"].(string)
-	if st, _, b := a.call("POST", "/webhooks/"+id, "", map[string]any{"webhook_url": "https://10.1.2.3/hook"}); st != 400 || b["error"].(map[string]any)["details"].(map[string]any)["field"] != "webhook_url" {
+	if st, _, b := a.Call("POST", "/webhooks/"+id, "", map[string]any{"webhook_url": "https://10.1.2.3/hook"}); st != 400 || b["error"].(map[string]any)["details"].(map[string]any)["field"] != "webhook_url" {
 		t.Errorf("private target: %d %v", st, b)
 	}
-	st, _, reg := a.call("POST", "/webhooks/"+id, "", map[string]any{"webhook_url": recv.URL + "/hook", "events": []string{"credentials.rotated"}})
+	st, _, reg := a.Call("POST", "/webhooks/"+id, "", map[string]any{"webhook_url": recv.URL + "/hook", "events": []string{"credentials.rotated"}})
 	secret, _ := reg["secret"].(string)
 	if st != 200 || !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("register: %d %v", st, reg)
 	}
-	a.call("POST", "/resources/"+id+"/credentials", "", map[string]any{}) // credentials.rotated
-	a.call("DELETE", "/resources/"+id, "", nil)                           // not subscribed
+	a.Call("POST", "/resources/"+id+"/credentials", "", map[string]any{}) // credentials.rotated
+	a.Call("DELETE", "/resources/"+id, "", nil)                           // not subscribed
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		mu.Lock()
@@ -131,11 +131,11 @@ func TestWebhookDeliveryWithRetries(t *testing.T) {
 
 func TestWebhookURLAtProvisioning(t *testing.T) {
 	f := newFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
-	if st, _, b := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "webhook_url": "http://127.0.0.1:1/x"}); st != 400 || errCode(b) != "invalid_request" {
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	if st, _, b := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "webhook_url": "http://127.0.0.1:1/x"}); st != 400 || errCode(b) != "invalid_request" {
 		t.Errorf("loopback target without allow_loopback: %d %v", st, b)
 	}
-	st, _, res := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "webhook_url": "https://hooks.example.com/osp"})
+	st, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "webhook_url": "https://hooks.example.com/osp"})
 	creds := res["credentials_bundle"].(map[string]any)["credentials"].(map[string]any)
 	if st != 201 || !strings.HasPrefix(creds["osp_webhook_secret"].(string), "whsec_") {
 		t.Errorf("webhook secret in the credentials: %d %v", st, creds)
@@ -144,24 +144,24 @@ func TestWebhookURLAtProvisioning(t *testing.T) {
 
 func TestFaultInjection(t *testing.T) {
 	f := newFixture(t)
-	a := agent{t: t, base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
 	free := map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"}
-	if st, h, b := a.call("POST", "/provision", "", free, "X-Ospbox-Fault", "capacity_exhausted; retry_after=9"); st != 503 || errCode(b) != "capacity_exhausted" || h.Get("Retry-After") != "9" {
+	if st, h, b := a.Call("POST", "/provision", "", free, "X-Ospbox-Fault", "capacity_exhausted; retry_after=9"); st != 503 || errCode(b) != "capacity_exhausted" || h.Get("Retry-After") != "9" {
 		t.Errorf("capacity: %d %v", st, b)
 	}
-	if st, _, b := a.call("POST", "/provision", "", free, "X-Ospbox-Fault", "offering_not_found"); st != 400 || errCode(b) != "invalid_offering" {
+	if st, _, b := a.Call("POST", "/provision", "", free, "X-Ospbox-Fault", "offering_not_found"); st != 400 || errCode(b) != "invalid_offering" {
 		t.Errorf("synonym: %d %v", st, b)
 	}
 	// Faults come after every check: a bad tier still answers invalid_tier.
-	if st, _, b := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "x"}, "X-Ospbox-Fault", "capacity_exhausted"); st != 400 || errCode(b) != "invalid_tier" {
+	if st, _, b := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "x"}, "X-Ospbox-Fault", "capacity_exhausted"); st != 400 || errCode(b) != "invalid_tier" {
 		t.Errorf("order: %d %v", st, b)
 	}
-	st, _, res := a.call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "free"}, "X-Ospbox-Fault", "provisioning_failed")
+	st, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "free"}, "X-Ospbox-Fault", "provisioning_failed")
 	if st != 202 {
 		t.Fatalf("async failure accepted first: %d %v", st, res)
 	}
-	agent{t: t, base: f.srv.URL + "/ospbox/v1/clock"}.call("POST", "/advance", "", map[string]any{"seconds": 30})
-	_, _, status := a.call("GET", "/resources/"+res["resource_id"].(string), "", nil)
+	agent{T: t, Base: f.srv.URL + "/ospbox/v1/clock"}.Call("POST", "/advance", "", map[string]any{"seconds": 30})
+	_, _, status := a.Call("GET", "/resources/"+res["resource_id"].(string), "", nil)
 	if status["status"] != "error" || status["error"] == nil || status["credentials_bundle"] != nil {
 		t.Errorf("failed provisioning: %v", status)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // ospChecks are the OSP checks, in the order they run (later ones use what earlier ones found).
@@ -280,11 +280,11 @@ func ospRoundTrip(ctx context.Context, s *session) outcome {
 		return skip("the resource is still provisioning; its bundle is not out yet")
 	}
 	raw, _ := json.Marshal(bundle["encrypted_credentials"])
-	var ec mock.EncryptedCredentials
+	var ec osp.EncryptedCredentials
 	if json.Unmarshal(raw, &ec) != nil || ec.Ciphertext == "" {
 		return fail(r.req, "the bundle is not encrypted to agent_public_key: format "+fmt.Sprint(bundle["format"]))
 	}
-	if _, err := mock.DecryptCredentials(key.Seed(), ec); err != nil {
+	if _, err := osp.DecryptCredentials(key.Seed(), ec); err != nil {
 		return fail(r.req, "the encrypted bundle does not open with the agent's key: "+err.Error())
 	}
 	usage, err := s.do(ctx, "GET", s.base+"/resources/"+id+"/usage", nil, "Authorization", bearer(token))

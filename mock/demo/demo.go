@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // Options configures a run.
@@ -172,9 +172,9 @@ func (a *agent) script(ctx context.Context) error {
 	a.report.Resources = append(a.report.Resources, sandboxID)
 	token := str(sb, "credentials_bundle", "metadata", "resource_access_token")
 	raw, _ := json.Marshal(sb["credentials_bundle"].(map[string]any)["encrypted_credentials"])
-	var ec mock.EncryptedCredentials
+	var ec osp.EncryptedCredentials
 	json.Unmarshal(raw, &ec)
-	if _, err := mock.DecryptCredentials(key.Seed(), ec); err != nil {
+	if _, err := osp.DecryptCredentials(key.Seed(), ec); err != nil {
 		return fmt.Errorf("decrypting the bundle: %w", err)
 	}
 	a.report.Decrypted = true

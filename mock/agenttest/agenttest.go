@@ -1,0 +1,64 @@
+// Package agenttest makes the HTTP calls an agent makes, for tests: a JSON body in, the status,
+// headers and decoded JSON body out. The host's tests, the protocol packages' tests and
+// mocktest share it; it imports nothing of ospbox, so any of them may use it.
+package agenttest
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Agent calls the API under Base.
+type Agent struct {
+	T    testing.TB
+	Base string
+}
+
+// Call sends method Base+path with body (nil, a string sent as is, or a value sent as JSON),
+// the bearer token when given, and hdr's name/value pairs; a transport failure fails the test.
+func (a Agent) Call(method, path, token string, body any, hdr ...string) (int, http.Header, map[string]any) {
+	a.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = strings.NewReader(string(j))
+	}
+	req, _ := http.NewRequest(method, a.Base+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return resp.StatusCode, resp.Header, out
+}
+
+// ErrCode is the error code of an error body in any protocol's envelope ({"error": {"code"}}).
+func ErrCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+// Seed is the Ed25519 seed of the spec's test agent (RFC 8032's first test key), whose did:key
+// is did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw.
+func Seed() []byte {
+	seed, _ := hex.DecodeString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+	return seed
+}

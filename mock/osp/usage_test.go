@@ -1,0 +1,50 @@
+package osp_test
+
+import (
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ospbox/ospbox/mock/osp"
+)
+
+// TestUsageAccruesDeterministically advances the clock a full day on a metered resource and
+// checks the accrued quantity and its charge against the seeded rate.
+func TestUsageAccruesDeterministically(t *testing.T) {
+	f := newFixture(t)
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	clock := agent{T: t, Base: f.srv.URL + "/ospbox/v1/clock"}
+	clock.Call("POST", "/freeze", "", nil)
+	_, _, now := clock.Call("GET", "", "", nil)
+	cur, _ := time.Parse(time.RFC3339, now["now"].(string))
+	// Start at the beginning of next month so the whole day falls in one period.
+	start := time.Date(cur.Year(), cur.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	clock.Call("POST", "/advance", "", map[string]any{"seconds": int(start.Sub(cur).Seconds())})
+	_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "pay-as-you-go", "payment_method": "x402", "payment_proof": "p"})
+	id := res["resource_id"].(string)
+	clock.Call("POST", "/advance", "", map[string]any{"seconds": 30 * 86400})
+	_, _, u := a.Call("GET", "/resources/"+id+"/usage", "", nil)
+	rate := osp.AccrualRate(id, "requests", "10")
+	want := new(big.Rat).Mul(rate, big.NewRat(720, 1))
+	wantQty := osp.DecimalString(mustRat(want.FloatString(2)))
+	got := u["metrics"].(map[string]any)["requests"]
+	if got != mustFloat(wantQty) {
+		t.Fatalf("accrued requests %v, want %s (rate %s/h)", got, wantQty, rate.FloatString(6))
+	}
+	over := new(big.Rat).Sub(mustRat(wantQty), big.NewRat(10, 1))
+	wantCost := "0.00"
+	if over.Sign() > 0 {
+		wantCost = osp.Cents(over.Mul(over, big.NewRat(20, 100)))
+	}
+	if u["overage_cost"].(map[string]any)["amount"] != wantCost {
+		t.Errorf("overage %v, want %s", u["overage_cost"], wantCost)
+	}
+	// The same resource id always accrues at the same rate.
+	if osp.AccrualRate(id, "requests", "10").Cmp(rate) != 0 {
+		t.Error("the rate is not deterministic")
+	}
+}
+
+func mustRat(s string) *big.Rat { r, _ := new(big.Rat).SetString(s); return r }
+
+func mustFloat(s string) float64 { f, _ := mustRat(s).Float64(); return f }
