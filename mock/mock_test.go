@@ -16,6 +16,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/agenttest"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -60,21 +61,7 @@ func newFixtureIn(t testing.TB, dir string) *fixture {
 
 func (f *fixture) do(t *testing.T, method, path string, hdr map[string]string, body io.Reader) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, f.srv.URL+path, body)
-	for k, v := range hdr {
-		if k == "Host" {
-			req.Host = v
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	return agenttest.Do(t, method, f.srv.URL+path, hdr, body)
 }
 
 func decodeError(t *testing.T, b []byte) map[string]any {

@@ -1,22 +1,30 @@
-// Package mocktest starts an ospbox sandbox on the built-in sample workspace for tests of the
-// packages that drive one from outside (the UI, the demo agent, the checker).
+// Package mocktest starts an ospbox sandbox for tests of the packages that drive one from
+// outside: the UI, the demo agent, the checker, and the protocol packages' own external tests
+// (package osp_test, bsp_test, oap_test), which check their engine through the whole host.
+//
+// It may import the host (mock), manifests, storage and agenttest.
 package mocktest
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/agenttest"
 	"github.com/ospbox/ospbox/storage"
 )
 
-// Sandbox is a running sample workspace.
+// Sandbox is a running workspace, served over loopback HTTP at URL.
 type Sandbox struct {
 	Dir string
 	DB  *storage.DB
+	URL string
 	*mock.Sandbox
 }
 
@@ -24,7 +32,8 @@ type Sandbox struct {
 // everything closes when the test ends.
 func New(t testing.TB) *Sandbox { return NewWith(t, nil) }
 
-// NewWith is New with files (workspace-relative path → content) written over the samples.
+// NewWith is New with files (workspace-relative path → content) written over the samples; an
+// empty content removes the sample file.
 func NewWith(t testing.TB, files map[string]string) *Sandbox {
 	t.Helper()
 	dir := t.TempDir()
@@ -33,6 +42,10 @@ func NewWith(t testing.TB, files map[string]string) *Sandbox {
 	}
 	for rel, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if body == "" {
+			os.Remove(p)
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -40,6 +53,12 @@ func NewWith(t testing.TB, files map[string]string) *Sandbox {
 			t.Fatal(err)
 		}
 	}
+	return Open(t, dir)
+}
+
+// Open starts the sandbox on the workspace in dir.
+func Open(t testing.TB, dir string) *Sandbox {
+	t.Helper()
 	ws, err := manifests.OpenWorkspace(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -54,5 +73,13 @@ func NewWith(t testing.TB, files map[string]string) *Sandbox {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	return &Sandbox{Dir: dir, DB: db, Sandbox: sb}
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	return &Sandbox{Dir: dir, DB: db, URL: srv.URL, Sandbox: sb}
+}
+
+// Fetch sends method URL+path as an agent would and returns the response and its body.
+func (s *Sandbox) Fetch(t testing.TB, method, path string, hdr map[string]string, body io.Reader) (*http.Response, []byte) {
+	t.Helper()
+	return agenttest.Do(t, method, s.URL+path, hdr, body)
 }

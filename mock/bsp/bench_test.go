@@ -1,4 +1,4 @@
-package mock
+package bsp_test
 
 import (
 	"bufio"
@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ospbox/ospbox/mock/agenttest"
 	"github.com/ospbox/ospbox/mock/bsp"
+	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
 // BenchmarkBSPCommandsParallel posts distinct valid commands (each validated, recorded durably
@@ -30,7 +32,7 @@ func BenchmarkBSPCommandsParallel(b *testing.B) {
 	body := func() string {
 		return command(fmt.Sprintf("bench-%d", n.Add(1)), "PlaceOrder", "place-order/1.0", `{"orderId": "o-1", "qty": 2}`)
 	}
-	benchAgainstBare(b, f.srv.URL+"/bsp/io.bsp.agents/commands", body, `{"id":"bench-1"}`)
+	agenttest.BenchAgainstBare(b, f.URL+"/bsp/io.bsp.agents/commands", body, `{"id":"bench-1"}`)
 }
 
 // BenchmarkBSPStreamFanout connects 1,000 SSE subscribers over loopback HTTP, publishes 1,000
@@ -81,10 +83,10 @@ func benchFanout(b *testing.B, pace time.Duration) {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // oursFanout publishes through ospbox: a durable event, then the streams.
-func oursFanout(f *fixture) fanoutTarget {
-	return fanoutTarget{url: f.srv.URL + "/bsp/io.bsp.agents/events/stream", streams: f.sb.BSP().Streams, publish: func(t0 time.Time) (string, error) {
+func oursFanout(f *mocktest.Sandbox) fanoutTarget {
+	return fanoutTarget{url: f.URL + "/bsp/io.bsp.agents/events/stream", streams: f.BSP().Streams, publish: func(t0 time.Time) (string, error) {
 		data := []byte(fmt.Sprintf(`{"orderId":"o-1","itemCount":2,"t":%d}`, t0.UnixNano()))
-		ev, err := f.sb.BSP().Emit(context.Background(), "io.bsp.agents", "OrderPlaced", data)
+		ev, err := f.BSP().Emit(context.Background(), "io.bsp.agents", "OrderPlaced", data)
 		return ev.ID, err
 	}}
 }
@@ -270,7 +272,7 @@ func (s *bareSSE) target() fanoutTarget {
 // each iteration. Latency: publication start (carried in the event's data) to the read.
 func BenchmarkBSPStreamFanoutExternal(b *testing.B) {
 	bin := filepath.Join(b.TempDir(), "sseclients")
-	if out, err := exec.Command("go", "build", "-o", bin, "../testdata/sseclients").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../testdata/sseclients").CombinedOutput(); err != nil {
 		b.Fatalf("building sseclients: %v\n%s", err, out)
 	}
 	b.Run("500/s", func(b *testing.B) { benchFanoutExternal(b, bin, 2*time.Millisecond) })

@@ -1,4 +1,4 @@
-package mock
+package bsp_test
 
 import (
 	"net/http/httptest"
@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/ospbox/ospbox/mock/bsp"
+	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
 // FuzzBSPCommandEnvelope posts arbitrary bodies to POST /commands in every generation: the answer
 // is 201 or a BSP error body with a 4xx status, never a 500 or a panic.
 func FuzzBSPCommandEnvelope(f *testing.F) {
-	fixtures := map[string]*fixture{}
+	fixtures := map[string]*mocktest.Sandbox{}
 	for _, gen := range []string{"0.6", "0.8", "0.9"} {
 		fixtures[gen] = bspWorkspace(f, gen, `{"type": "none"}`, "", nil)
 	}
@@ -31,7 +32,7 @@ func FuzzBSPCommandEnvelope(f *testing.F) {
 		gen := gens[int(g)%3]
 		req := httptest.NewRequest("POST", "http://127.0.0.1:7410"+bspBase(gen)+"/commands", strings.NewReader(body))
 		rec := httptest.NewRecorder()
-		fixtures[gen].sb.ServeHTTP(rec, req)
+		fixtures[gen].ServeHTTP(rec, req)
 		if rec.Code >= 500 || rec.Code != 201 && !strings.Contains(rec.Body.String(), `{"error":{"code":"`) {
 			t.Fatalf("%s: status %d for %q: %s", gen, rec.Code, body, rec.Body)
 		}
@@ -57,7 +58,7 @@ func FuzzBSPQueryParameters(f *testing.F) {
 		for _, path := range []string{"/events?", "/queries/order-status?"} {
 			req := httptest.NewRequest("GET", "http://127.0.0.1:7410/bsp/io.bsp.agents"+path+url.Values(q).Encode(), nil)
 			rec := httptest.NewRecorder()
-			fx.sb.ServeHTTP(rec, req)
+			fx.ServeHTTP(rec, req)
 			if rec.Code != 200 && rec.Code != 400 {
 				t.Fatalf("%s%s: status %d: %s", path, raw, rec.Code, rec.Body)
 			}

@@ -1,4 +1,4 @@
-package mock
+package oap_test
 
 import (
 	"net/http/httptest"
@@ -8,11 +8,14 @@ import (
 	"testing"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
 func TestOAPSimulationEndToEnd(t *testing.T) {
-	f := newFixture(t)
-	a := agent{T: t, Base: f.srv.URL + "/oap"}
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL + "/oap"}
 	_, _, list := a.Call("GET", "/agents", "", nil)
 	agents, _ := list["agents"].([]any)
 	if len(agents) != 1 || agents[0].(map[string]any)["id"] != "triage" || agents[0].(map[string]any)["status"] != "running" {
@@ -57,10 +60,10 @@ func TestOAPSimulationEndToEnd(t *testing.T) {
 	if st != 201 || reg["status"] != "stopped" {
 		t.Fatalf("register: %d %v", st, reg)
 	}
-	if st, _, b := a.Call("POST", "/agents", "", map[string]any{"id": "echo", "name": "Echo", "accepts": []string{}, "produces": []string{}}); st != 409 || errCode(b) != "AGENT_ALREADY_EXISTS" {
+	if st, _, b := a.Call("POST", "/agents", "", map[string]any{"id": "echo", "name": "Echo", "accepts": []string{}, "produces": []string{}}); st != 409 || agenttest.ErrCode(b) != "AGENT_ALREADY_EXISTS" {
 		t.Errorf("duplicate: %d %v", st, b)
 	}
-	if st, _, b := a.Call("POST", "/agents/echo/pause", "", nil); st != 422 || errCode(b) != "INVALID_STATE" {
+	if st, _, b := a.Call("POST", "/agents/echo/pause", "", nil); st != 422 || agenttest.ErrCode(b) != "INVALID_STATE" {
 		t.Errorf("pause a stopped agent: %d %v", st, b)
 	}
 	_, _, acc = a.Call("POST", "/events", "", map[string]any{"type": "Ping", "data": map[string]any{}, "metadata": map[string]any{}})
@@ -97,13 +100,13 @@ func TestOAPSimulationEndToEnd(t *testing.T) {
 		{"DELETE", "/events", nil, 405, "METHOD_NOT_ALLOWED"},
 		{"GET", "/nothing", nil, 404, "NOT_FOUND"},
 	} {
-		if st, _, b := a.Call(c.method, c.path, "", c.body); st != c.status || errCode(b) != c.code {
+		if st, _, b := a.Call(c.method, c.path, "", c.body); st != c.status || agenttest.ErrCode(b) != c.code {
 			t.Errorf("%s %s: %d %v, want %d %s", c.method, c.path, st, b, c.status, c.code)
 		}
 	}
 
 	// Discovery shows the live registry.
-	d := agent{T: t, Base: f.srv.URL}
+	d := agenttest.Agent{T: t, Base: f.URL}
 	_, _, disc := d.Call("GET", "/.well-known/oap", "", nil)
 	listed := disc["oap"].(map[string]any)["agents"].([]any)
 	if len(listed) != 2 || listed[1].(map[string]any)["id"] != "echo" || listed[1].(map[string]any)["status"] != "running" {
@@ -120,23 +123,23 @@ func TestOAPSimulationEndToEnd(t *testing.T) {
 	if _, _, all := a.Call("GET", "/traces?agentId=triage", "", nil); len(all["traces"].([]any)) != 1 {
 		t.Errorf("traces after delete: %v", all)
 	}
-	if v := f.sb.OAP().State(); len(v.Agents) != 1 || v.Agents[0].ID != "echo" || len(v.Agents[0].Traces) != 2 {
+	if v := f.OAP().State(); len(v.Agents) != 1 || v.Agents[0].ID != "echo" || len(v.Agents[0].Traces) != 2 {
 		t.Errorf("UI view: %+v", v)
 	}
 }
 
 func TestOAPRoutesOfUndeclaredCapabilities(t *testing.T) {
-	f := newFixture(t)
-	path := filepath.Join(f.dir, "oap", "manifest.json")
+	f := mocktest.New(t)
+	path := filepath.Join(f.Dir, "oap", "manifest.json")
 	raw, _ := os.ReadFile(path)
 	text := string(raw)
 	start := strings.Index(text, `,
       {"name": "io.oap.observability.tracing"`)
 	end := strings.Index(text[start+1:], "}") + start + 2
 	os.WriteFile(path, []byte(text[:start]+text[end:]), 0o644)
-	f.sb.ReloadPaths(t.Context(), []string{"oap/manifest.json"})
-	a := agent{T: t, Base: f.srv.URL + "/oap"}
-	if st, _, b := a.Call("GET", "/traces", "", nil); st != 422 || errCode(b) != "CAPABILITY_NOT_SUPPORTED" {
+	f.ReloadPaths(t.Context(), []string{"oap/manifest.json"})
+	a := agenttest.Agent{T: t, Base: f.URL + "/oap"}
+	if st, _, b := a.Call("GET", "/traces", "", nil); st != 422 || agenttest.ErrCode(b) != "CAPABILITY_NOT_SUPPORTED" {
 		t.Errorf("traces without tracing: %d %v", st, b)
 	}
 	if st, _, _ := a.Call("GET", "/agents", "", nil); st != 200 {
@@ -145,22 +148,22 @@ func TestOAPRoutesOfUndeclaredCapabilities(t *testing.T) {
 }
 
 func TestOAPStateSurvivesARestart(t *testing.T) {
-	f := newFixture(t)
-	a := agent{T: t, Base: f.srv.URL + "/oap"}
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL + "/oap"}
 	a.Call("POST", "/events", "", map[string]any{"type": "TicketOpened", "data": map[string]any{}, "metadata": map[string]any{}})
 	a.Call("POST", "/agents", "", map[string]any{"id": "echo", "name": "Echo", "accepts": []string{"Ping"}, "produces": []string{"Pong"}})
 	a.Call("POST", "/agents/triage/pause", "", nil)
 
 	// A second sandbox on the same state, as after a restart.
-	ws, _ := manifests.OpenWorkspace(f.dir)
-	again, err := New(t.Context(), ws, f.db, Options{})
+	ws, _ := manifests.OpenWorkspace(f.Dir)
+	again, err := mock.New(t.Context(), ws, f.DB, mock.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer again.Close()
 	srv := httptest.NewServer(again)
 	defer srv.Close()
-	b := agent{T: t, Base: srv.URL + "/oap"}
+	b := agenttest.Agent{T: t, Base: srv.URL + "/oap"}
 	_, _, list := b.Call("GET", "/agents", "", nil)
 	agents := list["agents"].([]any)
 	if len(agents) != 2 || agents[0].(map[string]any)["status"] != "paused" || agents[1].(map[string]any)["id"] != "echo" {
@@ -182,7 +185,7 @@ func TestOAPStateSurvivesARestart(t *testing.T) {
 // FuzzOAPBodies sends arbitrary bodies to the OAP routes that read one: every answer is a 2xx or
 // a 4xx in the error body, never a 5xx, and the simulation keeps running.
 func FuzzOAPBodies(f *testing.F) {
-	fx := newFixture(f)
+	fx := mocktest.New(f)
 	for _, s := range []string{`{"type":"TicketOpened","data":{},"metadata":{}}`, `{"type":"X","data":{"a":[1,{"b":null}]},"metadata":{"x-ospbox-fail":"y"}}`,
 		`{"id":"a","name":"A","accepts":["T"],"produces":[]}`, `{`, `[]`, `null`, `{"metadata":{"k":1}}`} {
 		f.Add(s, true)
@@ -195,7 +198,7 @@ func FuzzOAPBodies(f *testing.F) {
 		}
 		req := httptest.NewRequest("POST", "http://127.0.0.1:7410"+path, strings.NewReader(body))
 		rec := httptest.NewRecorder()
-		fx.sb.ServeHTTP(rec, req)
+		fx.ServeHTTP(rec, req)
 		if rec.Code >= 500 || (rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":{`)) {
 			t.Fatalf("%s %q: %d %s", path, body, rec.Code, rec.Body)
 		}

@@ -1,0 +1,72 @@
+package agenttest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// loadParallel posts a fresh body to url from 32 concurrent clients (16 × GOMAXPROCS 2) for b.N
+// requests and returns the throughput and the p99 latency.
+func loadParallel(b *testing.B, url string, body func() string, want int) (float64, time.Duration) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.SetParallelism(16)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			resp, err := client.Post(url, "application/json", strings.NewReader(body()))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == 0 {
+		return 0, 0
+	}
+	return float64(len(lat)) / elapsed.Seconds(), lat[len(lat)*99/100]
+}
+
+// BenchAgainstBare posts bodies to url from 32 concurrent clients, then runs the same load
+// against a bare net/http handler answering 201 with canned, and reports both and the ratio.
+func BenchAgainstBare(b *testing.B, url string, body func() string, canned string) {
+	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		io.WriteString(w, canned)
+	}))
+	defer base.Close()
+	b.ResetTimer()
+	ours, ourP99 := loadParallel(b, url, body, 201)
+	theirs, theirP99 := loadParallel(b, base.URL, body, 201)
+	b.StopTimer()
+	b.ReportMetric(ours, "req/s")
+	b.ReportMetric(float64(ourP99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(theirs, "baseline-req/s")
+	b.ReportMetric(float64(theirP99.Microseconds())/1000, "baseline-p99-ms")
+	if theirs > 0 {
+		b.ReportMetric(ours/theirs, "ratio")
+	}
+}
