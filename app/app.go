@@ -1,5 +1,7 @@
 // Package app is ospbox's composition root: it opens a workspace, wires storage, the mock and the
 // UI together, runs the sandbox host, and decides between the desktop window and browser mode.
+//
+// It may import every package of ospbox except main.
 package app
 
 import (

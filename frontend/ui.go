@@ -1,6 +1,9 @@
 // Package frontend is ospbox's UI: templ components rendered on the server, htmx fragments, and
 // an SSE stream of state changes. One http.Handler serves it in the browser (under /ui/ on the
 // sandbox host) and inside the desktop window (through Wails' AssetServer).
+//
+// It may import manifests, storage, the host (mock) and the engines' exported APIs under mock/;
+// never app.
 package frontend
 
 import (

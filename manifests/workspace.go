@@ -1,6 +1,7 @@
 // Package manifests holds what a provider declares: the workspace on disk, manifests parsed with
 // positions, dialect and generation detection, validation findings, the served form of a manifest,
-// and signing. It knows nothing of the rest of ospbox.
+// and signing. It knows nothing of the rest of ospbox: it imports none of mock, frontend, app or
+// storage.
 package manifests
 
 import (

@@ -1,6 +1,7 @@
 // Package storage keeps ospbox's sandbox state in SQLite (modernc.org/sqlite): embedded numbered
 // migrations, every SQL statement ospbox runs, and a change feed published after each commit.
 // SQLite is the single source of truth; nothing else holds state that must survive a restart.
+// It imports nothing of mock, frontend or app.
 package storage
 
 import (

@@ -1,7 +1,8 @@
 // Package jsondoc parses JSON strictly into an ordered tree that remembers where every value
 // came from, and writes such trees back out, either indented (member order kept) or canonical
 // (OSP's signing form). Manifests need all three: diagnostics point at line:column, the served
-// manifest keeps a chosen member order, and signatures cover canonical bytes.
+// manifest keeps a chosen member order, and signatures cover canonical bytes. It imports nothing
+// of ospbox.
 package jsondoc
 
 import (

@@ -1,6 +1,8 @@
 // Package check is a conformance checker for live providers: it discovers what a server speaks
 // and runs checks against it, each with an id, a level, a one-line description, the request it
 // made and, when it fails, the evidence. It is an ordinary HTTP client of the server under test.
+//
+// It may import the host (mock), the protocol packages, the kernel and manifests.
 package check
 
 import (

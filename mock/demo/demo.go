@@ -3,6 +3,8 @@
 // bundle), usage over advanced time, a soft budget block and its override, the spending cap,
 // rotation and deprovisioning — so every page of the UI has something to show. It talks HTTP
 // only; nothing reaches into the engine.
+//
+// It may import the host (mock), the protocol packages and the kernel.
 package demo
 
 import (

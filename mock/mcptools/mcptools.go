@@ -2,6 +2,8 @@
 // capabilities — OSP discovery, provisioning, status, usage, rotation, deprovisioning and cost,
 // the BSP/BEST command catalogue, commands and events, and the OAP registry, events and traces. Each tool sends the sandbox the request an agent
 // would (in process, the same handler as the HTTP API) and returns its JSON answer.
+//
+// It may import the host (mock), the protocol packages, the kernel and manifests.
 package mcptools
 
 import (
