@@ -139,18 +139,11 @@ func (s *Sandbox) every(interval time.Duration, fn func()) {
 // FlushRequestLog waits until every request answered so far is in the request log.
 func (s *Sandbox) FlushRequestLog() { s.requests.Flush() }
 
+// stopped reports whether Close has been called.
+func (s *Sandbox) stopped() bool { return kernel.Closed(s.stop) }
+
 // Close writes the queued request log entries and stops background work. Call it after the HTTP
 // server has drained and before the database closes.
-// stopped reports whether Close has been called.
-func (s *Sandbox) stopped() bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-		return false
-	}
-}
-
 func (s *Sandbox) Close() {
 	select {
 	case <-s.stop:

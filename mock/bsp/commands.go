@@ -509,8 +509,8 @@ func (s *Engine) drainBSPQueue(ctx context.Context, tx *storage.Tx, loc bspLoc) 
 	return nil
 }
 
-// DrainQueues runs queued commands everywhere their handler now runs (after a manifest
-// edit).
+// DrainQueues runs queued commands everywhere their handler now runs: the host calls it after
+// a reload of the BSP manifest or the settings. Failures are logged (the commands stay queued).
 func (s *Engine) DrainQueues(ctx context.Context) {
 	snap := s.view()
 	sv := snap.BSP.Serving

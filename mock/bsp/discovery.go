@@ -29,7 +29,9 @@ func LegacyDiscovery(root *jsondoc.Node) *kernel.Document {
 	return kernel.DocumentOf(jsondoc.Indent(out))
 }
 
-// LiveDiscovery is a 0.6 manifest with its descriptors' live status.
+// LiveDiscovery is a 0.6 manifest with its descriptors' live status, built per request: the
+// host serves it at the discovery path. A service whose descriptors cannot be read keeps its
+// declared statuses.
 func (s *Engine) LiveDiscovery(ctx context.Context, surface manifests.Surface, origin string) *kernel.Document {
 	statuses := map[string]string{}
 	for _, key := range surface.Services {
@@ -47,7 +49,8 @@ func (s *Engine) LiveDiscovery(ctx context.Context, surface manifests.Surface, o
 }
 
 // ServeTenantDiscovery is GET /.well-known/bsp/{tenantId} (spec/bsp.md §4.3): the root manifest's
-// credential, bound to the tenant; an unknown tenant and an unbound credential answer alike.
+// credential, bound to the tenant; an unknown tenant and an unbound credential answer alike. The
+// host routes here with the request logged; failures are answered in BSP's envelope.
 func (s *Engine) ServeTenantDiscovery(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin, tenant string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

@@ -57,14 +57,7 @@ func (s *Engine) Start(seq int64) { s.bspHub.setPosition(seq) }
 // Streams is the number of open event streams.
 func (s *Engine) Streams() int { return s.bspHub.streams() }
 
-func (s *Engine) stopped() bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-		return false
-	}
-}
+func (s *Engine) stopped() bool { return kernel.Closed(s.stop) }
 
 // WriteError writes the BSP error body {"error": {"code", "message", "details"?}} (spec/bsp.md
 // §13): the one place a BSP failure becomes a response.

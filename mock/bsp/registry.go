@@ -285,7 +285,8 @@ func checkDescriptor(n *jsondoc.Node) []bspFieldError {
 }
 
 // TimeOutServices moves 0.6 services that sent a heartbeat and then fell silent for the
-// heartbeat window to error (spec/bsp.md §12).
+// heartbeat window to error (spec/bsp.md §12). The host's Tick calls it; it returns the
+// database's error.
 func (s *Engine) TimeOutServices(ctx context.Context, now time.Time) error {
 	window := s.view().Config.BSP.HeartbeatWindow()
 	if window <= 0 {
@@ -325,7 +326,7 @@ type AgentView struct {
 }
 
 // Agents lists the descriptors of every service of the served BSP manifests with their live
-// status.
+// status (the UI); nil when no BSP manifest is served.
 func (s *Engine) Agents(ctx context.Context) []AgentView {
 	sv := s.view().BSP.Serving
 	if sv == nil {
@@ -347,7 +348,8 @@ func (s *Engine) Agents(ctx context.Context) []AgentView {
 	return out
 }
 
-// Events lists the newest events of every BSP service (the UI).
+// Events lists up to limit of the newest events of every BSP service (the UI); nil when they
+// cannot be read.
 func (s *Engine) Events(ctx context.Context, limit int) []storage.BSPEvent {
 	list, err := s.db.BSPEvents(ctx, storage.BSPEventQuery{AnyService: true, Newest: true, Limit: limit})
 	if err != nil {

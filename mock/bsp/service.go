@@ -48,7 +48,9 @@ func (c *bspCall) mayCommand(typ string) bool {
 // bspBody returns the body of a surface's manifest (its single root member's value).
 func bspBody(s manifests.Surface) *jsondoc.Node { return s.Doc.Root.Members[0].Value }
 
-// Serve answers everything under /bsp/.
+// Serve answers everything under /bsp/ for the surface st. The host routes here with the
+// request logged and its body bounded by bsp.body_limit; every failure is answered in BSP's
+// envelope.
 func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin string) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if st.Serving == nil {

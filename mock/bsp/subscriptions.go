@@ -233,7 +233,8 @@ func (s *Engine) bspDeliveryTarget(ctx context.Context, key string) (subID, secr
 
 // Deliver makes one attempt of a BSP delivery (spec/bsp.md §10.3–§10.4): the envelope as the
 // body, <P>-Delivery-Id, -Subscription-Id, -Delivery-Attempt and, with a secret, -Timestamp and
-// -Signature, signed afresh on each attempt.
+// -Signature, signed afresh on each attempt. The host's delivery loop calls it for deliveries
+// whose key starts with DeliveryPrefix; failures are recorded, not returned.
 func (s *Engine) Deliver(ctx context.Context, d storage.Delivery) {
 	allowLoopback := s.view().Config.Webhooks.AllowLoopback
 	d.Attempts++

@@ -27,7 +27,8 @@ type AgentView struct {
 	Traces []*Trace // newest first, at most 10
 }
 
-// State returns the registry as it stands (after syncing with the served manifest).
+// State returns the registry as it stands (after syncing with the served manifest), for the
+// UI; Present is false when no OAP manifest is served.
 func (s *Engine) State() State {
 	cur := s.surface()
 	if cur.Serving == nil {
@@ -50,7 +51,9 @@ func (s *Engine) State() State {
 	return st
 }
 
-// SetAgentState pauses or resumes an agent (the lifecycle routes' rules).
+// SetAgentState pauses or resumes an agent (op "pause" or "resume") by the lifecycle routes'
+// rules, for the UI. It returns the status the route would answer and, on failure, its error
+// code (MANIFEST_UNAVAILABLE, AGENT_NOT_FOUND, INVALID_STATE, NOT_FOUND).
 func (s *Engine) SetAgentState(id, op string) (int, string) {
 	cur := s.surface()
 	if cur.Serving == nil {
@@ -79,7 +82,8 @@ func (s *Engine) SetAgentState(id, op string) (int, string) {
 	return http.StatusNoContent, ""
 }
 
-// Reload reads the simulation's state again from the database (after an import or a reset).
+// Reload makes the next call read the simulation's state again from the database: the host
+// calls it after an import or a reset.
 func (s *Engine) Reload() {
 	e := &s.reg
 	e.mu.Lock()
@@ -122,7 +126,8 @@ func oapActive(doc *jsondoc.Node, name string) bool {
 	return false
 }
 
-// Serve answers the OAP service routes under /oap/.
+// Serve answers the OAP service routes under /oap/ for the surface st. The host routes here
+// with the request logged and its body bounded; every failure is answered in OAP's envelope.
 func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	path := strings.TrimSuffix(r.URL.Path, "/")

@@ -372,8 +372,9 @@ type BudgetSpec struct {
 	Thresholds                                            []int
 }
 
-// AddBudget validates and stores a budget for provider p; the API and the Spend page both
-// create budgets through it.
+// AddBudget validates and stores a budget for provider p; the budgets API and the Spend page
+// both create budgets through it. It returns the budget, or an invalid_request or conflict
+// Error (provider_error for a database failure).
 func (s *Ledger) AddBudget(ctx context.Context, p *ProviderState, spec BudgetSpec) (storage.Budget, *Error) {
 	var errs []map[string]any
 	bad := func(ptr, msg string) { errs = append(errs, map[string]any{"pointer": ptr, "message": msg}) }

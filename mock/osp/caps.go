@@ -130,7 +130,8 @@ type CapDay struct {
 	Amount string `json:"amount"`
 }
 
-// CapView computes a provider's cap view now, with the spend of each resource.
+// CapView computes a provider's cap view now, with the spend of each resource (the UI, the
+// catalog and the caps API). It returns the database's error.
 func (s *Ledger) CapView(ctx context.Context, p *ProviderState) (CapView, error) {
 	v, err := s.capSummary(ctx, p)
 	if err != nil {
@@ -236,7 +237,8 @@ func convertible(amounts map[string]*big.Rat, target string, cfg manifests.Confi
 	return false
 }
 
-// ServeCaps is the caps API of spec/osp.md §16.3.
+// ServeCaps is the caps API of spec/osp.md §16.3 under /ospbox/v1/caps; the host's control
+// API routes to it. Every failure is answered in OSP's envelope.
 func (s *Ledger) ServeCaps(w http.ResponseWriter, r *http.Request) {
 	snap := s.view()
 	rest := strings.TrimPrefix(r.URL.Path, "/ospbox/v1/caps")

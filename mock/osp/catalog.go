@@ -140,7 +140,8 @@ type CatalogQuery struct {
 }
 
 // BuildCatalog assembles the catalog from what is being served now; origin is the sandbox host
-// as the client reached it.
+// as the client reached it. The UI and ServeCatalog call it; problems with a provider become the
+// catalog's warnings, never an error.
 func (s *Engine) BuildCatalog(ctx context.Context, origin string, q CatalogQuery) Catalog {
 	snap := s.view()
 	now := s.clock.Now()
@@ -364,7 +365,7 @@ func countsAgainstCap(currency string, caps manifests.CapsConfig) bool {
 	return ok
 }
 
-// ServeCatalog is GET /ospbox/v1/catalog.
+// ServeCatalog is GET /ospbox/v1/catalog, which the host's control API routes here.
 func (s *Engine) ServeCatalog(w http.ResponseWriter, r *http.Request, origin string) {
 	if !Allow(w, r, http.MethodGet, http.MethodHead) {
 		return

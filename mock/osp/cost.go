@@ -297,7 +297,8 @@ func (s *Ledger) projectedMonthly(ctx context.Context, p *ProviderState, lines [
 	return Cents(total)
 }
 
-// ResourceCost is a resource's cost in the clock's month, from the lines the cost endpoints add up.
+// ResourceCost is a resource's cost in the clock's month, from the lines the cost endpoints add
+// up (the resource page). It returns the database's error.
 func (s *Ledger) ResourceCost(ctx context.Context, res storage.Resource) (base, metered, total string, currency string, err error) {
 	p := s.view().Provider(res.Provider)
 	if p == nil || p.Serving == nil {

@@ -4,12 +4,13 @@ import (
 	"testing"
 
 	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/mocktest"
 	"github.com/ospbox/ospbox/mock/osp"
 )
 
 func TestSandboxSeedCopiesDataByMode(t *testing.T) {
-	f := newFixture(t)
-	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
 	st, _, src := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
 	if st != 201 {
 		t.Fatalf("source: %d %v", st, src)

@@ -89,5 +89,5 @@ func New(d Deps) *Engine {
 	return &Engine{core: c, ledger: &Ledger{core: c}, limits: newRateLimiter(), started: time.Now()}
 }
 
-// Ledger is the engine's cost side, for the UI and the control API.
+// Ledger is the engine's cost side, for the UI and the host's control API.
 func (s *Engine) Ledger() *Ledger { return s.ledger }

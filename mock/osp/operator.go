@@ -8,7 +8,9 @@ import (
 	"github.com/ospbox/ospbox/storage"
 )
 
-// ExtendTTL moves a live sandbox's expiry d later (and lets the one-hour warning go out again).
+// ExtendTTL moves a live sandbox's expiry d later (and lets the one-hour warning go out again):
+// the operator's action on the resource page. It returns an error for a non-positive d or a
+// resource without a live TTL, storage.ErrNotFound, or the database's error.
 func (s *Engine) ExtendTTL(ctx context.Context, id string, d time.Duration) error {
 	if d <= 0 {
 		return errors.New("extend by a positive duration")

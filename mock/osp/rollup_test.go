@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/mocktest"
 	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -18,17 +20,17 @@ import (
 // and credits — and checks that every number read from the rollup equals the one added up
 // charge by charge.
 func TestRollupAgreesWithTheLedger(t *testing.T) {
-	f := newFixture(t)
-	os.WriteFile(filepath.Join(f.dir, "ospbox.json"), []byte(`{"name":"sample","osp":{"default_provider":"acmedb"},
+	f := mocktest.New(t)
+	os.WriteFile(filepath.Join(f.Dir, "ospbox.json"), []byte(`{"name":"sample","osp":{"default_provider":"acmedb"},
 		"caps":{"default_monthly_limit":{"amount":"100000.00","currency":"USD"},"fx_rates":{"EUR":"1.0850"}}}`), 0o644)
-	f.sb.ReloadPaths(context.Background(), []string{"ospbox.json"})
+	f.ReloadPaths(context.Background(), []string{"ospbox.json"})
 	ctx := context.Background()
-	now := f.sb.Clock().Now
+	now := f.Clock().Now
 	from, to := osp.MonthBounds(now)
 	rng := rand.New(rand.NewPCG(1, 2))
 	kinds := []string{"base", "metered", "one_time", "proration"}
 	for round := range 2 { // the second round adds credits
-		err := f.db.Update(ctx, func(tx *storage.Tx) error {
+		err := f.DB.Update(ctx, func(tx *storage.Tx) error {
 			for i := range 300 {
 				id := fmt.Sprintf("res_r%d_%03d", round, i%40)
 				project := fmt.Sprintf("proj_p%d", i%5)
@@ -56,27 +58,27 @@ func TestRollupAgreesWithTheLedger(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := f.sb.Snapshot().Provider("acmedb")
-		cfg := f.sb.Snapshot().Config
-		charges, _ := f.db.ProviderCharges(ctx, "acmedb", from, to)
+		p := f.Snapshot().Provider("acmedb")
+		cfg := f.Snapshot().Config
+		charges, _ := f.DB.ProviderCharges(ctx, "acmedb", from, to)
 		want := new(big.Rat)
 		for _, c := range charges {
 			if v, ok := osp.InCapCurrency(c.Amount, c.Currency, "USD", cfg); ok {
 				want.Add(want, v)
 			}
 		}
-		cv, err := f.sb.OSP().Ledger().CapSummary(ctx, p)
+		cv, err := f.OSP().Ledger().CapSummary(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cv.CurrentSpend.Amount != osp.Cents(want) {
 			t.Errorf("round %d: cap spend %s from the rollup, %s charge by charge", round, cv.CurrentSpend.Amount, osp.Cents(want))
 		}
-		ps, err := f.sb.OSP().Ledger().ProviderSpend(ctx, p, now)
+		ps, err := f.OSP().Ledger().ProviderSpend(ctx, p, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+		a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
 		_, _, summary := a.Call("GET", "/cost-summary", "", nil)
 		if ps.Total.Amount != summary["total_cost"] {
 			t.Errorf("round %d: Spend total %s, cost summary %v", round, ps.Total.Amount, summary["total_cost"])
@@ -84,7 +86,7 @@ func TestRollupAgreesWithTheLedger(t *testing.T) {
 		for _, project := range []string{"proj_p0", "proj_p3"} {
 			b := storage.Budget{Provider: "acmedb", Scope: "project", ScopeID: project, Currency: "USD", Period: "monthly"}
 			var got *big.Rat
-			f.db.View(ctx, func(tx *storage.Tx) error {
+			f.DB.View(ctx, func(tx *storage.Tx) error {
 				got, err = osp.BudgetSpend(ctx, tx, "acmedb", b, now)
 				return err
 			})

@@ -59,7 +59,7 @@ type RefusedProvision struct {
 	Code, Message   string
 }
 
-// SpendView computes the Spend dashboard now.
+// SpendView computes the Spend dashboard now (the UI). It returns the database's error.
 func (s *Ledger) SpendView(ctx context.Context) (Spend, error) {
 	snap := s.view()
 	now := s.clock.Now()
@@ -194,8 +194,9 @@ func (s *Ledger) budgetStatus(ctx context.Context, b storage.Budget) (BudgetStat
 	return st, nil
 }
 
-// SetProviderCap sets the monthly spending cap of the provider with slug (the caps API's
-// PUT /ospbox/v1/caps/providers/{id} does the same).
+// SetProviderCap sets the monthly spending cap of the provider with slug (the Spend page; the
+// caps API's PUT /ospbox/v1/caps/providers/{id} does the same). It returns an error for an
+// unknown provider or an invalid amount, or the database's.
 func (s *Ledger) SetProviderCap(ctx context.Context, slug string, limit manifests.MoneyAmount) error {
 	p := s.view().Provider(slug)
 	if p == nil || p.Serving == nil {
@@ -208,7 +209,8 @@ func (s *Ledger) SetProviderCap(ctx context.Context, slug string, limit manifest
 		Amount: limit.Amount, Currency: limit.Currency, UpdatedAt: s.clock.Now()})
 }
 
-// SetBudgetLimit changes the limit of a provider's budget.
+// SetBudgetLimit changes the limit of a provider's budget (the Spend page). It returns an error
+// for an invalid amount, storage.ErrNotFound for an unknown budget, or the database's.
 func (s *Ledger) SetBudgetLimit(ctx context.Context, slug, budgetID, amount string) error {
 	if !amount2.MatchString(amount) {
 		return errors.New(`the limit is a decimal amount such as "50.00"`)

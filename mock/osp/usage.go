@@ -55,7 +55,8 @@ func decimalString(r *big.Rat) string {
 }
 
 // ServeUsageInjection is POST /ospbox/v1/resources/{id}/usage (spec/osp.md §13.2): record usage,
-// post metered charges for newly exceeded quantities, announce 80 % and 100 % of limits.
+// post metered charges for newly exceeded quantities, announce 80 % and 100 % of limits. The
+// host's control API routes here; failures are answered in OSP's envelope.
 func (s *Engine) ServeUsageInjection(w http.ResponseWriter, r *http.Request, id string) {
 	if !Allow(w, r, http.MethodPost) || RefuseBrowser(w, r) {
 		return

@@ -5,15 +5,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/mocktest"
 	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // TestUsageAccruesDeterministically advances the clock a full day on a metered resource and
 // checks the accrued quantity and its charge against the seeded rate.
 func TestUsageAccruesDeterministically(t *testing.T) {
-	f := newFixture(t)
-	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
-	clock := agent{T: t, Base: f.srv.URL + "/ospbox/v1/clock"}
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
+	clock := agenttest.Agent{T: t, Base: f.URL + "/ospbox/v1/clock"}
 	clock.Call("POST", "/freeze", "", nil)
 	_, _, now := clock.Call("GET", "", "", nil)
 	cur, _ := time.Parse(time.RFC3339, now["now"].(string))
