@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
@@ -88,12 +87,12 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		switch {
 		case errors.As(err, &tooBig) && (protocol == "bsp" || protocol == "oap"):
 			reqBody = nil
-			bsp.WriteError(rec, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", limit), nil)
+			surfaceError(rec, protocol, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", limit))
 		case errors.As(err, &tooBig):
 			reqBody = nil
 			osp.WriteError(rec, osp.NewError("payload_too_large", "request body is larger than 1 MiB"))
 		case err != nil && (protocol == "bsp" || protocol == "oap"):
-			bsp.WriteError(rec, http.StatusBadRequest, "INVALID_JSON", "the request body could not be read: "+err.Error(), nil)
+			surfaceError(rec, protocol, http.StatusBadRequest, "INVALID_JSON", "the request body could not be read: "+err.Error())
 		case err != nil:
 			osp.WriteError(rec, osp.NewError("invalid_request", "request body could not be read: "+err.Error()))
 		}

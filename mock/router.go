@@ -126,7 +126,7 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 		case strings.HasPrefix(path, "/.well-known/"):
 			msg += "; this workspace's discovery document is at " + kernel.DiscoveryPath(map[string]kernel.SurfaceState{"bsp": snap.BSP, "oap": snap.OAP}[proto].Disk)
 		}
-		surfaceError(w, http.StatusNotFound, "NOT_FOUND", msg)
+		surfaceError(w, proto, http.StatusNotFound, "NOT_FOUND", msg)
 	})
 }
 

@@ -6,12 +6,17 @@ import (
 
 	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/oap"
 )
 
-// surfaceError writes the BSP/OAP error body {"error": {"code", "message"}} (spec/bsp.md §13,
-// spec/oap.md §9).
-func surfaceError(w http.ResponseWriter, status int, code, msg string) {
-	kernel.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+// surfaceError answers in the error envelope of proto, "bsp" or "oap": the host's own answers on
+// those surfaces (discovery, unknown paths) read like the engines'.
+func surfaceError(w http.ResponseWriter, proto string, status int, code, msg string) {
+	if proto == "oap" {
+		oap.WriteError(w, status, code, msg)
+		return
+	}
+	bsp.WriteError(w, status, code, msg, nil)
 }
 
 // serveSurfaceDiscovery answers GET/HEAD on a BSP/BEST or OAP discovery path. Discovery is always
@@ -21,12 +26,12 @@ func (s *Sandbox) serveSurfaceDiscovery(w http.ResponseWriter, r *http.Request, 
 	s.logged(w, r, proto, "", func(w http.ResponseWriter) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			surfaceError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed here; use GET")
+			surfaceError(w, proto, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed here; use GET")
 			return
 		}
 		if st.Serving == nil {
 			w.Header().Set("Retry-After", "5")
-			surfaceError(w, http.StatusServiceUnavailable, "MANIFEST_UNAVAILABLE", "no valid "+st.Disk.File+" has been loaded yet; fix it and ospbox serves it")
+			surfaceError(w, proto, http.StatusServiceUnavailable, "MANIFEST_UNAVAILABLE", "no valid "+st.Disk.File+" has been loaded yet; fix it and ospbox serves it")
 			return
 		}
 		b := st.Serving.Body(origin)
