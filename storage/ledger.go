@@ -19,6 +19,8 @@ type Charge struct {
 	Amount     string
 	Currency   string
 	At         time.Time
+	// Metric is the usage metric of a metered charge ("" for other kinds).
+	Metric string
 }
 
 // PostCharge appends a ledger entry and adds it to the daily rollup. Amounts are whole cents
@@ -28,8 +30,8 @@ func (tx *Tx) PostCharge(ctx context.Context, c Charge) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (resource_id, project_id, provider, kind, amount, currency, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ResourceID, c.ProjectID, c.Provider, c.Kind, c.Amount, c.Currency, ts(c.At)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (resource_id, project_id, provider, kind, amount, currency, at, metric) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ResourceID, c.ProjectID, c.Provider, c.Kind, c.Amount, c.Currency, ts(c.At), c.Metric); err != nil {
 		return err
 	}
 	negative := 0
@@ -103,7 +105,7 @@ func charges(ctx context.Context, q querier, query string, args ...any) ([]Charg
 	for rows.Next() {
 		var c Charge
 		var at string
-		if err := rows.Scan(&c.ResourceID, &c.ProjectID, &c.Provider, &c.Kind, &c.Amount, &c.Currency, &at); err != nil {
+		if err := rows.Scan(&c.ResourceID, &c.ProjectID, &c.Provider, &c.Kind, &c.Amount, &c.Currency, &at, &c.Metric); err != nil {
 			return nil, err
 		}
 		c.At, _ = time.Parse(TimeFormat, at)
@@ -112,7 +114,7 @@ func charges(ctx context.Context, q querier, query string, args ...any) ([]Charg
 	return out, rows.Err()
 }
 
-const chargeColumns = `resource_id, project_id, provider, kind, amount, currency, at`
+const chargeColumns = `resource_id, project_id, provider, kind, amount, currency, at, metric`
 
 // ProviderCharges lists a provider's charges in [from, to) inside the transaction — the cap
 // check reads and posts in one transaction, so concurrent provisions cannot both pass it.

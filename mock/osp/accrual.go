@@ -104,7 +104,7 @@ func settleResource(ctx context.Context, tx *storage.Tx, res storage.Resource, t
 			continue
 		}
 		if err := tx.PostCharge(ctx, storage.Charge{ResourceID: res.ID, ProjectID: res.ProjectID, Provider: res.Provider, Kind: "metered",
-			Amount: Cents(amount), Currency: tier.Get("price").Str("currency"), At: now}); err != nil {
+			Amount: Cents(amount), Currency: tier.Get("price").Str("currency"), At: now, Metric: metric}); err != nil {
 			return err
 		}
 	}

@@ -2,8 +2,10 @@ package osp
 
 import (
 	"context"
+	"maps"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +70,9 @@ func (s *Ledger) costLines(ctx context.Context, p *ProviderState, from, to time.
 		if c.Kind == "metered" {
 			l.metered.Add(l.metered, amt)
 			dim = "metered"
+			if c.Metric != "" {
+				dim = "metered:" + c.Metric // spec/osp.md §14.4
+			}
 		} else {
 			l.base.Add(l.base, amt)
 		}
@@ -179,7 +184,7 @@ func (s *Ledger) serveProjectCost(w http.ResponseWriter, r *http.Request, p *Pro
 		var limit, offset int
 		limit, offset, perr = pageOf(r)
 		if perr == nil {
-			s.writeCost(w, r, p, project, from, to, limit, offset, func(res storage.Resource) bool { return res.ProjectID == project })
+			s.writeCost(w, r, p, project, from, to, limit, offset, func(res storage.Resource) bool { return res.ProjectID == project }, nil)
 			return
 		}
 	}
@@ -193,24 +198,38 @@ func (s *Ledger) serveCostSummary(w http.ResponseWriter, r *http.Request, p *Pro
 	}
 	q := r.URL.Query()
 	from, to := monthBounds(s.clock.Now())
+	// The period as given is echoed verbatim (spec/osp.md §14.4). A date end is its whole day; a
+	// timestamp end is the instant the period ends, so a charge at or after it does not count
+	// (docs/profile-decisions.md).
+	echo := map[string]string{}
 	for i, name := range []string{"period_start", "period_end"} {
 		v := q.Get(name)
 		if v == "" {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339, v)
+		dateOnly := false
 		if err != nil {
 			t, err = time.Parse(time.DateOnly, v)
+			dateOnly = err == nil
 		}
 		if err != nil {
 			WriteError(w, InvalidRequest(name+" must be RFC 3339 or YYYY-MM-DD", map[string]any{"pointer": name, "message": "unparseable"}))
 			return
 		}
-		if i == 0 {
+		echo[name] = v
+		switch {
+		case i == 0:
 			from = t
-		} else {
+		case dateOnly:
 			to = t.AddDate(0, 0, 1)
+		default:
+			to = t
 		}
+	}
+	if !to.After(from) {
+		WriteError(w, InvalidRequest("period_end must be after period_start", map[string]any{"pointer": "period_end", "message": "not after period_start"}))
+		return
 	}
 	if c := q.Get("currency"); c != "" && c != baseCurrency(p) {
 		WriteError(w, InvalidRequest("this provider reports in "+baseCurrency(p)+"; ospbox does not convert currencies"))
@@ -221,10 +240,12 @@ func (s *Ledger) serveCostSummary(w http.ResponseWriter, r *http.Request, p *Pro
 		WriteError(w, perr)
 		return
 	}
-	s.writeCost(w, r, p, "*", from, to, limit, offset, nil)
+	s.writeCost(w, r, p, "*", from, to, limit, offset, nil, echo)
 }
 
-func (s *Ledger) writeCost(w http.ResponseWriter, r *http.Request, p *ProviderState, project string, from, to time.Time, limit, offset int, keep func(storage.Resource) bool) {
+// writeCost answers a cost report over [from, to); echo holds period_start and period_end as the
+// client gave them, which the report's period repeats in place of the computed dates.
+func (s *Ledger) writeCost(w http.ResponseWriter, r *http.Request, p *ProviderState, project string, from, to time.Time, limit, offset int, keep func(storage.Resource) bool, echo map[string]string) {
 	lines, err := s.costLines(r.Context(), p, from, to, keep)
 	if err != nil {
 		WriteError(w, NewError("provider_error", err.Error()))
@@ -245,14 +266,22 @@ func (s *Ledger) writeCost(w http.ResponseWriter, r *http.Request, p *ProviderSt
 	}
 	currency := baseCurrency(p)
 	report := costReport(project, from, to, currency, lines, previous, limit, offset)
+	if period := report["period"].(map[string]string); len(echo) > 0 {
+		if v, ok := echo["period_start"]; ok {
+			period["start"] = v
+		}
+		if v, ok := echo["period_end"]; ok {
+			period["end"] = v
+		}
+	}
 	if project == "*" {
 		report["total_cost"] = report["total"].(map[string]string)["amount"]
 		report["currency"] = currency
 		var resources []map[string]any
 		for _, l := range lines {
 			var bd []map[string]string
-			for dim, amt := range l.parts {
-				bd = append(bd, map[string]string{"dimension": dim, "amount": Cents(amt)})
+			for _, dim := range slices.Sorted(maps.Keys(l.parts)) {
+				bd = append(bd, map[string]string{"dimension": dim, "amount": Cents(l.parts[dim])})
 			}
 			resources = append(resources, map[string]any{"resource_id": l.res.ID, "offering_id": l.res.OfferingID, "tier_id": l.res.TierID,
 				"cost": Cents(new(big.Rat).Add(l.base, l.metered)), "currency": l.currency, "breakdown": bd})

@@ -137,7 +137,7 @@ func (s *Engine) ServeUsageInjection(w http.ResponseWriter, r *http.Request, id 
 				amount := new(big.Rat).Mul(new(big.Rat).Sub(next, floor), price)
 				if Cents(amount) != "0.00" {
 					if err := tx.PostCharge(r.Context(), storage.Charge{ResourceID: id, ProjectID: res.ProjectID, Provider: res.Provider, Kind: "metered",
-						Amount: Cents(amount), Currency: tier.Get("price").Str("currency"), At: now}); err != nil {
+						Amount: Cents(amount), Currency: tier.Get("price").Str("currency"), At: now, Metric: metric}); err != nil {
 						return err
 					}
 				}
