@@ -67,6 +67,8 @@ type reporter struct {
 	file string
 	doc  *jsondoc.Document
 	rep  *Report
+	// subject names the whole document in findings about its root ("the manifest" when empty).
+	subject string
 }
 
 func newReporter(file, protocol string) *reporter {

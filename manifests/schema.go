@@ -201,7 +201,10 @@ func (r *reporter) schemaFailure(set *schemaSet, ve *jsonschema.ValidationError)
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		where := displayPtr(ptr)
-		if ptr == "" && r.rep.Protocol == "message" {
+		switch {
+		case ptr == "" && r.subject != "":
+			where = r.subject
+		case ptr == "" && r.rep.Protocol == "message":
 			where = "the request body"
 		}
 		for _, m := range k.Missing {
@@ -287,17 +290,19 @@ func CheckMessage(schema string, data []byte) (*jsondoc.Document, []Diagnostic) 
 }
 
 // CheckAgainst validates a value against an authored schema (a configuration_schema, say) and
-// returns its failures; a schema that does not compile is reported as one failure.
-func CheckAgainst(schemaNode, value *jsondoc.Node) []Diagnostic {
-	return checkWith(&embeddedSchemas, schemaNode, value)
+// returns its failures; a schema that does not compile is reported as one failure. subject
+// names the value in findings about its root ("the configuration").
+func CheckAgainst(schemaNode, value *jsondoc.Node, subject string) []Diagnostic {
+	return checkWith(&embeddedSchemas, schemaNode, value, subject)
 }
 
-// CheckData validates BSP command or event data against its document, with format assertions.
-func CheckData(schemaNode, value *jsondoc.Node) []Diagnostic {
-	return checkWith(&formatSchemas, schemaNode, value)
+// CheckData validates BSP command or event data (or query parameters and results) against its
+// document, with format assertions; subject names the value in findings about its root.
+func CheckData(schemaNode, value *jsondoc.Node, subject string) []Diagnostic {
+	return checkWith(&formatSchemas, schemaNode, value, subject)
 }
 
-func checkWith(cache *schemaCache, schemaNode, value *jsondoc.Node) []Diagnostic {
+func checkWith(cache *schemaCache, schemaNode, value *jsondoc.Node, subject string) []Diagnostic {
 	s, err := cache.compile(schemaNode, nil)
 	if err != nil {
 		return []Diagnostic{{Rule: "schema_invalid", Severity: SeverityError, Message: "the schema does not compile: " + firstLine(err.Error())}}
@@ -307,7 +312,7 @@ func checkWith(cache *schemaCache, schemaNode, value *jsondoc.Node) []Diagnostic
 	if !errors.As(verr, &ve) {
 		return nil
 	}
-	r := &reporter{rep: &Report{}}
+	r := &reporter{rep: &Report{}, subject: subject}
 	set, _ := loadSchemas()
 	r.schemaFailure(set, ve)
 	return r.finish().Errors

@@ -302,7 +302,7 @@ func (s *Engine) postBSPCommand(w http.ResponseWriter, r *http.Request, c *bspCa
 		WriteError(w, http.StatusForbidden, "COMMAND_NOT_PERMITTED", "this credential may not submit "+typ+" (its allow list in bsp.credentials)", nil)
 		return
 	}
-	if fails := manifests.CheckData(entry.DataSchema(), env.Get("data")); len(fails) > 0 {
+	if fails := manifests.CheckData(entry.DataSchema(), env.Get("data"), "the command's data"); len(fails) > 0 {
 		errs := make([]bspFieldError, 0, len(fails))
 		for _, f := range fails {
 			errs = append(errs, bspFieldError{"/data" + f.Pointer, f.Message})

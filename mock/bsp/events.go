@@ -80,7 +80,7 @@ func (s *Engine) prepareBSPEvents(loc bspLoc, outs []bspOut) ([]storage.BSPEvent
 			if err != nil {
 				return nil, err
 			}
-			if fails := manifests.CheckData(doc.DataSchema(), data.Root); len(fails) > 0 {
+			if fails := manifests.CheckData(doc.DataSchema(), data.Root, "the event's data"); len(fails) > 0 {
 				flag = fmt.Sprintf("data does not match %s/%s at %s: %s", doc.Schema, doc.Version, displayPointer(fails[0].Pointer), fails[0].Message)
 			}
 		}

@@ -333,6 +333,11 @@ func TestBSPQueries(t *testing.T) {
 			t.Errorf("%q: %d %s", q, r.StatusCode, b)
 		}
 	}
+	// A request's errors speak of the request, not of a manifest.
+	_, b = f.Fetch(t, "GET", base+"/queries/order-status", bearer, nil)
+	if !strings.Contains(string(b), `missing required member \"orderId\" in the query parameters`) || strings.Contains(string(b), "manifest") {
+		t.Errorf("a missing parameter: %s", b)
+	}
 	if r, _ := f.Fetch(t, "GET", base+"/queries/nope", bearer, nil); r.StatusCode != 404 {
 		t.Errorf("unknown query: %d", r.StatusCode)
 	}

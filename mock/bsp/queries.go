@@ -54,7 +54,7 @@ func runBSPQuery(w http.ResponseWriter, r *http.Request, c *bspCall, schema stri
 			result = minimalInstance(response, 0)
 		}
 	}
-	if fails := manifests.CheckData(response, result); len(fails) > 0 {
+	if fails := manifests.CheckData(response, result, "the query's result"); len(fails) > 0 {
 		w.Header().Set("X-Ospbox-Result-Mismatch", fmt.Sprintf("the result does not match the response schema at %s: %s", displayPointer(fails[0].Pointer), fails[0].Message))
 	}
 	kernel.WriteJSON(w, http.StatusOK, result.RawOr("null"))
@@ -115,7 +115,7 @@ func QueryParameters(schema *jsondoc.Node, q url.Values, authParam string) (*jso
 	if len(errs) > 0 || schema == nil {
 		return out, errs
 	}
-	for _, f := range manifests.CheckData(schema, out) {
+	for _, f := range manifests.CheckData(schema, out, "the query parameters") {
 		errs = append(errs, bspFieldError{Pointer: f.Pointer, Message: f.Message})
 	}
 	return out, errs

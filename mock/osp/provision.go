@@ -415,7 +415,7 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 		return
 	}
 	if schema := offering.Get("configuration_schema"); schema != nil && req.Config != nil {
-		if fails := manifests.CheckAgainst(schema, req.Config); len(fails) > 0 {
+		if fails := manifests.CheckAgainst(schema, req.Config, "the configuration"); len(fails) > 0 {
 			var list []map[string]any
 			for _, f := range fails {
 				list = append(list, map[string]any{"pointer": f.Pointer, "message": f.Message})
