@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +116,33 @@ func (a *agent) expect(ctx context.Context, method, path, token string, body any
 			return out, nil
 		}
 	}
-	return out, fmt.Errorf("%s %s answered %d, expected %v: %v", method, path, st, want, out)
+	return out, fmt.Errorf("%s %s answered %d %s, expected %s", method, path, st, describe(out), statuses(want))
+}
+
+// describe is an answer as a person reads it: the protocol's error code and message (any of the
+// three envelopes has {"error": {"code", "message"}}), else the body as compact JSON.
+func describe(body map[string]any) string {
+	if e, ok := body["error"].(map[string]any); ok {
+		code, _ := e["code"].(string)
+		msg, _ := e["message"].(string)
+		if code != "" || msg != "" {
+			return strings.TrimSpace(code + ": " + msg)
+		}
+	}
+	if body == nil {
+		return "(no JSON body)"
+	}
+	b, _ := json.Marshal(body)
+	return string(b)
+}
+
+// statuses lists the wanted statuses as "201 or 202".
+func statuses(want []int) string {
+	s := make([]string, len(want))
+	for i, w := range want {
+		s[i] = strconv.Itoa(w)
+	}
+	return strings.Join(s, " or ")
 }
 
 func errorCode(body map[string]any) string {
@@ -253,7 +280,7 @@ func (a *agent) script(ctx context.Context) error {
 		return err
 	}
 	if st != http.StatusPaymentRequired || errorCode(body) != "budget_exceeded" {
-		return fmt.Errorf("expected a soft budget block (402 budget_exceeded), got %d %v", st, body)
+		return fmt.Errorf("expected a soft budget block (402 budget_exceeded), got %d %s", st, describe(body))
 	}
 	if err := a.step(ctx, "hit the project's soft budget (402 budget_exceeded)"); err != nil {
 		return err
@@ -275,7 +302,7 @@ func (a *agent) script(ctx context.Context) error {
 		return err
 	}
 	if st != http.StatusForbidden || errorCode(body) != "budget_exceeded" {
-		return fmt.Errorf("expected the spending cap to refuse (403 budget_exceeded), got %d %v", st, body)
+		return fmt.Errorf("expected the spending cap to refuse (403 budget_exceeded), got %d %s", st, describe(body))
 	}
 	a.report.CapBlocked = true
 	if err := a.step(ctx, "blocked by acmedb's monthly spending cap (403 budget_exceeded)"); err != nil {
@@ -297,7 +324,7 @@ func (a *agent) script(ctx context.Context) error {
 		return err
 	}
 	if st != http.StatusUnauthorized || errorCode(body) != "credentials_rotated" {
-		return fmt.Errorf("expected the old token to be refused (401 credentials_rotated), got %d %v", st, body)
+		return fmt.Errorf("expected the old token to be refused (401 credentials_rotated), got %d %s", st, describe(body))
 	}
 	a.report.OldTokenDenied = true
 	if err := a.step(ctx, "an hour later the old token is refused (401 credentials_rotated)"); err != nil {

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -41,5 +42,28 @@ func TestDemoSaysWhenTheTargetIsDown(t *testing.T) {
 	_, err := Run(t.Context(), Options{Target: "http://127.0.0.1:1"})
 	if err == nil || !strings.Contains(err.Error(), "is ospbox running") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestDemoFailuresReadAsTheProtocolsError: a run that meets a refusal says the protocol's code
+// and message, never a Go value (a second run on the same state meets the first run's budget).
+func TestDemoFailuresReadAsTheProtocolsError(t *testing.T) {
+	s := mocktest.New(t)
+	for run := range 2 {
+		_, err := Run(t.Context(), Options{Target: s.URL, Speed: 0, Log: func(string) {}})
+		if err != nil && (strings.Contains(err.Error(), "map[") || !strings.Contains(err.Error(), ": ")) {
+			t.Errorf("run %d: %v", run+1, err)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"error": {"code": "budget_exceeded", "message": "over the budget"}}`: "budget_exceeded: over the budget",
+		`{"status": "provisioned"}`: `{"status":"provisioned"}`,
+		``:                          "(no JSON body)",
+	} {
+		var m map[string]any
+		json.Unmarshal([]byte(body), &m)
+		if got := describe(m); got != want {
+			t.Errorf("describe(%s) = %q, want %q", body, got, want)
+		}
 	}
 }
