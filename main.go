@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,9 +69,23 @@ func main() {
 			os.Exit(int(code))
 		}
 		fmt.Fprintln(os.Stderr, "ospbox:", err)
+		if usageMistake(err) {
+			fmt.Fprintln(os.Stderr, "Run 'ospbox --help' for the commands, or 'ospbox COMMAND --help' for one.")
+		}
 		// Usage mistakes (unknown flags, bad arguments) exit 2, like validate's own failures.
 		os.Exit(2)
 	}
+}
+
+// usageMistake reports whether err is cobra's answer to a mistyped command line (cobra gives
+// these no type of their own, only their wording).
+func usageMistake(err error) bool {
+	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires "} {
+		if strings.HasPrefix(err.Error(), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 type serveFlags struct {
@@ -80,9 +95,13 @@ type serveFlags struct {
 	page      string
 }
 
-func (f *serveFlags) register(cmd *cobra.Command) {
+// addrListen is what --addr defaults to for the commands that serve on the usual address.
+const addrListen = `ospbox.json's "listen", else 127.0.0.1:7410`
+
+// register adds --workspace and --addr; addrDefault says what an empty --addr means here.
+func (f *serveFlags) register(cmd *cobra.Command, addrDefault string) {
 	cmd.Flags().StringVarP(&f.workspace, "workspace", "w", "", "workspace folder (default: a per-user workspace created from the built-in samples)")
-	cmd.Flags().StringVar(&f.addr, "addr", "", "address of the sandbox host (default: \"listen\" in ospbox.json, else 127.0.0.1:7410; use 127.0.0.1:0 for a free port)")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "sandbox host address (default: "+addrDefault+")")
 }
 
 func (f *serveFlags) config(cmd *cobra.Command) app.Config {
@@ -128,7 +147,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 			return app.RunBrowser(cmd.Context(), cfg)
 		},
 	}
-	f.register(root)
+	f.register(root, addrListen)
 	root.Flags().StringVar(&f.page, "page", "", "the UI page the desktop window opens on, e.g. /ui/spend (default: the Overview)")
 	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), checkCommand(), mcpCommand(), versionCommand())
 	return root
@@ -150,7 +169,7 @@ Stop with Ctrl+C: requests in flight finish and the state database is closed cle
 			return app.RunBrowser(cmd.Context(), f.config(cmd))
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, addrListen)
 	cmd.Flags().BoolVar(&f.open, "open", false, "open the UI in the default browser")
 	return cmd
 }
@@ -262,8 +281,9 @@ manifest, and the registry, events, commands, memory, traces and lifecycle route
 capability. BSP/BEST: the public manifest and its schema, tenant rules, the routes of each active
 capability, authentication as declared (--api-key is presented the way the manifest says), the
 command catalogue and schema documents, rejected commands, the event list and its cursor, the
-SSE stream and webhook target rules; --tenant checks a tenant's services. Each check has an id, a level (MUST, SHOULD, MAY), the request it made and, when it fails, the
-evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL cannot be reached.`,
+SSE stream and webhook target rules; --tenant checks a tenant's services. Each check has an id,
+a level (MUST, SHOULD, MAY), the request it made and, when it fails, the evidence. Exit status:
+0 when no MUST check fails, 1 when one does, 2 when URL cannot be reached.`,
 		Example: `  ospbox check http://127.0.0.1:7410
   ospbox check https://api.example.com --non-destructive --level must
   ospbox check http://127.0.0.1:7410 --format junit > ospbox-check.xml
@@ -284,7 +304,7 @@ evidence. Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL c
 	cmd.Flags().StringVar(&opts.Protocol, "protocol", "auto", "osp, bsp, best, oap or auto")
 	cmd.Flags().StringVar(&opts.Level, "level", "all", "the checks to run: must, should (MUST and SHOULD) or all")
 	cmd.Flags().BoolVar(&opts.NonDestructive, "non-destructive", false, "skip the checks that create or change resources")
-	cmd.Flags().StringVar(&opts.APIKey, "api-key", "", "API key for servers that require one (BSP: presented as the manifest's authentication block says)")
+	cmd.Flags().StringVar(&opts.APIKey, "api-key", "", "API key for servers that require one (BSP: sent as the manifest declares)")
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "tenant id (BSP)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, json or junit")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
@@ -299,9 +319,11 @@ func mcpCommand() *cobra.Command {
 		Short: "Serve a workspace provider's capabilities as MCP tools over stdio",
 		Long: `mcp starts the workspace's sandbox and speaks the Model Context Protocol on stdin/stdout: its
 tools are the provider's capabilities (OSP discover, provision, status, usage, rotate, deprovision,
-cost; OAP agents, send event, traces when the workspace has OAP). The provision tool's input
-schema is ospbox's provision request schema narrowed to the manifest's offerings and tiers. The
-sandbox host and UI also listen (on a free loopback port unless --addr), and logs go to stderr.`,
+cost; BSP/BEST commands, send command, events when the workspace has BSP; OAP agents, send event,
+traces when it has OAP). The provision tool's input schema is ospbox's provision request schema
+narrowed to the manifest's offerings and tiers, and the send-command tool's each command type's
+data schema. The sandbox host and UI also listen (on a free loopback port unless --addr), and
+logs go to stderr.`,
 		Example: `  ospbox mcp --workspace ./my-provider
   ospbox mcp --provider skyhost
   # in an MCP client's configuration: {"command": "ospbox", "args": ["mcp", "--workspace", "/path"]}`,
@@ -312,7 +334,7 @@ sandbox host and UI also listen (on a free loopback port unless --addr), and log
 			return app.RunMCP(cmd.Context(), cfg, provider)
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, "a free loopback port, 127.0.0.1:0")
 	cmd.Flags().StringVar(&provider, "provider", "", "the provider whose tools to serve (default: the workspace's default provider)")
 	return cmd
 }

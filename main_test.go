@@ -152,3 +152,35 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("non-loopback listen must be refused: %v %s", err, out)
 	}
 }
+
+// TestHelpReadsWell: every command's help fits a terminal (no line over 110 characters), says
+// what the command does, and a mistyped command line points at --help.
+func TestHelpReadsWell(t *testing.T) {
+	root := rootCommand()
+	for _, c := range append(root.Commands(), root) {
+		var out bytes.Buffer
+		cmd := rootCommand()
+		cmd.SetOut(&out)
+		args := []string{"--help"}
+		if c != root {
+			args = []string{c.Name(), "--help"}
+		}
+		cmd.SetArgs(args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if len([]rune(line)) > 110 {
+				t.Errorf("ospbox %s: a %d-character line: %s", strings.Join(args, " "), len([]rune(line)), line)
+			}
+		}
+		if c.Name() == "mcp" && (!strings.Contains(out.String(), "BSP") || !strings.Contains(out.String(), "(default: a free loopback port")) {
+			t.Errorf("mcp help omits the BSP tools or its --addr default:\n%s", out.String())
+		}
+	}
+	cmd := rootCommand()
+	cmd.SetArgs([]string{"bogus"})
+	if err := cmd.Execute(); err == nil || !usageMistake(err) {
+		t.Errorf("ospbox bogus: %v is not taken for a usage mistake", err)
+	}
+}

@@ -136,15 +136,7 @@ func linecol(d manifests.Diagnostic) string {
 }
 
 // plural writes "1 request", "3 requests".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if strings.HasSuffix(noun, "x") || strings.HasSuffix(noun, "s") {
-		return strconv.Itoa(n) + " " + noun + "es"
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
+var plural = manifests.Plural
 
 // treeURL is where the file tree re-renders itself from, keeping the current file marked.
 func treeURL(files []fileEntry) string {

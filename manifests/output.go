@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Counts of findings across reports.
@@ -79,7 +81,7 @@ func WriteText(w io.Writer, reports []Report, colour bool) {
 		}
 	}
 	t := Count(reports)
-	summary := fmt.Sprintf("%s checked: %s, %s, %s", plural(t.Files, "file"), plural(t.Errors, "error"), plural(t.Warnings, "warning"), plural(t.Infos, "notice"))
+	summary := fmt.Sprintf("%s checked: %s, %s, %s", Plural(t.Files, "file"), Plural(t.Errors, "error"), Plural(t.Warnings, "warning"), Plural(t.Infos, "notice"))
 	if t.Errors == 0 {
 		fmt.Fprintln(w, paint(ansiGreen, summary))
 		return
@@ -184,9 +186,13 @@ func WriteSARIF(w io.Writer, reports []Report, version string) error {
 	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
-func plural(n int, noun string) string {
+// Plural writes "1 request", "3 requests", "2 boxes": every count ospbox prints reads as English.
+func Plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return fmt.Sprint(n) + " " + noun + "s"
+	if strings.HasSuffix(noun, "x") || strings.HasSuffix(noun, "s") {
+		return strconv.Itoa(n) + " " + noun + "es"
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

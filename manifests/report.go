@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 
@@ -210,3 +211,41 @@ func (r *reporter) finish() Report {
 
 // MaxManifestBytes is the largest manifest file ospbox reads.
 const MaxManifestBytes = 1 << 20
+
+// MarshalJSON writes the report in the shape of spec/README.md with one addition: findings of
+// severity info go under "infos", so a client reading "warnings" gets warnings only (the report
+// keeps them beside the warnings in memory, where everything but an error is a notice).
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	out := struct {
+		plain
+		Infos []Diagnostic `json:"infos"`
+	}{plain: plain(r), Infos: []Diagnostic{}}
+	out.Warnings = []Diagnostic{}
+	for _, d := range r.Warnings {
+		if d.Severity == SeverityInfo {
+			out.Infos = append(out.Infos, d)
+		} else {
+			out.Warnings = append(out.Warnings, d)
+		}
+	}
+	if r.Errors == nil {
+		out.Errors = []Diagnostic{}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, infos back among the warnings.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	type plain Report
+	var in struct {
+		plain
+		Infos []Diagnostic `json:"infos"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*r = Report(in.plain)
+	r.Warnings = append(r.Warnings, in.Infos...)
+	return nil
+}

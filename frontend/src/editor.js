@@ -43,7 +43,7 @@ export function offsetOf(doc, line, column) {
 
 function toDiagnostics(doc, report) {
   const out = [];
-  for (const d of [...(report.errors || []), ...(report.warnings || [])]) {
+  for (const d of [...(report.errors || []), ...(report.warnings || []), ...(report.infos || [])]) {
     const from = offsetOf(doc, d.line, d.column);
     let to = d.end_line ? offsetOf(doc, d.end_line, d.end_column) : from;
     // Whole-document spans (such as "unsigned") would paint everything: mark their start only.
@@ -67,7 +67,7 @@ function start(pane) {
 
   const renderProblems = (view, report) => {
     lastReport = report;
-    const all = [...(report.errors || []), ...(report.warnings || [])];
+    const all = [...(report.errors || []), ...(report.warnings || []), ...(report.infos || [])];
     problemCount.textContent = String(all.length);
     problems.replaceChildren(
       ...all.map((d) => {

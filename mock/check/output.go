@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ospbox/ospbox/manifests"
 )
 
 // Progress writes one line per result as a text run goes.
@@ -46,7 +48,7 @@ func WriteSummary(w io.Writer, rep *Report) {
 	}
 	verdict := "conformant: no MUST check failed"
 	if rep.MustFailed > 0 {
-		verdict = fmt.Sprintf("not conformant: %d MUST check(s) failed", rep.MustFailed)
+		verdict = "not conformant: " + manifests.Plural(rep.MustFailed, "MUST check") + " failed"
 	}
 	fmt.Fprintln(w, verdict)
 }

@@ -258,7 +258,7 @@ func (a *agent) script(ctx context.Context) error {
 		return err
 	}
 	dims, _ := usage["dimensions"].([]any)
-	if err := a.step(ctx, "advanced the sandbox clock 3 hours; the sandbox's usage report has %d metered dimension(s)", len(dims)); err != nil {
+	if err := a.step(ctx, "advanced the sandbox clock 3 hours; the sandbox's usage report has %s", manifests.Plural(len(dims), "metered dimension")); err != nil {
 		return err
 	}
 	summary, err := a.expect(ctx, "GET", acme+"/cost-summary", "", nil, 200)
