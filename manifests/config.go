@@ -147,6 +147,18 @@ type OSPConfig struct {
 	DefaultProvider string           `json:"default_provider"`
 	EndpointStyle   string           `json:"endpoint_style"`
 	RateLimits      RateLimitsConfig `json:"rate_limits"`
+	// RequireNonce makes a provision without a nonce 400; StrictNonce accepts only a UUID v4
+	// or a string of at least 32 characters, never the nil UUID (spec/osp.md §6.4).
+	RequireNonce bool `json:"require_nonce"`
+	StrictNonce  bool `json:"strict_nonce"`
+	// Auth.Strict refuses every route but discovery and health without an identity
+	// (spec/osp.md §19.5).
+	Auth OSPAuthConfig `json:"auth"`
+}
+
+// OSPAuthConfig is osp.auth.
+type OSPAuthConfig struct {
+	Strict bool `json:"strict"`
 }
 
 // RateLimitsConfig is osp.rate_limits: the headers are always sent; requests are refused only

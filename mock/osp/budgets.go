@@ -261,6 +261,9 @@ var (
 
 // serveBudgets answers /osp/v1/budgets and /osp/v1/budgets/{id} (spec/osp.md §15.1).
 func (s *Ledger) serveBudgets(w http.ResponseWriter, r *http.Request, p *ProviderState, id string) {
+	if _, ok := s.callerOf(w, r, p); !ok {
+		return
+	}
 	if id != "" {
 		if !Allow(w, r, http.MethodGet, http.MethodHead, http.MethodDelete) {
 			return

@@ -175,6 +175,9 @@ func (s *Ledger) serveProjectCost(w http.ResponseWriter, r *http.Request, p *Pro
 	if !Allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
+	if _, ok := s.callerOf(w, r, p); !ok {
+		return
+	}
 	if !strings.HasPrefix(project, "proj_") {
 		project = "proj_" + project
 	}
@@ -195,6 +198,15 @@ func (s *Ledger) serveProjectCost(w http.ResponseWriter, r *http.Request, p *Pro
 func (s *Ledger) serveCostSummary(w http.ResponseWriter, r *http.Request, p *ProviderState) {
 	if !Allow(w, r, http.MethodGet, http.MethodHead) {
 		return
+	}
+	who, ok := s.callerOf(w, r, p)
+	if !ok {
+		return
+	}
+	// An authenticated caller sees its own resources only (spec/osp.md §14.4, §19.5).
+	var keep func(storage.Resource) bool
+	if !who.anyone() {
+		keep = who.owns
 	}
 	q := r.URL.Query()
 	from, to := monthBounds(s.clock.Now())
@@ -240,7 +252,7 @@ func (s *Ledger) serveCostSummary(w http.ResponseWriter, r *http.Request, p *Pro
 		WriteError(w, perr)
 		return
 	}
-	s.writeCost(w, r, p, "*", from, to, limit, offset, nil, echo)
+	s.writeCost(w, r, p, "*", from, to, limit, offset, keep, echo)
 }
 
 // writeCost answers a cost report over [from, to); echo holds period_start and period_end as the
@@ -290,18 +302,18 @@ func (s *Ledger) writeCost(w http.ResponseWriter, r *http.Request, p *ProviderSt
 			resources = []map[string]any{}
 		}
 		report["resources"] = resources
-		report["projected_monthly"] = s.projectedMonthly(r.Context(), p, lines, currency)
+		report["projected_monthly"] = s.projectedMonthly(r.Context(), p, lines, currency, keep)
 	}
 	kernel.WriteJSON(w, http.StatusOK, report)
 }
 
-// projectedMonthly is the monthly-equivalent price of active paid resources plus this period's
-// metered cost.
-func (s *Ledger) projectedMonthly(ctx context.Context, p *ProviderState, lines []costLine, currency string) string {
+// projectedMonthly is the monthly-equivalent price of active paid resources kept by keep (nil
+// keeps all) plus this period's metered cost.
+func (s *Ledger) projectedMonthly(ctx context.Context, p *ProviderState, lines []costLine, currency string, keep func(storage.Resource) bool) string {
 	total := new(big.Rat)
 	resources, _ := s.db.ProviderResources(ctx, p.Slug)
 	for _, res := range resources {
-		if res.Sandbox || res.Status == "deprovisioned" {
+		if res.Sandbox || res.Status == "deprovisioned" || keep != nil && !keep(res) {
 			continue
 		}
 		_, tier, err := findOffering(p.Serving.Manifest, res.OfferingID, res.TierID, time.Time{})

@@ -209,7 +209,7 @@ func tapPolicy(cfg manifests.Config) TAPPolicy {
 // identify verifies every identity carrier of a request (spec/osp.md §19.1): the bearer
 // value, the body's agent_attestation and agent_identity. It returns nil without any carrier;
 // carriers that disagree on the subject are 400 invalid_request.
-func (s *Engine) identify(r *http.Request, body *jsondoc.Node, m *manifests.OSPManifest) (*Identity, *Error) {
+func (s *core) identify(r *http.Request, body *jsondoc.Node, m *manifests.OSPManifest) (*Identity, *Error) {
 	cfg := *s.view().Config
 	now := s.clock.Now()
 	providerID := m.ProviderID
