@@ -27,6 +27,20 @@ type Config struct {
 	Webhooks WebhooksConfig `json:"webhooks"`
 	Faults   FaultsConfig   `json:"faults"`
 	BSP      BSPConfig      `json:"bsp"`
+	OAP      OAPConfig      `json:"oap"`
+}
+
+// OAPConfig is oap.* (spec/oap.md §8).
+type OAPConfig struct {
+	LogSizeSetting int `json:"log_size"`
+}
+
+// LogSize is how many entries each OAP log keeps, 1000 by default.
+func (c OAPConfig) LogSize() int {
+	if c.LogSizeSetting > 0 {
+		return c.LogSizeSetting
+	}
+	return 1000
 }
 
 // BSPConfig is bsp.* (spec/bsp.md §5, §10–§14); zero values mean the defaults.
@@ -154,6 +168,9 @@ type OSPConfig struct {
 	// Auth.Strict refuses every route but discovery and health without an identity
 	// (spec/osp.md §19.5).
 	Auth OSPAuthConfig `json:"auth"`
+	// Quotas caps the live resources a provider holds per offering id ("*": all its offerings
+	// together); one more provision is 429 quota_exceeded (spec/osp.md §20.1).
+	Quotas map[string]int `json:"quotas"`
 }
 
 // OSPAuthConfig is osp.auth.
@@ -235,6 +252,11 @@ func decodeConfig(data []byte) (Config, error) {
 	for cur, rate := range cfg.Caps.FXRates {
 		if !currencyCode.MatchString(cur) || !amountSetting.MatchString(rate) {
 			return cfg, fmt.Errorf("caps.fx_rates must map currency codes to decimal strings, e.g. {\"EUR\": \"1.08\"}")
+		}
+	}
+	for offering, n := range cfg.OSP.Quotas {
+		if n < 0 {
+			return cfg, fmt.Errorf("osp.quotas[%q] must be a whole number of resources, at least 0", offering)
 		}
 	}
 	for i, c := range cfg.BSP.Credentials {

@@ -117,6 +117,7 @@ var ruleDocs = map[string]string{
 	"rules_type_unknown":               "A rules file names an event the agent does not accept or a command it does not produce.",
 	"unknown_agent":                    "A side file names an agent the OAP manifest does not declare.",
 	"settings":                         "ospbox.json holds a setting ospbox cannot use (wrong type or unknown value).",
+	"unknown_setting":                  "ospbox.json holds a key ospbox does not read (a misspelling, a misplaced setting); the message names the closest key it reads.",
 }
 
 // RuleDoc returns the documentation line of a rule id.

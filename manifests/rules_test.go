@@ -217,7 +217,7 @@ func TestEveryRuleHasAFailingAndAPassingCase(t *testing.T) {
 	elsewhere := []string{"type_undefined", "rules_type_unknown", "type_collision", "schema_document_name", "query_document",
 		"produces", "unknown_agent", "empty_catalogue", "rules_document", "unreadable", "schema_unavailable", "file_too_large",
 		"unsigned", "any_of", "one_of", "unique_items", "property_names", "min_properties", "max_properties", "not_allowed",
-		"schema", "min_items", "settings", "base_url_not_served", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
+		"schema", "min_items", "settings", "unknown_setting", "base_url_not_served", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
 	for rule := range ruleDocs {
 		if !tested[rule] && !contains(elsewhere, rule) {
 			t.Errorf("rule %s has no failing/passing case", rule)
@@ -333,8 +333,37 @@ func TestWorkspaceTextValidationAndPaths(t *testing.T) {
 	if rep := w.ValidateText(ConfigFile, []byte(`{"listen": 7410}`)); !hasRule(rep, "settings", SeverityError) {
 		t.Errorf("settings: %+v", rep)
 	}
-	if rep := w.ValidateText(ConfigFile, []byte(`{"osp": {"default_provider": "skyhost"}}`)); !rep.Valid {
+	if rep := w.ValidateText(ConfigFile, []byte(`{"osp": {"default_provider": "skyhost"}}`)); !rep.Valid || hasRule(rep, "unknown_setting", "") {
 		t.Errorf("valid settings: %+v", rep)
+	}
+	// Every key ospbox does not read is a warning on its own line and column, naming the closest
+	// key it does read; what it reads, lists of settings and free-form maps included, is not.
+	settings := "{\n  \"osp\": {\"strict_nonces\": true, \"auth\": {\"strikt\": true}},\n  \"webhook\": {},\n" +
+		"  \"identity\": {\"api_keys\": [{\"key\": \"osp_ak_x\", \"subjekt\": \"a\"}]},\n  \"caps\": {\"fx_rates\": {\"EUR\": \"1.08\"}},\n  \"colour\": 1\n}"
+	rep := w.ValidateText(ConfigFile, []byte(settings))
+	want := map[string]string{
+		"/osp/strict_nonces":           `did you mean "osp.strict_nonce"?`,
+		"/osp/auth/strikt":             `did you mean "osp.auth.strict"?`,
+		"/webhook":                     `did you mean "webhooks"?`,
+		"/identity/api_keys/0/subjekt": `did you mean "identity.api_keys[].subject"?`,
+		"/colour":                      `ospbox does not read the setting "colour"`,
+	}
+	got := map[string]Diagnostic{}
+	for _, d := range rep.Warnings {
+		if d.Rule == "unknown_setting" {
+			got[d.Pointer] = d
+		}
+	}
+	for ptr, msg := range want {
+		if d, ok := got[ptr]; !ok || !strings.Contains(d.Message, msg) || d.Line == 0 || d.Column == 0 {
+			t.Errorf("%s: %+v, want a positioned warning saying %s", ptr, d, msg)
+		}
+	}
+	if len(got) != len(want) || !rep.Valid {
+		t.Errorf("unknown settings: %d warnings (%+v), want %d, and the file still valid", len(got), rep.Warnings, len(want))
+	}
+	if d := got["/osp/strict_nonces"]; d.Line != 2 || d.Column != 11 {
+		t.Errorf("the warning points at the key: line %d column %d, want 2:11", d.Line, d.Column)
 	}
 	bsp, _ := os.ReadFile(filepath.Join(dir, BSPManifest))
 	edited := strings.Replace(string(bsp), `"CancelOrder"]`, `"CancelOrder", "RefundOrder"]`, 1)

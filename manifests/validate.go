@@ -166,6 +166,7 @@ func SettingsFile(file string, data []byte) Report {
 		if _, err := decodeConfig(data); err != nil {
 			r.at(SeverityError, "", "settings", err.Error())
 		}
+		r.checkSettingKeys(r.doc.Root)
 	}
 	return r.finish()
 }

@@ -2,11 +2,10 @@ package mock
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
-	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/agenttest"
 	"github.com/ospbox/ospbox/mock/osp"
 )
 
@@ -53,11 +52,7 @@ func TestTAPSpecVector(t *testing.T) {
 // MakeTAP signs a TAP attestation as an agent would (tests and the demo use it).
 func makeTAP(seed []byte, aud string, iat time.Time, lifetime time.Duration, tier int) string {
 	priv := ed25519.NewKeyFromSeed(seed)
-	did := osp.DIDKey(priv.Public().(ed25519.PublicKey))
-	h, _ := json.Marshal(map[string]any{"alg": "EdDSA", "kid": did, "typ": "JWT"})
-	c, _ := json.Marshal(map[string]any{"iss": did, "sub": did, "aud": aud, "iat": iat.Unix(), "exp": iat.Add(lifetime).Unix(), "trust_tier": tier})
-	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
-	return signing + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(signing)))
+	return agenttest.TAP(priv, osp.DIDKey(priv.Public().(ed25519.PublicKey)), aud, iat, lifetime, tier)
 }
 
 func TestIdentityOnTheWire(t *testing.T) {

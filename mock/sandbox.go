@@ -83,7 +83,8 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		o.Logger = slog.Default()
 	}
 	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{})}
-	s.oap = oap.New(oap.Deps{DB: db, Clock: o.Clock, Dir: ws.Dir, Surface: func() kernel.SurfaceState { return s.Snapshot().OAP }})
+	s.oap = oap.New(oap.Deps{DB: db, Clock: o.Clock, Dir: ws.Dir, Surface: func() kernel.SurfaceState { return s.Snapshot().OAP },
+		LogSize: func() int { return s.Snapshot().Config.OAP.LogSize() }})
 	s.bridge.wake = make(chan struct{}, 1)
 	s.bridge.served = func() bool { return s.Snapshot().BSP.Serving != nil }
 	s.bsp = bsp.New(bsp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Stop: s.stop, View: func() bsp.View {

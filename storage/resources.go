@@ -378,3 +378,12 @@ func collectResources(rows *sql.Rows, err error) ([]Resource, error) {
 	}
 	return out, rows.Err()
 }
+
+// CountLiveResources counts a provider's resources that are not deprovisioned, of one offering or,
+// with offeringID "", of all.
+func (tx *Tx) CountLiveResources(ctx context.Context, provider, offeringID string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE provider = ? AND status != 'deprovisioned' AND (? = '' OR offering_id = ?)`,
+		provider, offeringID, offeringID).Scan(&n)
+	return n, err
+}

@@ -4,12 +4,15 @@
 package agenttest
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Agent calls the API under Base.
@@ -82,4 +85,13 @@ func Do(t testing.TB, method, url string, hdr map[string]string, body io.Reader)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, b
+}
+
+// TAP signs a TAP attestation as an agent would (spec/osp.md §19.2): a compact JWS with EdDSA
+// by the agent's own key, kid and sub its did:key did, valid from iat for lifetime.
+func TAP(priv ed25519.PrivateKey, did, aud string, iat time.Time, lifetime time.Duration, tier int) string {
+	h, _ := json.Marshal(map[string]any{"alg": "EdDSA", "kid": did, "typ": "JWT"})
+	c, _ := json.Marshal(map[string]any{"iss": did, "sub": did, "aud": aud, "iat": iat.Unix(), "exp": iat.Add(lifetime).Unix(), "trust_tier": tier})
+	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(signing)))
 }

@@ -20,6 +20,7 @@ type Engine struct {
 	clock   kernel.Clock
 	dir     string                     // the workspace directory (agents' memory and rules files)
 	surface func() kernel.SurfaceState // the OAP manifest being served now
+	logSize func() int                 // oap.log_size in force
 	reg     registry
 }
 
@@ -31,11 +32,16 @@ type Deps struct {
 	Dir string
 	// Surface returns the OAP manifest being served now (read on every call, never cached).
 	Surface func() kernel.SurfaceState
+	// LogSize returns how many entries each log keeps (oap.log_size); nil means 1000.
+	LogSize func() int
 }
 
 // New makes the engine; nothing is read until the first call.
 func New(d Deps) *Engine {
-	e := &Engine{db: d.DB, clock: d.Clock, dir: d.Dir, surface: d.Surface}
+	e := &Engine{db: d.DB, clock: d.Clock, dir: d.Dir, surface: d.Surface, logSize: d.LogSize}
+	if e.logSize == nil {
+		e.logSize = func() int { return 1000 }
+	}
 	e.reg.db = d.DB
 	return e
 }

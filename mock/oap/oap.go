@@ -182,7 +182,7 @@ func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, st kernel.Surface
 			if !ok {
 				return
 			}
-			id, traces := e.accept(event, s.clock.Now(), s.dir)
+			id, traces := e.accept(event, s.clock.Now(), s.dir, s.logSize())
 			if traces == nil {
 				traces = []string{}
 			}

@@ -19,9 +19,6 @@ import (
 // memory, and the event, command and trace logs, kept in memory (a restart, a state import or a
 // reset starts again from the manifest). Routes live under /oap/.
 
-// oapLogSize is how many entries each log keeps (oap.log_size).
-const oapLogSize = 1000
-
 // Agent is one agent of the registry.
 type Agent struct {
 	ID          string   `json:"id"`
@@ -149,15 +146,16 @@ func agentRules(dir, id string) map[string]oapRule {
 	return f.On
 }
 
-func trim[T any](list []T) []T {
-	if len(list) > oapLogSize {
-		return slices.Clone(list[len(list)-oapLogSize:])
+// trim keeps the newest size entries of a log (oap.log_size).
+func trim[T any](list []T, size int) []T {
+	if len(list) > size {
+		return slices.Clone(list[len(list)-size:])
 	}
 	return list
 }
 
 // accept records an event and runs every running agent that accepts its type (spec/oap.md §7).
-func (e *registry) accept(event map[string]any, now time.Time, dir string) (string, []string) {
+func (e *registry) accept(event map[string]any, now time.Time, dir string, logSize int) (string, []string) {
 	meta, _ := event["metadata"].(map[string]any)
 	if meta == nil {
 		meta = map[string]any{}
@@ -170,7 +168,7 @@ func (e *registry) accept(event map[string]any, now time.Time, dir string) (stri
 	if _, ok := meta["receivedAt"]; !ok {
 		meta["receivedAt"] = now.UTC().Format(time.RFC3339)
 	}
-	e.events = trim(append(e.events, event))
+	e.events = trim(append(e.events, event), logSize)
 	typ, _ := event["type"].(string)
 	eventID, _ := meta["eventId"].(string)
 	at, _ := meta["receivedAt"].(string)
@@ -213,8 +211,8 @@ func (e *registry) accept(event map[string]any, now time.Time, dir string) (stri
 				{"name": "produce", "succeeded": !fail, "detail": map[string]any{"commandTypes": commandTypes(cmds)}},
 				{"name": "memory", "succeeded": true},
 			}}
-		e.commands = trim(append(e.commands, cmds...))
-		e.traces = trim(append(e.traces, t))
+		e.commands = trim(append(e.commands, cmds...), logSize)
+		e.traces = trim(append(e.traces, t), logSize)
 		m := a.memory
 		m["eventsProcessed"] = number(m["eventsProcessed"]) + 1
 		m["commandsProduced"] = number(m["commandsProduced"]) + float64(len(cmds))

@@ -48,6 +48,7 @@ var ospErrorStatus = map[string]struct {
 	"nonce_reused":            {409, true},
 	"deprecated_offering":     {410, false},
 	"rate_limit_exceeded":     {429, true},
+	"quota_exceeded":          {429, false},
 	"not_found":               {404, false},
 	"resource_not_found":      {404, false},
 	"method_not_allowed":      {405, false},

@@ -355,6 +355,10 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 		WriteError(w, oerr)
 		return
 	}
+	if cfg := s.view().Config.OSP; cfg.RequireNonce && req.Nonce == "" {
+		WriteError(w, InvalidRequest("a nonce is required (osp.require_nonce is set): send a fresh \"nonce\" with every provision", map[string]any{"pointer": "/nonce", "message": "missing"}))
+		return
+	}
 	if x := doc.Root.Get("tier_change"); x != nil {
 		s.serveBTierChange(w, r, p, mount, doc.Root)
 		return
@@ -378,9 +382,14 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 		required = required || t.Text == req.TierID
 	}
 	need := trustRequirement(m.Doc.Root, offering, tier)
-	if identity == nil && (need > 0 || required) {
+	strict := s.view().Config.OSP.Auth.Strict
+	if identity == nil && (need > 0 || required || strict) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="osp", schemes="agent_attestation resource_token"`)
-		WriteError(w, &Error{Status: 401, Code: "unauthorized", Message: fmt.Sprintf("%s (%s) requires an authenticated agent (trust tier %d): send a TAP attestation", req.OfferingID, req.TierID, need)})
+		msg := fmt.Sprintf("%s (%s) requires an authenticated agent (trust tier %d): send a TAP attestation", req.OfferingID, req.TierID, need)
+		if strict && need == 0 && !required {
+			msg = "osp.auth.strict is set: every provision needs an authenticated agent (a TAP attestation, an OIDC token or an API key)"
+		}
+		WriteError(w, &Error{Status: 401, Code: "unauthorized", Message: msg})
 		return
 	}
 	if identity != nil && identity.TrustTier < need {
@@ -465,6 +474,9 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 				return lerr
 			}
 		}
+		if qerr := quotaCheck(r.Context(), tx, p.Slug, req.OfferingID, s.view().Config.OSP.Quotas); qerr != nil {
+			return qerr
+		}
 		var err error
 		status, body, err = s.createResource(r.Context(), tx, p, mount, offering, tier, req, region, requestID, client, now)
 		if err != nil {
@@ -525,17 +537,33 @@ func chooseRegion(offering *jsondoc.Node, req provisionRequest) (string, *Error)
 	return "local", nil
 }
 
-// acceptNonce records a request's optional nonce; when it answers false it has written the
-// nonce_reused error.
+// acceptNonce checks a request's optional nonce against osp.strict_nonce and records it; when it
+// answers false it has written the invalid_request or nonce_reused error.
 func (s *Engine) acceptNonce(w http.ResponseWriter, r *http.Request, p *ProviderState, nonce string, now time.Time) bool {
 	if nonce == "" {
 		return true
+	}
+	if ferr := nonceFormatError(nonce, s.view().Config.OSP.StrictNonce); ferr != nil {
+		WriteError(w, ferr)
+		return false
 	}
 	if nerr := s.useNonce(r.Context(), p.Slug, nonce, now); nerr != nil {
 		WriteError(w, nerr)
 		return false
 	}
 	return true
+}
+
+var uuidV4 = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// nonceFormatError applies osp.strict_nonce (spec/osp.md §6.4): only a UUID v4 or a string of at
+// least 32 characters, never the nil UUID.
+func nonceFormatError(nonce string, strict bool) *Error {
+	if !strict || uuidV4.MatchString(nonce) || len([]rune(nonce)) >= 32 && strings.Trim(nonce, "0-") != "" {
+		return nil
+	}
+	return InvalidRequest("nonce must be a UUID v4 or at least 32 characters, and not the nil UUID (osp.strict_nonce is set)",
+		map[string]any{"pointer": "/nonce", "message": "not a UUID v4 nor 32 characters or more"})
 }
 
 // useNonce records a nonce for 24 hours; a repeat is 409 nonce_reused (spec/osp.md §6.4).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -386,4 +387,29 @@ func (s *Engine) expiringEvent(ctx context.Context, tx *storage.Tx, res *storage
 	remaining := int(res.ExpiresAt.Sub(at).Seconds())
 	return s.event(ctx, tx, *res, typ, "", at, map[string]any{"expires_at": rfc3339(*res.ExpiresAt), "ttl_event": map[string]any{
 		"action": "expiring", "ttl_remaining_seconds": max(0, remaining), "original_ttl_seconds": d.TTLSeconds, "extension_available": false}})
+}
+
+// quotaCheck applies osp.quotas: the provider's live resources of the offering, and of all its
+// offerings together ("*"), must stay under their quotas. It runs in the provisioning
+// transaction, so concurrent provisions cannot both take the last place.
+func quotaCheck(ctx context.Context, tx *storage.Tx, provider, offeringID string, quotas map[string]int) error {
+	for _, scope := range []string{offeringID, "*"} {
+		limit, ok := quotas[scope]
+		if !ok {
+			continue
+		}
+		filter := scope
+		if scope == "*" {
+			filter = ""
+		}
+		live, err := tx.CountLiveResources(ctx, provider, filter)
+		if err != nil {
+			return err
+		}
+		if live >= limit {
+			return &Error{Status: 429, Code: "quota_exceeded", Message: fmt.Sprintf("the quota of %d live resources (osp.quotas[%q]) is reached; deprovision one first", limit, scope),
+				Details: map[string]any{"quota_type": "live_resources", "limit": limit, "current": live, "offering_id": scope}}
+		}
+	}
+	return nil
 }

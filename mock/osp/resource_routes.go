@@ -74,7 +74,7 @@ func (s *Engine) authorize(w http.ResponseWriter, r *http.Request, res storage.R
 		return true
 	}
 	if !hasBearer || token == "" {
-		if op == "credentials" || res.Owner != "" {
+		if op == "credentials" || res.Owner != "" || s.view().Config.OSP.Auth.Strict {
 			return unauthorized("send the resource access token (Authorization: Bearer osp_rat_…) from the credential bundle")
 		}
 		return true
