@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +97,34 @@ func TestMCPServerOverStdio(t *testing.T) {
 	bad, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "osp_status", Arguments: map[string]any{"resource_id": "res_missing"}})
 	if err != nil || !bad.IsError {
 		t.Errorf("unknown resource: %v %+v", err, bad)
+	}
+}
+
+// TestMCPAnswersEverythingBeforeStdinEnds: a client that writes its requests and closes stdin
+// (printf '…' | ospbox mcp) gets an answer to each, and ospbox then exits 0.
+func TestMCPAnswersEverythingBeforeStdinEnds(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "mcp", "--workspace", t.TempDir())
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+{"jsonrpc":"2.0","method":"notifications/initialized"}
+{"jsonrpc":"2.0","id":2,"method":"tools/list"}
+{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"osp_discover","arguments":{}}}
+`)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ospbox mcp: %v", err)
+	}
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && len(m.Result) > 0 {
+			ids = append(ids, string(m.ID))
+		}
+	}
+	if !slices.Equal(ids, []string{"1", "2", "3"}) {
+		t.Errorf("answered %v, want 1, 2 and 3:\n%s", ids, out)
 	}
 }

@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"os"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/check"
@@ -80,5 +79,5 @@ func RunMCP(ctx context.Context, cfg Config, provider string) error {
 	if cfg.Out != nil {
 		fmt.Fprintln(cfg.Out, "ospbox mcp: sandbox host", a.URL, "— MCP on stdio")
 	}
-	return srv.Run(ctx, &mcp.StdioTransport{})
+	return srv.Run(ctx, mcptools.Stdio(os.Stdin, os.Stdout))
 }
