@@ -46,7 +46,16 @@ deps-linux: ## install the Debian packages the desktop build needs
 	sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $(DEBIAN_DESKTOP_PKGS)
 
-test: vet templ-check desktop-smoke browser-test go-test ## vet, templ drift check, go tests (race), browser tests, desktop smoke test
+TEST_STEPS := vet templ-check desktop-smoke browser-test go-test
+
+# Every step runs even when an earlier one fails, so one failure never hides the others; the
+# summary names each step that failed.
+test: ## vet, templ drift check, desktop smoke test, browser tests, go tests (race): all of them, then a summary
+	@failed=""; for step in $(TEST_STEPS); do \
+		echo "== make $$step"; $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	echo "make test: every step passed ($(TEST_STEPS))"
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi

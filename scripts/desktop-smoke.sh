@@ -45,12 +45,21 @@ if ! await_log 'msg="desktop: request" method=GET path=/ui/events' 150; then
   cat "$work/app.err" >&2
   exit 1
 fi
-sleep 1 # let WebKit paint the frame the stream was opened from
-DISPLAY=$display import -window root "$out/desktop.png"
-colors=$(convert "$out/desktop.png" -format '%k' info:)
-# The accent blue (nav, icon, the spend charts) must be on screen: a blank window, an error page
-# or an unstyled page has none of it.
-accent=$(convert "$out/desktop.png" -fuzz 6% -fill black +opaque '#3b5bdb' -fill white -opaque '#3b5bdb' -format '%[fx:round(mean*w*h)]' info:)
+# pixels FILE COLOUR: how many pixels of FILE are COLOUR (within 6 %).
+pixels() { convert "$1" -fuzz 6% -fill black +opaque "$2" -fill white -opaque "$2" -format '%[fx:round(mean*w*h)]' info:; }
+# WebKit paints when it paints: screenshot until the condition holds or 20 s have passed, rather
+# than after a fixed wait that a slow first start (a fresh install) can outlast.
+colors=0 accent=0
+for _ in $(seq 40); do
+  DISPLAY=$display import -window root "$out/desktop.png"
+  colors=$(convert "$out/desktop.png" -format '%k' info:)
+  # The accent blue (nav, icon, the spend charts) must be on screen: a blank window, an error
+  # page or an unstyled page has none of it.
+  accent=$(pixels "$out/desktop.png" '#3b5bdb')
+  [ "$colors" -ge 64 ] && [ "$accent" -ge 200 ] && break
+  kill -0 "$app_pid" 2>/dev/null || break
+  sleep 0.5
+done
 echo "desktop-smoke: screenshot $out/desktop.png has $colors colours, $accent accent pixels"
 if [ "$colors" -lt 64 ] || [ "$accent" -lt 200 ]; then
   echo "desktop-smoke: FAIL: the window does not show the styled Spend page" >&2
@@ -78,10 +87,15 @@ if ! await_log 'msg="desktop: request" method=GET path=/ui/spend/live' 100; then
   echo "desktop-smoke: FAIL: the window did not refresh after the demo (SSE in the window)" >&2
   exit 1
 fi
-sleep 2 # the last refresh of the burst, then WebKit paints it
-DISPLAY=$display import -window root "$out/desktop-spend.png"
-# The refused provisions (402 and 403 budget_exceeded) are in the warning colour.
-warn=$(convert "$out/desktop-spend.png" -fuzz 6% -fill black +opaque '#b35c00' -fill white -opaque '#b35c00' -format '%[fx:round(mean*w*h)]' info:)
+# The refused provisions (402 and 403 budget_exceeded) are in the warning colour, once the last
+# refresh of the burst is painted.
+warn=0
+for _ in $(seq 40); do
+  DISPLAY=$display import -window root "$out/desktop-spend.png"
+  warn=$(pixels "$out/desktop-spend.png" '#b35c00')
+  [ "$warn" -ge 100 ] && break
+  sleep 0.5
+done
 echo "desktop-smoke: after the demo $out/desktop-spend.png has $warn warning-colour pixels"
 if [ "$warn" -lt 100 ]; then
   echo "desktop-smoke: FAIL: the Spend page does not show the provisions the demo had refused" >&2
