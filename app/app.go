@@ -58,6 +58,7 @@ type App struct {
 	listener net.Listener
 	served   chan error
 	log      *slog.Logger
+	lock     *workspaceLock // this process serves the workspace alone
 }
 
 // Start opens the workspace and state, and starts serving. The caller must call Shutdown.
@@ -92,19 +93,27 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err := checkLoopback(addr, ws.Config.Listen); err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, ws.StatePath())
+	lock, err := lockWorkspace(ws.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("open state: %w", err)
-	}
-	a := &App{Workspace: ws, DB: db, Seeded: seeded, Token: frontend.NewToken(), served: make(chan error, 1), log: log, cfg: cfg}
-	if err := a.listen(ctx, addr); err != nil {
-		db.Close()
 		return nil, err
 	}
+	db, err := storage.Open(ctx, ws.StatePath())
+	if err != nil {
+		lock.release()
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	a := &App{Workspace: ws, DB: db, Seeded: seeded, Token: frontend.NewToken(), served: make(chan error, 1), log: log, cfg: cfg, lock: lock}
+	if err := a.listen(ctx, addr); err != nil {
+		db.Close()
+		lock.release()
+		return nil, err
+	}
+	lock.announce(a.URL)
 	a.Sandbox, err = mock.New(ctx, ws, db, mock.Options{Logger: log})
 	if err != nil {
 		a.listener.Close()
 		db.Close()
+		lock.release()
 		return nil, err
 	}
 	a.watcher, err = manifests.Watch(ws.Dir, log, func(paths []string) {
@@ -117,6 +126,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		a.Sandbox.Close()
 		a.listener.Close()
 		db.Close()
+		lock.release()
 		return nil, fmt.Errorf("watch workspace: %w", err)
 	}
 	a.UI = frontend.New(frontend.Options{Sandbox: a.Sandbox, DB: db, Token: a.Token, SandboxURL: a.URL,
@@ -170,6 +180,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if cerr := a.DB.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	a.lock.release()
 	return err
 }
 

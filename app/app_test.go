@@ -213,3 +213,26 @@ func TestEditsOnDiskAreServedLiveAndBrokenEditsKeepTheLastGood(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestASecondProcessOnTheWorkspaceIsRefused: a workspace is served by one process; a second
+// start names the first and fails with ErrWorkspaceInUse (exit 2 at the CLI), and once the first
+// shuts down the workspace can be served again.
+func TestASecondProcessOnTheWorkspaceIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Start(t.Context(), Config{Workspace: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(t.Context(), Config{Workspace: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, ErrWorkspaceInUse) || !strings.Contains(err.Error(), first.URL) || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("second start: %v, want ErrWorkspaceInUse naming %s", err, first.URL)
+	}
+	if err := first.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Start(t.Context(), Config{Workspace: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	again.Shutdown(t.Context())
+}

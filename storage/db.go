@@ -21,7 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -505,4 +506,16 @@ func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
 	var v string
 	err := db.read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&v)
 	return v, err
+}
+
+// IsBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY or SQLITE_LOCKED):
+// another connection — another process on the same file — held the lock past busy_timeout.
+// It is a passing condition, not a failure of the request.
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code() & 0xff // the primary result code
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	}
+	return err != nil && strings.Contains(err.Error(), "database is locked")
 }

@@ -275,7 +275,7 @@ func (s *Ledger) serveBudgets(w http.ResponseWriter, r *http.Request, p *Provide
 				return
 			}
 			if err != nil {
-				WriteError(w, NewError("provider_error", err.Error()))
+				WriteError(w, asError(err))
 				return
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -283,14 +283,14 @@ func (s *Ledger) serveBudgets(w http.ResponseWriter, r *http.Request, p *Provide
 		}
 		budgets, err := s.db.Budgets(r.Context(), p.Slug)
 		if err != nil {
-			WriteError(w, NewError("provider_error", err.Error()))
+			WriteError(w, asError(err))
 			return
 		}
 		for _, b := range budgets {
 			if b.ID == id {
 				v, err := s.budgetView(r.Context(), b)
 				if err != nil {
-					WriteError(w, NewError("provider_error", err.Error()))
+					WriteError(w, asError(err))
 					return
 				}
 				kernel.WriteJSON(w, http.StatusOK, v)
@@ -309,7 +309,7 @@ func (s *Ledger) serveBudgets(w http.ResponseWriter, r *http.Request, p *Provide
 	}
 	budgets, err := s.db.Budgets(r.Context(), p.Slug)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	q := r.URL.Query()
@@ -320,7 +320,7 @@ func (s *Ledger) serveBudgets(w http.ResponseWriter, r *http.Request, p *Provide
 		}
 		v, err := s.budgetView(r.Context(), b)
 		if err != nil {
-			WriteError(w, NewError("provider_error", err.Error()))
+			WriteError(w, asError(err))
 			return
 		}
 		out = append(out, v)
@@ -362,7 +362,7 @@ func (s *Ledger) createBudget(w http.ResponseWriter, r *http.Request, p *Provide
 	}
 	v, err := s.budgetView(r.Context(), b)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	kernel.WriteJSON(w, http.StatusCreated, v)
@@ -416,7 +416,7 @@ func (s *Ledger) AddBudget(ctx context.Context, p *ProviderState, spec BudgetSpe
 	if err := s.db.PutBudget(ctx, b); errors.Is(err, storage.ErrDuplicate) {
 		return b, &Error{Status: 409, Code: "conflict", Message: "a budget for this scope, scope_id and period exists already"}
 	} else if err != nil {
-		return b, NewError("provider_error", err.Error())
+		return b, asError(err)
 	}
 	return b, nil
 }

@@ -54,7 +54,7 @@ func (s *core) callerOf(w http.ResponseWriter, r *http.Request, p *ProviderState
 			WriteError(w, &Error{Status: 401, Code: "unauthorized", Message: "unknown access token"})
 			return caller{}, false
 		case err != nil:
-			WriteError(w, NewError("provider_error", err.Error()))
+			WriteError(w, asError(err))
 			return caller{}, false
 		case until != nil && !s.clock.Now().Before(*until):
 			w.Header().Set("X-OSP-Credentials-Rotated", "true")

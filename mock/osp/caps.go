@@ -266,7 +266,7 @@ func (s *Ledger) ServeCaps(w http.ResponseWriter, r *http.Request) {
 			}
 			v, err := s.CapView(r.Context(), p)
 			if err != nil {
-				WriteError(w, NewError("provider_error", err.Error()))
+				WriteError(w, asError(err))
 				return
 			}
 			views = append(views, v)
@@ -286,7 +286,7 @@ func (s *Ledger) ServeCaps(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			v, err := s.CapView(r.Context(), p)
 			if err != nil {
-				WriteError(w, NewError("provider_error", err.Error()))
+				WriteError(w, asError(err))
 				return
 			}
 			kernel.WriteJSON(w, http.StatusOK, v)
@@ -321,7 +321,7 @@ func (s *Ledger) setCap(w http.ResponseWriter, r *http.Request, scope string, p 
 		c = &storage.Cap{Scope: scope, Amount: body.MonthlyLimit.Amount, Currency: body.MonthlyLimit.Currency, UpdatedAt: s.clock.Now()}
 	}
 	if err := s.db.SetCap(r.Context(), scope, c); err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	if p == nil {
@@ -334,7 +334,7 @@ func (s *Ledger) setCap(w http.ResponseWriter, r *http.Request, scope string, p 
 	}
 	v, err := s.CapView(r.Context(), p)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	kernel.WriteJSON(w, http.StatusOK, v)

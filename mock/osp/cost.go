@@ -260,13 +260,13 @@ func (s *Ledger) serveCostSummary(w http.ResponseWriter, r *http.Request, p *Pro
 func (s *Ledger) writeCost(w http.ResponseWriter, r *http.Request, p *ProviderState, project string, from, to time.Time, limit, offset int, keep func(storage.Resource) bool, echo map[string]string) {
 	lines, err := s.costLines(r.Context(), p, from, to, keep)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	pf, pt := monthBounds(from.AddDate(0, -1, 0))
 	previous, err := s.costLines(r.Context(), p, pf, pt, keep)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	if project != "*" && len(lines) == 0 && len(previous) == 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/storage"
 )
 
 // Error is an error a client sees in OSP's envelope (spec/osp.md §4.3). Handlers return it;
@@ -71,12 +72,18 @@ func NewError(code, msg string) *Error {
 	return e
 }
 
-// asError is err as the protocol error a handler returned from inside a transaction, or, for
-// any other failure, a provider_error carrying its text.
+// asError is err as the protocol error a handler returned from inside a transaction; a busy
+// database (another process holding the state file) as a retryable 503 provider_unavailable,
+// never a 500; any other failure as a provider_error carrying its text.
 func asError(err error) *Error {
 	var oe *Error
 	if errors.As(err, &oe) {
 		return oe
+	}
+	if storage.IsBusy(err) {
+		e := NewError("provider_unavailable", "the sandbox state is busy (another process holds the state file); retry shortly")
+		e.RetryAfter = 1
+		return e
 	}
 	return NewError("provider_error", err.Error())
 }

@@ -53,7 +53,7 @@ func (s *Engine) serveEventLog(w http.ResponseWriter, r *http.Request, p *Provid
 	after := q.Get("starting_after")
 	events, err := s.db.EventsOf(r.Context(), res.ID)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	out := []map[string]any{}

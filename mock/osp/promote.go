@@ -42,7 +42,7 @@ func (s *Engine) servePromote(w http.ResponseWriter, r *http.Request, p *Provide
 	}
 	charge, err := chargeFor(tier, false)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	if charge != nil {

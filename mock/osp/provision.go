@@ -593,7 +593,7 @@ func (s *Engine) idempotentReplay(w http.ResponseWriter, r *http.Request, provid
 	case errors.Is(err, storage.ErrNotFound):
 		return false
 	case err != nil:
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 	case storedFP == fp:
 		w.Header().Set("Idempotent-Replayed", "true")
 		kernel.WriteRaw(w, st, body)
@@ -613,7 +613,7 @@ func (s *Engine) serveBTierChange(w http.ResponseWriter, r *http.Request, p *Pro
 		return
 	}
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	if !s.authorize(w, r, res, "upgrade") {

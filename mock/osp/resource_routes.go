@@ -97,7 +97,7 @@ func (s *Engine) authorize(w http.ResponseWriter, r *http.Request, res storage.R
 	case errors.Is(err, storage.ErrNotFound):
 		return unauthorized("unknown access token")
 	case err != nil:
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return false
 	case resID != res.ID:
 		WriteError(w, &Error{Status: 403, Code: "forbidden", Message: "this access token belongs to another resource"})
@@ -121,7 +121,7 @@ func (s *Engine) authorizedResource(w http.ResponseWriter, r *http.Request, p *P
 		return res, false
 	}
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return res, false
 	}
 	return res, s.authorize(w, r, res, op)
@@ -226,7 +226,7 @@ func (s *Engine) serveStatus(w http.ResponseWriter, r *http.Request, p *Provider
 			return tx.PutResource(r.Context(), cur)
 		})
 		if err != nil {
-			WriteError(w, NewError("provider_error", err.Error()))
+			WriteError(w, asError(err))
 			return
 		}
 		if bundle != nil {
@@ -285,7 +285,7 @@ func (s *Engine) serveDeprovision(w http.ResponseWriter, r *http.Request, p *Pro
 		return s.deprovision(r.Context(), tx, res, now, body.Str("reason"), w.Header().Get("X-Request-Id"))
 	})
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	kernel.WriteJSON(w, http.StatusOK, map[string]any{
@@ -347,7 +347,7 @@ func (s *Engine) serveCredentials(w http.ResponseWriter, r *http.Request, p *Pro
 		return err
 	})
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	out := map[string]any{"resource_id": res.ID, "credentials_bundle": bundle}
@@ -448,7 +448,7 @@ func (s *Engine) serveRotate(w http.ResponseWriter, r *http.Request, p *Provider
 			map[string]any{"bundle_id": cred.ID, "version": cred.Version, "old_credentials_valid_until": timePtrJSON(until)})
 	})
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	out := map[string]any{"resource_id": res.ID, "credentials_bundle": bundle, "rotated_at": rfc3339(now), "old_credentials_valid_until": timePtrJSON(until)}

@@ -212,7 +212,7 @@ func (s *Engine) serveUsage(w http.ResponseWriter, r *http.Request, p *ProviderS
 	period := from.Format("2006-01")
 	stored, err := s.db.Usage(r.Context(), res.ID, period)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	metrics := combinedUsage(stored)
@@ -225,7 +225,7 @@ func (s *Engine) serveUsage(w http.ResponseWriter, r *http.Request, p *ProviderS
 	dims := dimensionsOf(tier)
 	charges, err := s.db.ResourceCharges(r.Context(), res.ID, from, to)
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	total, overage := new(big.Rat), new(big.Rat)

@@ -102,7 +102,7 @@ func (s *Engine) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provid
 	if r.Method == http.MethodDelete {
 		err := s.db.Update(r.Context(), func(tx *storage.Tx) error { return tx.DeleteWebhook(r.Context(), id) })
 		if err != nil {
-			WriteError(w, NewError("provider_error", err.Error()))
+			WriteError(w, asError(err))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -160,7 +160,7 @@ func (s *Engine) serveWebhooks(w http.ResponseWriter, r *http.Request, p *Provid
 		return nil
 	})
 	if err != nil {
-		WriteError(w, NewError("provider_error", err.Error()))
+		WriteError(w, asError(err))
 		return
 	}
 	kernel.WriteJSON(w, http.StatusOK, out)
