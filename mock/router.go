@@ -112,8 +112,10 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 			if snap.BSP.Serving != nil {
 				want = kernel.DiscoveryPath(snap.BSP.Serving.Surface)
 			}
-			if tenant, ok := strings.CutPrefix(path, p); ok && want+"/" == p && tenant != "" && !strings.Contains(tenant, "/") {
-				s.logged(w, r, "bsp", "", func(w http.ResponseWriter) { s.bsp.ServeTenantDiscovery(w, r, snap.BSP, origin, tenant) })
+			// The 0.9 legacy alias answers tenant manifests at the 0.8 path too (spec/bsp.md §4.1).
+			legacy := want == "/.well-known/best" && p == "/.well-known/bsp/" && snap.Config.BSP.LegacyAlias && snap.BSP.Serving != nil
+			if tenant, ok := strings.CutPrefix(path, p); ok && (want+"/" == p || legacy) && tenant != "" && !strings.Contains(tenant, "/") {
+				s.logged(w, r, "bsp", "", func(w http.ResponseWriter) { s.bsp.ServeTenantDiscovery(w, r, snap.BSP, origin, tenant, legacy) })
 				return
 			}
 		}

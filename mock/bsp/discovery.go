@@ -16,13 +16,30 @@ import (
 func LegacyDiscovery(root *jsondoc.Node) *kernel.Document {
 	inner := root.Members[0].Value
 	inner.Set("version", jsondoc.NewString("0.8.1"))
+	legacyName := func(n *jsondoc.Node, member string) {
+		if rest, ok := strings.CutPrefix(n.Str(member), "io.best."); ok {
+			n.Set(member, jsondoc.NewString("io.bsp."+rest))
+		}
+	}
 	for _, c := range inner.Get("capabilities").List() {
-		if rest, ok := strings.CutPrefix(c.Str("name"), "io.best."); ok {
-			c.Set("name", jsondoc.NewString("io.bsp."+rest))
+		legacyName(c, "name")
+		legacyName(c, "extends")
+		legacyName(c, "service")
+	}
+	// Service keys are names too (io.best.agents → io.bsp.agents); their endpoints keep pointing
+	// where ospbox serves them.
+	if services := inner.Get("services"); services != nil && services.Kind == jsondoc.Object {
+		for i, m := range services.Members {
+			if rest, ok := strings.CutPrefix(m.Name, "io.best."); ok {
+				services.Members[i].Name = "io.bsp." + rest
+			}
+			if v := m.Value.Get("version"); v != nil && v.Kind == jsondoc.String {
+				m.Value.Set("version", jsondoc.NewString("0.8.1"))
+			}
 		}
-		if rest, ok := strings.CutPrefix(c.Str("extends"), "io.best."); ok {
-			c.Set("extends", jsondoc.NewString("io.bsp."+rest))
-		}
+	}
+	if t := inner.Get("tenants"); t != nil && t.Kind == jsondoc.Object {
+		t.Set("manifest", jsondoc.NewString(strings.Replace(t.Str("manifest"), "/.well-known/best/", "/.well-known/bsp/", 1)))
 	}
 	out := jsondoc.NewObject()
 	out.Set("bsp", inner)
@@ -51,7 +68,9 @@ func (s *Engine) LiveDiscovery(ctx context.Context, surface manifests.Surface, o
 // ServeTenantDiscovery is GET /.well-known/bsp/{tenantId} (spec/bsp.md §4.3): the root manifest's
 // credential, bound to the tenant; an unknown tenant and an unbound credential answer alike. The
 // host routes here with the request logged; failures are answered in BSP's envelope.
-func (s *Engine) ServeTenantDiscovery(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin, tenant string) {
+// With legacy (bsp.legacy_alias, at /.well-known/bsp/{tenantId} of a 0.9 manifest) the tenant
+// manifest is served in 0.8 form, as the root one is.
+func (s *Engine) ServeTenantDiscovery(w http.ResponseWriter, r *http.Request, st kernel.SurfaceState, origin, tenant string, legacy bool) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		WriteError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed here; use GET", nil)
@@ -78,6 +97,9 @@ func (s *Engine) ServeTenantDiscovery(w http.ResponseWriter, r *http.Request, st
 		return
 	}
 	b := s.LiveDiscovery(r.Context(), *t, origin)
+	if legacy {
+		b = LegacyDiscovery(kernel.RewriteSurface(*t, origin, nil))
+	}
 	h.Set("ETag", b.ETag)
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
@@ -381,6 +385,64 @@ func TestBSPEventListCursorAndFilters(t *testing.T) {
 	for _, q := range []string{"limit=0", "limit=501", "limit=x", "after=nope", "from=yesterday", "colour=red", "type=lower"} {
 		if r, b := f.Fetch(t, "GET", base+"/events?"+q, bearer, nil); r.StatusCode != 400 || bspCode(t, b) != "INVALID_QUERY_PARAMETERS" {
 			t.Errorf("%s: %d %s", q, r.StatusCode, b)
+		}
+	}
+}
+
+// TestEveryServedDiscoveryDocumentValidates: ospbox never serves a discovery document its own
+// validator rejects — for every generation, with and without the 0.9 legacy alias, the root
+// manifest at each of its paths and a tenant's.
+func TestEveryServedDiscoveryDocumentValidates(t *testing.T) {
+	for _, gen := range []string{"0.6", "0.8", "0.9"} {
+		for _, alias := range []bool{false, true} {
+			settings := ""
+			if alias {
+				settings = `, "legacy_alias": true`
+			}
+			f := bspWorkspace(t, gen, "", settings, nil)
+			rootKey, path := "bsp", "/.well-known/bsp"
+			switch gen {
+			case "0.6":
+				rootKey = "BSP"
+			case "0.9":
+				rootKey, path = "best", "/.well-known/best"
+			}
+			raw, _ := os.ReadFile(filepath.Join(f.Dir, "bsp", "manifest.json"))
+			var m map[string]map[string]any
+			json.Unmarshal(raw, &m)
+			tenant, _ := json.Marshal(m)
+			m[rootKey]["tenants"] = map[string]any{"manifest": "https://agents.example" + path + "/{tenantId}"}
+			m[rootKey]["capabilities"] = []any{} // tenant-scoped capabilities live in the tenant manifests
+			root, _ := json.Marshal(m)
+			os.MkdirAll(filepath.Join(f.Dir, "bsp", "tenants", "acme"), 0o755)
+			os.WriteFile(filepath.Join(f.Dir, "bsp", "tenants", "acme", "manifest.json"), tenant, 0o644)
+			os.WriteFile(filepath.Join(f.Dir, "bsp", "manifest.json"), root, 0o644)
+			if err := f.Reload(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if st := f.Snapshot().BSP; st.Serving == nil || len(st.Serving.Surface.Tenants) != 1 || st.Serving.Surface.Tenants[0].Doc == nil {
+				t.Fatalf("%s: the tenant manifest is not served: %+v", gen, st.Disk.Report.Errors)
+			}
+			paths := []string{path, path + ".json", path + "/acme"}
+			if alias && gen == "0.9" {
+				paths = append(paths, "/.well-known/bsp", "/.well-known/bsp.json", "/.well-known/bsp/acme")
+			}
+			for _, p := range paths {
+				r, body := f.Fetch(t, "GET", p, bearer, nil)
+				if r.StatusCode != 200 {
+					t.Errorf("%s alias=%v GET %s: %d %s", gen, alias, p, r.StatusCode, body)
+					continue
+				}
+				rep := manifests.ValidateData(strings.TrimPrefix(p, "/"), "bsp", body)
+				if !rep.Valid || len(rep.Errors) > 0 {
+					t.Errorf("%s alias=%v: ospbox serves at %s a document its validator rejects: %+v\n%s", gen, alias, p, rep.Errors, body)
+				}
+				// In the 0.8 form every name is io.bsp. (the endpoints still point where ospbox serves).
+				names := regexp.MustCompile(`"endpoint": "[^"]*"`).ReplaceAllString(string(body), "")
+				if strings.HasPrefix(p, "/.well-known/bsp") && gen == "0.9" && strings.Contains(names, "io.best.") {
+					t.Errorf("the 0.8 form at %s still names io.best.: %s", p, body)
+				}
+			}
 		}
 	}
 }
