@@ -274,7 +274,9 @@ func checkCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check URL",
 		Short: "Check a live server's conformance (OSP, BSP/BEST, OAP)",
-		Long: `check discovers what the server at URL speaks and runs conformance checks against it. OSP: the
+		Long: `check discovers what the server at URL speaks and runs conformance checks against every protocol it
+finds (or the one --protocol names), reporting each; --api-key goes to the protocol whose key
+form it has (osp_ak_… to OSP, anything else to BSP/BEST). OSP: the
 manifest's fetch rules, schema and signature, the provision endpoint's error behaviour, required
 headers, and (unless --non-destructive) a sandbox round trip with a throwaway agent key. OAP: the
 manifest, and the registry, events, commands, memory, traces and lifecycle routes of each declared

@@ -79,8 +79,22 @@ func (s *session) credential(scheme manifests.BSPScheme) func(*http.Request) {
 	return func(r *http.Request) { scheme.Present(r, key) }
 }
 
-// bspRoute runs a check only when the service under test serves route ("GET /commands").
+// bspRoute runs a check only when the service under test serves route ("GET /commands") and,
+// when the manifest declares authentication, --api-key gave the credential to present: without
+// it the check is skipped, saying so, rather than failed on a 401 the server was right to send.
 func bspRoute(route string, run func(context.Context, *session) outcome) func(context.Context, *session) outcome {
+	served := bspServed(route, run)
+	return func(ctx context.Context, s *session) outcome {
+		if t := s.bsp; t.base != "" && t.scheme.In != "" && s.auth == nil {
+			return skip("the manifest declares " + t.scheme.Hint() + ": pass --api-key to run this check")
+		}
+		return served(ctx, s)
+	}
+}
+
+// bspServed runs a check only when the service under test serves route; the authentication
+// checks use it, since they call without a credential on purpose.
+func bspServed(route string, run func(context.Context, *session) outcome) func(context.Context, *session) outcome {
 	return func(ctx context.Context, s *session) outcome {
 		t := s.bsp
 		if t.base == "" {
@@ -142,6 +156,9 @@ var bspChecks = []definition{
 		if t.base == "" {
 			return skip("no service with an http endpoint implements a standard capability")
 		}
+		if t.scheme.In != "" && s.auth == nil {
+			return skip("the manifest declares " + t.scheme.Hint() + ": pass --api-key to run this check")
+		}
 		var missing []string
 		var last string
 		for _, suffix := range []string{"agents.commands", "agents.events", "agents.queries"} {
@@ -178,7 +195,7 @@ var bspChecks = []definition{
 		}
 		return check(r.status == http.StatusNotFound, r.req, r.brief())
 	}},
-	{id: "bsp.auth.required", level: Must, description: "routes answer 401 without the declared credential", run: bspRoute("GET /commands", func(ctx context.Context, s *session) outcome {
+	{id: "bsp.auth.required", level: Must, description: "routes answer 401 without the declared credential", run: bspServed("GET /commands", func(ctx context.Context, s *session) outcome {
 		if s.bsp.scheme.In == "" {
 			return skip("the manifest declares no authentication")
 		}
@@ -188,7 +205,7 @@ var bspChecks = []definition{
 		}
 		return check(r.status == http.StatusUnauthorized && bspErrorBody(r), r.req+" (no credential)", r.brief())
 	})},
-	{id: "bsp.auth.challenge", level: Should, description: "a 401 names the scheme in WWW-Authenticate", run: bspRoute("GET /commands", func(ctx context.Context, s *session) outcome {
+	{id: "bsp.auth.challenge", level: Should, description: "a 401 names the scheme in WWW-Authenticate", run: bspServed("GET /commands", func(ctx context.Context, s *session) outcome {
 		if s.bsp.scheme.In == "" {
 			return skip("the manifest declares no authentication")
 		}

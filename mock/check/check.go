@@ -8,7 +8,9 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -111,12 +113,78 @@ func Run(ctx context.Context, opts Options, progress func(Result)) (*Report, err
 		progress = func(Result) {}
 	}
 	opts.Target = strings.TrimRight(opts.Target, "/")
-	s := &session{opts: opts, vars: map[string]any{}}
-	protocol, err := s.detect(ctx)
-	if err != nil {
-		return nil, err
+	protocols := []string{opts.Protocol}
+	if p := strings.ToLower(opts.Protocol); p == "" || p == "auto" {
+		found, err := discover(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		protocols = found
 	}
-	rep := &Report{Target: opts.Target, Protocol: protocol}
+	rep := &Report{Target: opts.Target}
+	for i, p := range protocols {
+		o := opts
+		o.Protocol = p
+		if len(protocols) > 1 && !keyFor(p, opts.APIKey) {
+			o.APIKey = "" // checking several protocols, the key goes to the one whose form it has
+		}
+		s := &session{opts: o, vars: map[string]any{}}
+		protocol, err := s.detect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			rep.Protocol += "+"
+		}
+		rep.Protocol += protocol
+		rep.run(ctx, s, protocol, progress)
+	}
+	return rep, nil
+}
+
+// discover lists the protocols the target serves a discovery document for (200), in the order
+// OSP, BSP or BEST (the generation's own path; a 0.9 legacy alias is not checked twice), OAP.
+func discover(ctx context.Context, opts Options) ([]string, error) {
+	s := &session{opts: opts, vars: map[string]any{}}
+	var found []string
+	reached := false
+	for _, p := range []string{"osp", "best", "bsp", "oap"} {
+		r, err := s.do(ctx, "GET", opts.Target+discoveryPaths[p], nil)
+		if err != nil {
+			continue
+		}
+		reached = true
+		if r.status != http.StatusOK || p == "bsp" && slices.Contains(found, "best") {
+			continue
+		}
+		found = append(found, p)
+	}
+	switch {
+	case !reached:
+		return nil, fmt.Errorf("%w: %s", ErrUnreachable, opts.Target)
+	case len(found) == 0:
+		return nil, errors.New("no discovery document at " + opts.Target + " (tried /.well-known/osp.json, /bsp, /best, /oap)")
+	}
+	slices.SortStableFunc(found, func(a, b string) int { return order(a) - order(b) })
+	return found, nil
+}
+
+// keyFor reports whether an API key of this form belongs to protocol: OSP's API keys are
+// osp_ak_…, every other key is a BSP/BEST credential (OAP declares none).
+func keyFor(protocol, key string) bool {
+	if strings.HasPrefix(key, "osp_ak_") {
+		return protocol == "osp"
+	}
+	return protocol == "bsp" || protocol == "best"
+}
+
+func order(protocol string) int {
+	return map[string]int{"osp": 0, "bsp": 1, "best": 1, "oap": 2}[protocol]
+}
+
+// run runs a protocol's checks in s and adds their results.
+func (rep *Report) run(ctx context.Context, s *session, protocol string, progress func(Result)) {
+	opts := s.opts
 	for _, d := range definitionsFor(protocol) {
 		if !levelWanted(opts.Level, d.level) {
 			continue
@@ -143,7 +211,6 @@ func Run(ctx context.Context, opts Options, progress func(Result)) (*Report, err
 		rep.Results = append(rep.Results, r)
 		progress(r)
 	}
-	return rep, nil
 }
 
 func levelWanted(filter string, l Level) bool {

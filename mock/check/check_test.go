@@ -27,7 +27,7 @@ func statuses(rep *Report) map[string]Status {
 func TestTheMockPassesItsOwnChecker(t *testing.T) {
 	srv := httptest.NewServer(sandbox(t))
 	defer srv.Close()
-	rep, err := Run(t.Context(), Options{Target: srv.URL}, nil)
+	rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "osp"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +37,41 @@ func TestTheMockPassesItsOwnChecker(t *testing.T) {
 	for _, r := range rep.Results {
 		if r.Status != Pass {
 			t.Errorf("%s %s: %s (%s)", r.ID, r.Status, r.Evidence, r.Request)
+		}
+	}
+}
+
+// TestAutoChecksEveryProtocolTheTargetServes: without --protocol every protocol whose discovery
+// document answers is checked and reported; the BSP checks that need the declared credential
+// are skipped, naming the flag, until --api-key gives it — and then they all run and pass.
+func TestAutoChecksEveryProtocolTheTargetServes(t *testing.T) {
+	sb := sandbox(t)
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	rep, err := Run(t.Context(), Options{Target: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Protocol != "osp+bsp+oap" || len(rep.Results) != len(ospChecks)+len(bspChecks)+len(oapChecks) || rep.Failed != 0 {
+		t.Fatalf("auto: protocol %s, %d results, %d failed", rep.Protocol, len(rep.Results), rep.Failed)
+	}
+	needKey := 0
+	for _, r := range rep.Results {
+		if r.Status == Skip && strings.Contains(r.Evidence, "pass --api-key") {
+			needKey++
+		}
+	}
+	if needKey < 6 {
+		t.Errorf("%d checks say they need --api-key; the sample's BSP declares an API key", needKey)
+	}
+	key := sb.Snapshot().Config.BSP.Credentials[0].Token
+	rep, err = Run(t.Context(), Options{Target: srv.URL, APIKey: key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status == Fail || strings.Contains(r.Evidence, "pass --api-key") {
+			t.Errorf("with --api-key: %s %s: %s", r.ID, r.Status, r.Evidence)
 		}
 	}
 }

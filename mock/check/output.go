@@ -26,24 +26,41 @@ func Progress(w io.Writer) func(Result) {
 
 // WriteSummary writes the table that ends a text run.
 func WriteSummary(w io.Writer, rep *Report) {
-	counts := map[Level][3]int{}
-	for _, r := range rep.Results {
-		c := counts[r.Level]
-		switch r.Status {
-		case Pass:
-			c[0]++
-		case Fail:
-			c[1]++
-		default:
-			c[2]++
+	protocols := strings.Split(rep.Protocol, "+")
+	for _, p := range protocols {
+		counts := map[Level][3]int{}
+		needKey := 0
+		family := p
+		if p == "best" {
+			family = "bsp" // BEST's checks are the BSP ones
 		}
-		counts[r.Level] = c
-	}
-	fmt.Fprintf(w, "\n%s checks of %s\n", strings.ToUpper(rep.Protocol), rep.Target)
-	fmt.Fprintf(w, "  %-7s %6s %6s %7s\n", "level", "passed", "failed", "skipped")
-	for _, l := range []Level{Must, Should, May} {
-		if c, ok := counts[l]; ok {
-			fmt.Fprintf(w, "  %-7s %6d %6d %7d\n", l, c[0], c[1], c[2])
+		for _, r := range rep.Results {
+			if len(protocols) > 1 && protocolOf(r) != family {
+				continue
+			}
+			c := counts[r.Level]
+			switch r.Status {
+			case Pass:
+				c[0]++
+			case Fail:
+				c[1]++
+			default:
+				c[2]++
+				if strings.Contains(r.Evidence, "pass --api-key") {
+					needKey++
+				}
+			}
+			counts[r.Level] = c
+		}
+		fmt.Fprintf(w, "\n%s checks of %s\n", strings.ToUpper(p), rep.Target)
+		fmt.Fprintf(w, "  %-7s %6s %6s %7s\n", "level", "passed", "failed", "skipped")
+		for _, l := range []Level{Must, Should, May} {
+			if c, ok := counts[l]; ok {
+				fmt.Fprintf(w, "  %-7s %6d %6d %7d\n", l, c[0], c[1], c[2])
+			}
+		}
+		if needKey > 0 {
+			fmt.Fprintf(w, "  %s need the credential the manifest declares: pass --api-key\n", manifests.Plural(needKey, "check"))
 		}
 	}
 	verdict := "conformant: no MUST check failed"
@@ -86,7 +103,7 @@ func WriteJUnit(w io.Writer, rep *Report) error {
 	}
 	s := suite{Name: "ospbox check " + rep.Protocol + " " + rep.Target, Tests: len(rep.Results), Failures: rep.Failed, Skipped: rep.Skipped}
 	for _, r := range rep.Results {
-		c := testcase{Name: r.ID + ": " + r.Description, Classname: rep.Protocol + "." + strings.ToLower(string(r.Level)),
+		c := testcase{Name: r.ID + ": " + r.Description, Classname: protocolOf(r) + "." + strings.ToLower(string(r.Level)),
 			Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
 		switch r.Status {
 		case Fail:
@@ -104,4 +121,10 @@ func WriteJUnit(w io.Writer, rep *Report) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// protocolOf is the protocol a result's check belongs to: its id's first part (osp, bsp, oap).
+func protocolOf(r Result) string {
+	p, _, _ := strings.Cut(r.ID, ".")
+	return p
 }

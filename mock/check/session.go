@@ -142,6 +142,9 @@ func (s *session) send(ctx context.Context, method, url string, body any, withCr
 	return r, nil
 }
 
+// discoveryPaths is where each protocol's discovery document is.
+var discoveryPaths = map[string]string{"osp": "/.well-known/osp.json", "bsp": "/.well-known/bsp", "best": "/.well-known/best", "oap": "/.well-known/oap"}
+
 // detect finds the protocol to check (Options.Protocol, or the first discovery document the
 // target serves) and reads the OSP discovery document.
 func (s *session) detect(ctx context.Context) (string, error) {
@@ -149,7 +152,7 @@ func (s *session) detect(ctx context.Context) (string, error) {
 	if want == "" {
 		want = "auto"
 	}
-	paths := map[string]string{"osp": "/.well-known/osp.json", "bsp": "/.well-known/bsp", "best": "/.well-known/best", "oap": "/.well-known/oap"}
+	paths := discoveryPaths
 	order := []string{"osp", "bsp", "best", "oap"}
 	if want != "auto" {
 		if _, ok := paths[want]; !ok {
