@@ -180,12 +180,13 @@ func (u *UI) reload(w http.ResponseWriter, r *http.Request) {
 func (u *UI) catalog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	c := catalogMatches(u.Sandbox.OSP().BuildCatalog(r.Context(), u.SandboxURL, osp.CatalogQuery{}), q)
-	u.render(w, r, catalogPage(u.meta("Catalog", "catalog"), c, q))
+	u.render(w, r, catalogPage(u.meta("Catalog", "catalog"), c, q, u.provisionCommands(c)))
 }
 
 func (u *UI) catalogResults(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
-	u.render(w, r, catalogResults(catalogMatches(u.Sandbox.OSP().BuildCatalog(r.Context(), u.SandboxURL, osp.CatalogQuery{}), q), q))
+	c := catalogMatches(u.Sandbox.OSP().BuildCatalog(r.Context(), u.SandboxURL, osp.CatalogQuery{}), q)
+	u.render(w, r, catalogResults(c, q, u.provisionCommands(c)))
 }
 
 func (u *UI) clockFragment(w http.ResponseWriter, r *http.Request) {
@@ -317,4 +318,15 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request) {
 			flush()
 		}
 	}
+}
+
+// provisionCommands is each service's copy-ready provision command, made from the provider it
+// is served by now.
+func (u *UI) provisionCommands(c osp.Catalog) map[string]string {
+	snap := u.Sandbox.Snapshot()
+	out := map[string]string{}
+	for _, s := range c.Data.Services {
+		out[s.ID] = provisionCurl(snap.Provider(s.ProviderSlug), s)
+	}
+	return out
 }

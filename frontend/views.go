@@ -150,12 +150,8 @@ func treeURL(files []fileEntry) string {
 
 // provisionCurl is the command an agent developer can paste to provision a service's default
 // tier in sandbox mode.
-func provisionCurl(s osp.CatalogService) string {
-	req := map[string]any{"offering_id": s.OfferingID, "tier_id": s.DefaultTier}
-	if s.Development {
-		req["sandbox"] = map[string]bool{"enabled": true}
-	}
-	body, _ := json.Marshal(req)
+func provisionCurl(p *osp.ProviderState, s osp.CatalogService) string {
+	body, _ := json.Marshal(osp.PastableProvision(p, s))
 	return "curl -s -X POST " + s.Provision.URL + " -H 'Content-Type: application/json' -d '" + string(body) + "'"
 }
 

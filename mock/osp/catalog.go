@@ -375,3 +375,44 @@ func (s *Engine) ServeCatalog(w http.ResponseWriter, r *http.Request, origin str
 		Provider: q.Get("provider"), Category: q.Get("category"), IncludeInvalid: q.Get("include_invalid") == "true",
 	}))
 }
+
+// PastableProvision is a provision body for svc that this sandbox answers with 201 or 202 when
+// an agent developer pastes it: the catalog's hint (offering and default tier), as a sandbox
+// when the offering has one, and otherwise, for a paid default tier, with the first payment
+// method the tier accepts and a simulated proof (spec/osp.md §6.3). The UI's copy-ready commands
+// use it; the catalog API keeps the profile's {offering_id, tier_id}.
+func PastableProvision(p *ProviderState, svc CatalogService) map[string]any {
+	body := map[string]any{"offering_id": svc.OfferingID, "tier_id": svc.DefaultTier}
+	if svc.Development {
+		body["sandbox"] = map[string]bool{"enabled": true}
+		return body
+	}
+	if p == nil || p.Serving == nil {
+		return body
+	}
+	_, tier, err := findOffering(p.Serving.Manifest, svc.OfferingID, svc.DefaultTier, time.Time{})
+	if err != nil || tier.Get("price").Str("amount") == "" || isZeroAmount(tier.Get("price").Str("amount")) {
+		return body
+	}
+	methods := tier.Get("accepted_payment_methods")
+	if methods == nil {
+		methods = p.Serving.Manifest.Doc.Root.Get("accepted_payment_methods")
+	}
+	list := methods.Strings()
+	if methods == nil {
+		list = manifests.PaymentMethods
+	}
+	for _, m := range list {
+		if m != "free" {
+			body["payment_method"], body["payment_proof"] = m, "tok_ospbox_sandbox"
+			break
+		}
+	}
+	return body
+}
+
+// isZeroAmount reports whether a price amount is zero ("0", "0.00").
+func isZeroAmount(amount string) bool {
+	a, err := ParseAmount(amount)
+	return err == nil && a.Sign() == 0
+}
