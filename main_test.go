@@ -184,3 +184,36 @@ func TestHelpReadsWell(t *testing.T) {
 		t.Errorf("ospbox bogus: %v is not taken for a usage mistake", err)
 	}
 }
+
+// TestREADMEFirstFiveMinutes runs the README's "An agent's first five minutes" as it stands
+// against a fresh `ospbox serve`: the walkthrough a new user copies must work.
+func TestREADMEFirstFiveMinutes(t *testing.T) {
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Fatal("the walkthrough uses jq; .ci/run installs it")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## An agent's first five minutes")
+	_, block, ok2 := strings.Cut(section, "```sh\n")
+	script, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no shell block under \"An agent's first five minutes\"")
+	}
+	bin := buildBinary(t)
+	_, base, _, _ := startServe(t, bin, "serve", "--workspace", t.TempDir(), "--addr", "127.0.0.1:0")
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "OSPBOX="+base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the walkthrough failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{`{"offering_id":"acmedb/postgres","tiers":["free","pro","scale"]}`, "provisioning\n" + base + "/osp/v1/resources/res_",
+		"credentials_bundle with the resource access token", "\nprovisioned\n", "\nplaintext\n", base + "/ui/resources/res_"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the walkthrough's output lacks %q:\n%s", want, out)
+		}
+	}
+}

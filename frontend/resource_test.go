@@ -87,3 +87,30 @@ func TestResourceActionsGoThroughTheProviderAPI(t *testing.T) {
 		t.Errorf("the page's calls are not in the request log as the UI's: %d", operator)
 	}
 }
+
+// TestCredentialsOfAnAsynchronousResourceStayReachable: the profile hands the bundle over once,
+// in the first status read after asynchronous provisioning; the 202 says so, and the resource's
+// page still reveals the credentials after that read.
+func TestCredentialsOfAnAsynchronousResourceStayReachable(t *testing.T) {
+	f := newFixture(t)
+	st, res := f.api(t, "POST", "/providers/acmedb/osp/v1/provision", `{"offering_id":"acmedb/postgres","tier_id":"free","sandbox":{"enabled":true}}`)
+	if st != 202 {
+		t.Fatalf("provision: %d %v", st, res)
+	}
+	steps, _ := res["next_steps"].([]any)
+	if len(steps) != 3 || !strings.Contains(steps[1].(string), "once") || !strings.Contains(steps[2].(string), "/ui/resources/") {
+		t.Errorf("the 202 does not say how the credentials arrive: %v", res["next_steps"])
+	}
+	id := res["resource_id"].(string)
+	f.api(t, "POST", "/ospbox/v1/clock/advance", `{"seconds": 30}`)
+	_, first := f.api(t, "GET", "/providers/acmedb/osp/v1/resources/"+id, "")
+	if first["credentials_bundle"] == nil {
+		t.Fatalf("the first status read after provisioning: %v", first)
+	}
+	if _, again := f.api(t, "GET", "/providers/acmedb/osp/v1/resources/"+id, ""); again["credentials_bundle"] != nil {
+		t.Errorf("the bundle came twice: the profile hands it over once")
+	}
+	if _, revealed := f.get(t, "/ui/resources/"+id+"/credentials", authed()); !strings.Contains(revealed, "osp_rat_") || !strings.Contains(revealed, "connection_uri") {
+		t.Errorf("the resource's page does not reveal the credentials after the first read: %.400s", revealed)
+	}
+}

@@ -261,6 +261,13 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		body["estimated_ready_seconds"] = async
 		body["poll_url"] = statusURL
 		body["status_url"] = statusURL
+		// The profile delivers the bundle once, in the first status read after provisioning:
+		// say so where the agent looks first, so a read piped to `jq .status` does not lose it.
+		body["next_steps"] = []string{
+			fmt.Sprintf("GET %s until status is \"provisioned\" (about %d s of sandbox time)", statusURL, async),
+			"the first status read after that carries credentials_bundle with the resource access token, once: keep that whole response",
+			"lost it? the sandbox operator can reveal the credentials on " + dashboardURL(originOf(mount), id),
+		}
 		if err := s.event(ctx, tx, res, "resource.status_changed", requestID, now, map[string]any{"status": "provisioning", "previous_status": nil, "change": "created"}); err != nil {
 			return 0, nil, err
 		}
