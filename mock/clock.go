@@ -87,3 +87,25 @@ func (c *WorkspaceClock) Offset() time.Duration {
 	}
 	return c.offset
 }
+
+// Restore sets the clock to a stored state: offset from wall-clock time, or frozen at an instant.
+func (c *WorkspaceClock) Restore(offset time.Duration, frozenAt *time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset, c.frozen = offset, nil
+	if frozenAt != nil {
+		t := *frozenAt
+		c.frozen = &t
+	}
+}
+
+// State is the clock as it is stored: its offset, and the instant it is frozen at (or nil).
+func (c *WorkspaceClock) State() (time.Duration, *time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen != nil {
+		t := *c.frozen
+		return t.Sub(c.base()), &t
+	}
+	return c.offset, nil
+}

@@ -180,9 +180,32 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, d time.Duration) error {
 		}
 	}
 	s.clockCtl.Advance(target.Sub(s.clock.Now()))
-	err := s.Tick(ctx)
+	err := errors.Join(s.saveClock(ctx), s.Tick(ctx))
 	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
 	return err
+}
+
+// saveClock stores the clock with the state (spec/control.md §5): a restart keeps it, so time
+// never goes backwards for what is stored.
+func (s *Sandbox) saveClock(ctx context.Context) error {
+	if s.clockCtl == nil {
+		return nil
+	}
+	offset, frozen := s.clockCtl.State()
+	return s.db.SaveClock(ctx, storage.ClockState{Offset: offset, FrozenAt: frozen})
+}
+
+// loadClock sets the clock from the state (after a start, an import or a reset).
+func (s *Sandbox) loadClock(ctx context.Context) error {
+	if s.clockCtl == nil {
+		return nil
+	}
+	c, err := s.db.LoadClock(ctx)
+	if err != nil {
+		return err
+	}
+	s.clockCtl.Restore(c.Offset, c.FrozenAt)
+	return nil
 }
 
 // SetClock freezes, resumes or resets (back to wall-clock time) the clock.
@@ -200,6 +223,7 @@ func (s *Sandbox) SetClock(op string) error {
 	default:
 		return errors.New("unknown clock operation " + op)
 	}
+	err := s.saveClock(context.Background())
 	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
-	return nil
+	return err
 }

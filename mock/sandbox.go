@@ -100,6 +100,11 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	if seq, err := db.BSPEventsNewest(ctx); err == nil {
 		s.bsp.Start(seq)
 	}
+	// The clock is state: it carries on from where the last run left it.
+	if err := s.loadClock(ctx); err != nil {
+		s.requests.Close()
+		return nil, err
+	}
 	if err := s.Reload(ctx); err != nil {
 		s.requests.Close()
 		return nil, err

@@ -35,17 +35,19 @@ func (s *Sandbox) ExportState(ctx context.Context, path string) error {
 	return s.db.ExportTo(ctx, path)
 }
 
-// ImportState replaces the whole state with the state file at path.
+// ImportState replaces the whole state with the state file at path; its clock comes with it.
 func (s *Sandbox) ImportState(ctx context.Context, path string) error {
-	return s.replaceState(ctx, func(ctx context.Context) error { return s.db.ImportFrom(ctx, path) })
+	return s.replaceState(ctx, func(ctx context.Context) error { return s.db.ImportFrom(ctx, path) }, false)
 }
 
-// ResetToSeed restores the workspace's seed state, or empties the state when it has none.
+// ResetToSeed restores the workspace's seed state, or empties the state when it has none; the
+// clock returns to wall-clock time, running (spec/control.md §5).
 func (s *Sandbox) ResetToSeed(ctx context.Context) error {
+	replace := s.db.Reset
 	if seed := s.Seed(); seed.Exists {
-		return s.ImportState(ctx, seed.Path)
+		replace = func(ctx context.Context) error { return s.db.ImportFrom(ctx, seed.Path) }
 	}
-	return s.replaceState(ctx, s.db.Reset)
+	return s.replaceState(ctx, replace, true)
 }
 
 // SaveSeed makes the current state the workspace's seed, replacing any earlier one.
@@ -62,10 +64,19 @@ func (s *Sandbox) SaveSeed(ctx context.Context) error {
 
 // replaceState runs replace and brings the engine's memory in line with the new state: the
 // request log is flushed first (so nothing of the old state lands in the new one), timers settle
-// afresh, and the manifests are installed again (their versions live in the state).
-func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context) error) error {
+// afresh, the manifests are installed again (their versions live in the state), and the clock
+// comes from the new state — or, with realTime (a reset), returns to wall-clock time.
+func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context) error, realTime bool) error {
 	s.requests.Flush()
 	if err := replace(ctx); err != nil {
+		return err
+	}
+	if realTime && s.clockCtl != nil {
+		s.clockCtl.Reset()
+		if err := s.saveClock(ctx); err != nil {
+			return err
+		}
+	} else if err := s.loadClock(ctx); err != nil {
 		return err
 	}
 	s.oap.Reload() // the OAP simulation's state came with the replaced state
