@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -127,5 +129,40 @@ func TestMCPAnswersEverythingBeforeStdinEnds(t *testing.T) {
 	slices.Sort(ids) // JSON-RPC answers in any order
 	if !slices.Equal(ids, []string{"1", "2", "3"}) {
 		t.Errorf("answered %v, want 1, 2 and 3:\n%s", ids, out)
+	}
+}
+
+// TestMCPAttachesToTheServerThatHoldsTheWorkspace: `ospbox mcp` on a workspace a running
+// `ospbox serve` holds does not open the state a second time: its tools talk to that server, so
+// what they provision is the server's.
+func TestMCPAttachesToTheServerThatHoldsTheWorkspace(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	_, base, _, _ := startServe(t, bin, "serve", "--workspace", dir, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "mcp", "--workspace", dir)
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+{"jsonrpc":"2.0","method":"notifications/initialized"}
+{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"osp_provision","arguments":{"offering_id":"acmedb/redis","tier_id":"free"}}}
+`)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ospbox mcp on a held workspace: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "served by the ospbox at "+base) {
+		t.Errorf("mcp does not say it attached to %s: %s", base, stderr.String())
+	}
+	m := regexp.MustCompile(`res_[0-9a-z]{26}`).FindString(string(out))
+	if m == "" {
+		t.Fatalf("no resource provisioned through the tool:\n%s", out)
+	}
+	resp, err := http.Get(base + "/osp/v1/resources/" + m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("the resource the tool provisioned is not the server's: GET %s → %d", m, resp.StatusCode)
 	}
 }

@@ -67,13 +67,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	dir := cfg.Workspace
-	if dir == "" {
-		d, err := manifests.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
+	dir, err := workspaceDir(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", dir, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/mock/check"
 	"github.com/ospbox/ospbox/mock/demo"
 	"github.com/ospbox/ospbox/mock/mcptools"
@@ -63,11 +64,16 @@ func RunCheck(ctx context.Context, opts check.Options, format string, out, errOu
 
 // RunMCP starts the workspace's sandbox (host and UI on cfg.Addr, a free loopback port when
 // empty) and serves the provider's tools over MCP on stdin/stdout until the client goes away.
+// When another ospbox already serves the workspace, the tools talk to that server over HTTP
+// instead (spec/control.md §5): one process keeps the state and the clock.
 func RunMCP(ctx context.Context, cfg Config, provider string) error {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	a, err := Start(ctx, cfg)
+	if errors.Is(err, ErrWorkspaceInUse) {
+		return attachMCP(ctx, cfg, provider)
+	}
 	if err != nil {
 		return err
 	}
@@ -78,6 +84,30 @@ func RunMCP(ctx context.Context, cfg Config, provider string) error {
 	}
 	if cfg.Out != nil {
 		fmt.Fprintln(cfg.Out, "ospbox mcp: sandbox host", a.URL, "— MCP on stdio")
+	}
+	return srv.Run(ctx, mcptools.Stdio(os.Stdin, os.Stdout))
+}
+
+// attachMCP serves the MCP tools against the server that holds the workspace.
+func attachMCP(ctx context.Context, cfg Config, provider string) error {
+	dir, err := workspaceDir(cfg)
+	if err != nil {
+		return err
+	}
+	url := holderURL(dir)
+	if url == "" {
+		return fmt.Errorf("%w: %s is held by another ospbox that has not said where it listens; stop it or use another --workspace", ErrWorkspaceInUse, dir)
+	}
+	ws, err := manifests.OpenWorkspace(dir)
+	if err != nil {
+		return err
+	}
+	srv, err := mcptools.New(mcptools.Remote(url, mock.DiskSnapshot(ws)), provider, cfg.Build.Version)
+	if err != nil {
+		return err
+	}
+	if cfg.Out != nil {
+		fmt.Fprintln(cfg.Out, "ospbox mcp: the workspace is served by the ospbox at", url, "— its tools go there; MCP on stdio")
 	}
 	return srv.Run(ctx, mcptools.Stdio(os.Stdin, os.Stdout))
 }

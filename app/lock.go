@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ospbox/ospbox/manifests"
 )
 
 // ErrWorkspaceInUse is Start's error when another ospbox process serves the workspace: two
@@ -14,6 +16,24 @@ var ErrWorkspaceInUse = errors.New("workspace in use")
 
 // lockFile is where the process serving a workspace holds its lock and says who it is.
 func lockFile(dir string) string { return filepath.Join(dir, ".ospbox", "ospbox.lock") }
+
+// holderURL is the address the process holding dir's lock announced, or "".
+func holderURL(dir string) string {
+	raw, _ := os.ReadFile(lockFile(dir))
+	_, url, ok := strings.Cut(strings.TrimSpace(string(raw)), " at ")
+	if !ok || !strings.HasPrefix(url, "http") {
+		return ""
+	}
+	return url
+}
+
+// workspaceDir is the workspace cfg names, or the per-user default one.
+func workspaceDir(cfg Config) (string, error) {
+	if cfg.Workspace != "" {
+		return cfg.Workspace, nil
+	}
+	return manifests.DefaultDir()
+}
 
 // workspaceLock is the held lock of one workspace.
 type workspaceLock struct {

@@ -282,3 +282,23 @@ func (s *Sandbox) Tick(ctx context.Context) error {
 	}
 	return s.bsp.TimeOutServices(ctx, now)
 }
+
+// DiskSnapshot is what the workspace's files declare, read without the state: every manifest
+// that validates is in it as served, with version 0. A client of a server another process runs
+// (ospbox mcp attaching to it) learns the offerings and catalogues from it.
+func DiskSnapshot(ws *manifests.Workspace) *Snapshot {
+	snap := &Snapshot{Config: ws.Config, LoadedAt: time.Now().UTC()}
+	slugs, _ := ws.ProviderSlugs()
+	for _, slug := range slugs {
+		m, rep := ws.LoadOSP(slug)
+		ps := &osp.ProviderState{Slug: slug, Report: rep}
+		if m != nil {
+			ps.Serving = &osp.Served{Manifest: m}
+		}
+		snap.Providers = append(snap.Providers, ps)
+	}
+	snap.Default = defaultProvider(ws.Config.OSP.DefaultProvider, snap.Providers)
+	snap.BSP = kernel.NextSurface(ws.LoadBSP(), kernel.SurfaceState{})
+	snap.OAP = kernel.NextSurface(ws.LoadOAP(), kernel.SurfaceState{})
+	return snap
+}

@@ -26,8 +26,15 @@ import (
 	"github.com/ospbox/ospbox/mock"
 )
 
+// Sandbox is what the tools need of a sandbox: what it serves, and a way to send it a request.
+// A *mock.Sandbox in this process is one; Remote is one for a server another process runs.
+type Sandbox interface {
+	Snapshot() *mock.Snapshot
+	Do(req *http.Request) (int, []byte)
+}
+
 // New builds the MCP server for provider slug of the sandbox (the default provider when "").
-func New(sb *mock.Sandbox, slug, version string) (*mcp.Server, error) {
+func New(sb Sandbox, slug, version string) (*mcp.Server, error) {
 	snap := sb.Snapshot()
 	if slug == "" {
 		slug = snap.Default
@@ -94,7 +101,7 @@ func New(sb *mock.Sandbox, slug, version string) (*mcp.Server, error) {
 // addBSPTools adds the command catalogue, send-command and list-events tools of the root BSP
 // manifest's first service that implements commands, authenticated with the workspace's first
 // BSP credential as the manifest declares.
-func addBSPTools(srv *mcp.Server, sb *mock.Sandbox, snap *mock.Snapshot) {
+func addBSPTools(srv *mcp.Server, sb Sandbox, snap *mock.Snapshot) {
 	surface := snap.BSP.Serving.Surface
 	caps := manifests.BSPServiceCapabilities(surface.Doc.Root, surface.Generation)
 	key := ""
@@ -177,7 +184,7 @@ func addBSPTools(srv *mcp.Server, sb *mock.Sandbox, snap *mock.Snapshot) {
 
 // binding sends tool calls to the sandbox under base.
 type binding struct {
-	sb   *mock.Sandbox
+	sb   Sandbox
 	base string
 	auth func(*http.Request) // adds the surface's credential, when it needs one
 }
