@@ -93,6 +93,8 @@ type serveFlags struct {
 	addr      string
 	open      bool
 	page      string
+	ephemeral bool
+	ready     string
 }
 
 // addrListen is what --addr defaults to for the commands that serve on the usual address.
@@ -105,7 +107,8 @@ func (f *serveFlags) register(cmd *cobra.Command, addrDefault string) {
 }
 
 func (f *serveFlags) config(cmd *cobra.Command) app.Config {
-	return app.Config{Workspace: f.workspace, Addr: f.addr, Open: f.open, Page: f.page, Build: buildInfo(), Out: cmd.OutOrStdout(), Logger: logger(cmd)}
+	return app.Config{Workspace: f.workspace, Addr: f.addr, Open: f.open, Page: f.page, Build: buildInfo(), Out: cmd.OutOrStdout(), Logger: logger(cmd),
+		Ephemeral: f.ephemeral, Ready: f.ready}
 }
 
 // logger writes text logs to stderr at the level named by OSPBOX_LOG_LEVEL (debug, info, warn,
@@ -171,6 +174,8 @@ Stop with Ctrl+C: requests in flight finish and the state database is closed cle
 	}
 	f.register(cmd, addrListen)
 	cmd.Flags().BoolVar(&f.open, "open", false, "open the UI in the default browser")
+	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "serve a throwaway copy of the workspace, removed at exit (for test harnesses)")
+	cmd.Flags().StringVar(&f.ready, "ready", "", `"json": once serving, print one JSON line with base_url, ui_url, pid and workspace`)
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -215,5 +216,57 @@ func TestREADMEFirstFiveMinutes(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the walkthrough's output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestEphemeralServeForTestHarnesses: `serve --ephemeral --ready json` serves a throwaway copy
+// of the workspace, announces itself in one JSON line, writes nothing to the workspace it was
+// given, and on SIGTERM exits 0 and removes its copy (spec/control.md §5).
+func TestEphemeralServeForTestHarnesses(t *testing.T) {
+	bin := buildBinary(t)
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "providers"), 0o755)
+	os.WriteFile(filepath.Join(src, "ospbox.json"), []byte(`{"name": "harness"}`), 0o644)
+	cmd := exec.Command(bin, "serve", "--ephemeral", "--ready", "json", "--workspace", src, "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Ready     bool   `json:"ready"`
+		BaseURL   string `json:"base_url"`
+		UIURL     string `json:"ui_url"`
+		PID       int    `json:"pid"`
+		Workspace string `json:"workspace"`
+	}
+	if err := json.Unmarshal([]byte(line), &ready); err != nil || !ready.Ready || ready.PID != cmd.Process.Pid || !strings.HasPrefix(ready.UIURL, ready.BaseURL+"/ui/") {
+		t.Fatalf("ready line %q: %+v %v", line, ready, err)
+	}
+	resp, err := http.Get(ready.BaseURL + "/ospbox/v1/clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ready.Workspace == src {
+		t.Errorf("served the given workspace itself, not a copy")
+	}
+	if _, err := os.Stat(filepath.Join(ready.Workspace, "ospbox.json")); err != nil {
+		t.Errorf("the copy lacks the workspace's files: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("SIGTERM: %v, want exit 0", err)
+	}
+	if _, err := os.Stat(ready.Workspace); !os.IsNotExist(err) {
+		t.Errorf("the ephemeral workspace %s is still there: %v", ready.Workspace, err)
+	}
+	if _, err := os.Stat(filepath.Join(src, ".ospbox")); !os.IsNotExist(err) {
+		t.Errorf("the given workspace was written to: %v", err)
 	}
 }

@@ -6,14 +6,17 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -40,6 +43,12 @@ type Config struct {
 	Build     BuildInfo
 	Out       io.Writer // where the startup banner goes
 	Logger    *slog.Logger
+	// Ephemeral serves a throwaway copy of the workspace (the samples when Workspace is ""),
+	// in a temporary directory removed at exit (spec/control.md §5).
+	Ephemeral bool
+	// Ready, when "json", prints one line on Out once the sandbox host answers:
+	// {"ready": true, "base_url", "ui_url", "pid", "workspace"}; the banner goes to stderr.
+	Ready string
 }
 
 // App is a running ospbox: state, mock, UI and the sandbox host's listener.
@@ -212,6 +221,22 @@ func (a *App) Banner(build BuildInfo) string {
 
 // RunBrowser serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down cleanly.
 func RunBrowser(ctx context.Context, cfg Config) error {
+	if cfg.Ready != "" && cfg.Ready != "json" {
+		return fmt.Errorf("--ready takes json, not %q", cfg.Ready)
+	}
+	if cfg.Ephemeral {
+		dir, err := os.MkdirTemp("", "ospbox-ephemeral-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if cfg.Workspace != "" {
+			if err := copyWorkspace(cfg.Workspace, dir); err != nil {
+				return fmt.Errorf("copy the workspace %s: %w", cfg.Workspace, err)
+			}
+		}
+		cfg.Workspace = dir
+	}
 	a, err := Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -219,12 +244,66 @@ func RunBrowser(ctx context.Context, cfg Config) error {
 	return a.serveUntilDone(ctx, cfg)
 }
 
+// copyWorkspace copies a workspace's files, not its state (.ospbox/), into dst.
+func copyWorkspace(src, dst string) error {
+	if _, err := os.Stat(src); err != nil {
+		return err
+	}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() && d.Name() == ".ospbox" {
+			return filepath.SkipDir
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+}
+
+// announceReady prints the --ready json line once the sandbox host answers a request.
+func (a *App) announceReady(out io.Writer) error {
+	for i := 0; ; i++ {
+		resp, err := http.Get(a.URL + "/ospbox/v1/clock")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i == 100 {
+			return fmt.Errorf("the sandbox host at %s does not answer: %w", a.URL, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	line, _ := json.Marshal(map[string]any{"ready": true, "base_url": a.URL, "ui_url": a.UIURL(), "pid": os.Getpid(), "workspace": a.Workspace.Dir})
+	_, err := fmt.Fprintf(out, "%s\n", line)
+	return err
+}
+
 func (a *App) serveUntilDone(ctx context.Context, cfg Config) error {
 	out := cfg.Out
 	if out == nil {
 		out = os.Stdout
 	}
-	fmt.Fprint(out, a.Banner(cfg.Build))
+	if cfg.Ready == "json" {
+		fmt.Fprint(os.Stderr, a.Banner(cfg.Build)) // stdout carries the ready line alone
+		if err := a.announceReady(out); err != nil {
+			a.Shutdown(context.WithoutCancel(ctx))
+			return err
+		}
+	} else {
+		fmt.Fprint(out, a.Banner(cfg.Build))
+	}
 	if cfg.Open {
 		if err := openBrowser(a.UIURL()); err != nil {
 			a.log.Warn("could not open a browser; open the UI link yourself", "err", err)
