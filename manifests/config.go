@@ -28,6 +28,22 @@ type Config struct {
 	Faults   FaultsConfig   `json:"faults"`
 	BSP      BSPConfig      `json:"bsp"`
 	OAP      OAPConfig      `json:"oap"`
+	// Namespaces is namespaces.* (spec/control.md §1).
+	Namespaces NamespacesConfig `json:"namespaces"`
+}
+
+// NamespacesConfig is namespaces.*.
+type NamespacesConfig struct {
+	Max int `json:"max"`
+}
+
+// MaxNamespaces is how many namespaces may live at once, the default one included: 1000 by
+// default.
+func (c NamespacesConfig) MaxNamespaces() int {
+	if c.Max > 0 {
+		return c.Max
+	}
+	return 1000
 }
 
 // OAPConfig is oap.* (spec/oap.md §8).

@@ -12,12 +12,22 @@ import (
 // ServeHTTP routes a request to the surface it addresses (spec/README.md, Addressing):
 // <slug>.localhost host names, /providers/<slug>/…, then the default provider at the root.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	snap := s.Snapshot()
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	origin := scheme + "://" + r.Host
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/ns/"); ok && s.namespaces != nil {
+		s.serveNamespace(w, r, origin, rest)
+		return
+	}
+	s.route(w, r, origin)
+}
+
+// route serves a request to this sandbox; origin is where the client reached it (a namespace's
+// ends in /ns/<id>), so every URL in an answer stays inside the namespace.
+func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, origin string) {
+	snap := s.Snapshot()
 	if slug := hostSlug(r.Host); slug != "" && snap.Provider(slug) != nil {
 		s.serveProvider(w, r, snap.Provider(slug), origin, r.URL.Path)
 		return
@@ -136,4 +146,22 @@ func (s *Sandbox) serveSurface(w http.ResponseWriter, r *http.Request, snap *Sna
 // it to the OSP engine.
 func (s *Sandbox) serveProvider(w http.ResponseWriter, r *http.Request, p *osp.ProviderState, mount, path string) {
 	s.logged(w, r, "osp", p.Slug, func(w http.ResponseWriter) { s.osp.Serve(w, r, p, mount, path) })
+}
+
+// serveNamespace hands /ns/<id>/<rest> to the namespace's sandbox as <rest>.
+func (s *Sandbox) serveNamespace(w http.ResponseWriter, r *http.Request, origin, rest string) {
+	id, sub, _ := strings.Cut(rest, "/")
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = "/"+sub, ""
+	if id == "default" {
+		s.route(w, r2, origin+"/ns/default")
+		return
+	}
+	o, err := s.namespaces.acquire(r.Context(), id)
+	if err != nil {
+		s.logged(w, r, "ospbox", "", func(w http.ResponseWriter) { namespaceError(w, id, s.namespaces.IDs(), err) })
+		return
+	}
+	defer o.release()
+	o.sb.route(w, r2, origin+"/ns/"+id)
 }

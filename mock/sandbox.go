@@ -46,6 +46,12 @@ type Sandbox struct {
 	bsp *bsp.Engine
 	// bridge carries OSP events to the BSP streams.
 	bridge ospBridge
+	// manifests is the sandbox whose snapshot this one serves (a namespace's is the default
+	// sandbox); nil for the default sandbox, which loads the manifests itself.
+	manifests *Sandbox
+	// namespaces are the other sandboxes of the workspace, under /ns/<id>/ (the default
+	// sandbox's only).
+	namespaces *namespaces
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -68,6 +74,10 @@ func (s *Snapshot) Provider(slug string) *osp.ProviderState {
 type Options struct {
 	Clock  kernel.Clock
 	Logger *slog.Logger
+	// Manifests, when set, is the sandbox whose served snapshot this one serves too: a
+	// namespace shares the workspace's manifests with the default sandbox and keeps its own
+	// state (spec/control.md §1).
+	Manifests *Sandbox
 }
 
 // New creates the sandbox and loads the workspace's manifests.
@@ -82,7 +92,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{})}
+	s := &Sandbox{ws: ws, db: db, clock: o.Clock, log: o.Logger, started: time.Now(), clockCtl: ctl, stop: make(chan struct{}), manifests: o.Manifests}
 	s.oap = oap.New(oap.Deps{DB: db, Clock: o.Clock, Dir: ws.Dir, Surface: func() kernel.SurfaceState { return s.Snapshot().OAP },
 		LogSize: func() int { return s.Snapshot().Config.OAP.LogSize() }})
 	s.bridge.wake = make(chan struct{}, 1)
@@ -105,14 +115,26 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		s.requests.Close()
 		return nil, err
 	}
-	if err := s.Reload(ctx); err != nil {
-		s.requests.Close()
-		return nil, err
+	if s.manifests == nil {
+		if err := s.Reload(ctx); err != nil {
+			s.requests.Close()
+			return nil, err
+		}
 	}
 	// Resources that expired or finished provisioning while ospbox was not running are settled
 	// now, then once a second.
 	if err := s.Tick(ctx); err != nil {
 		s.log.Error("settling timers at start", "err", err)
+	}
+	if s.manifests == nil {
+		ns, err := newNamespaces(s)
+		if err != nil {
+			s.requests.Close()
+			return nil, err
+		}
+		s.namespaces = ns
+		s.ticking.Add(1)
+		go s.every(5*time.Second, ns.sweep)
 	}
 	s.ticking.Add(3)
 	go s.runOSPBridge()
@@ -157,11 +179,17 @@ func (s *Sandbox) Close() {
 		close(s.stop)
 	}
 	s.ticking.Wait()
+	s.namespaces.closeAll()
 	s.requests.Close()
 }
 
 // Snapshot returns what is being served now.
-func (s *Sandbox) Snapshot() *Snapshot { return s.snap.Load() }
+func (s *Sandbox) Snapshot() *Snapshot {
+	if s.manifests != nil {
+		return s.manifests.Snapshot()
+	}
+	return s.snap.Load()
+}
 
 // Workspace is the workspace the sandbox serves.
 func (s *Sandbox) Workspace() *manifests.Workspace { return s.ws }
@@ -175,6 +203,11 @@ func (s *Sandbox) Reload(ctx context.Context) error { return s.ReloadPaths(ctx, 
 // for ospbox.json. Everything else carries over from the current snapshot untouched. A nil
 // list re-reads everything. The new snapshot is swapped in atomically and announced on the feed.
 func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
+	if s.manifests != nil {
+		// A namespace serves the default sandbox's manifests: its queued commands may run now.
+		s.bsp.DrainQueues(ctx)
+		return nil
+	}
 	s.reload.Lock()
 	defer s.reload.Unlock()
 	prev := s.snap.Load()
@@ -241,8 +274,10 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	s.snap.Store(next)
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
 	if bspChanged || configChanged {
-		// A handler that runs now (an edited status) takes its queued commands.
+		// A handler that runs now (an edited status) takes its queued commands, in every
+		// namespace.
 		s.bsp.DrainQueues(ctx)
+		s.namespaces.each(func(ns *Sandbox) { ns.bsp.DrainQueues(ctx) })
 	}
 	return nil
 }

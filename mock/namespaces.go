@@ -1,0 +1,403 @@
+package mock
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// Namespaces (spec/control.md §1): isolated sandboxes inside one process. Each is a Sandbox of
+// its own — its own state file, clock, counters and request log — serving the default sandbox's
+// manifests under /ns/<id>/. Isolation is structural: a namespace's handlers hold only its own
+// database. A namespace is created by copying a state file (the seed, an empty template, or
+// another namespace's exported state), so reset is a file swap, not a DELETE over tables; an
+// idle namespace is closed (no open database handle) and reopened on its next request.
+
+// namespaceIdle is how long a namespace stays open after its last request.
+const namespaceIdle = 30 * time.Second
+
+var namespaceID = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// ErrNamespaceNotFound, ErrNamespaceExists, ErrTooManyNamespaces and ErrNamespaceRequest are
+// the registry's errors; the control API answers them as 404, 409, 429 and 400.
+var (
+	ErrNamespaceNotFound = errors.New("no such namespace")
+	ErrNamespaceExists   = errors.New("the namespace id is in use")
+	ErrTooManyNamespaces = errors.New("too many namespaces")
+	ErrNamespaceRequest  = errors.New("invalid namespace request")
+)
+
+// NamespaceInfo is what the registry keeps of a namespace (namespaces.json).
+type NamespaceInfo struct {
+	ID        string            `json:"id"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt *time.Time        `json:"expires_at"`
+	Labels    map[string]string `json:"labels"`
+}
+
+// namespaces is the registry of the default sandbox's namespaces.
+type namespaces struct {
+	host *Sandbox
+	dir  string // <workspace>/.ospbox/ns
+
+	mu   sync.Mutex
+	info map[string]*NamespaceInfo
+	open map[string]*openNamespace
+}
+
+// openNamespace is a namespace whose state is open. Requests hold use for reading; closing,
+// resetting and deleting take it for writing, so they wait for requests in flight.
+type openNamespace struct {
+	sb       *Sandbox
+	db       *storage.DB
+	use      sync.RWMutex
+	lastUsed time.Time
+}
+
+func newNamespaces(host *Sandbox) (*namespaces, error) {
+	n := &namespaces{host: host, dir: filepath.Join(host.ws.Dir, ".ospbox", "ns"), info: map[string]*NamespaceInfo{}, open: map[string]*openNamespace{}}
+	if err := os.MkdirAll(n.dir, 0o755); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(n.registryFile())
+	if err == nil {
+		var list []*NamespaceInfo
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("%s: %w", n.registryFile(), err)
+		}
+		for _, ni := range list {
+			if _, err := os.Stat(n.stateFile(ni.ID)); err == nil {
+				n.info[ni.ID] = ni
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *namespaces) registryFile() string       { return filepath.Join(n.dir, "namespaces.json") }
+func (n *namespaces) stateFile(id string) string { return filepath.Join(n.dir, id+".db") }
+func (n *namespaces) templateFile() string       { return filepath.Join(n.dir, "empty.template") }
+func (n *namespaces) max() int                   { return n.host.Snapshot().Config.Namespaces.MaxNamespaces() }
+func (n *namespaces) now() time.Time             { return time.Now().UTC() }
+func (n *namespaces) exists(id string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.info[id] != nil
+}
+
+// infoOf is what the registry keeps of id; ok is false when there is no such namespace.
+func (n *namespaces) infoOf(id string) (NamespaceInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ni := n.info[id]; ni != nil {
+		return *ni, true
+	}
+	return NamespaceInfo{}, false
+}
+
+// saveRegistry writes namespaces.json atomically; the caller holds mu.
+func (n *namespaces) saveRegistry() error {
+	list := make([]*NamespaceInfo, 0, len(n.info))
+	for _, ni := range n.info {
+		list = append(list, ni)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	raw, _ := json.MarshalIndent(list, "", "  ")
+	tmp := n.registryFile() + ".saving"
+	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, n.registryFile())
+}
+
+// IDs lists the namespaces, default first.
+func (n *namespaces) IDs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := []string{"default"}
+	for id := range n.info {
+		out = append(out, id)
+	}
+	sort.Strings(out[1:])
+	return out
+}
+
+// create makes namespace id (a generated one when "") from source: "seed", "empty", or
+// "namespace:<id>".
+func (n *namespaces) create(ctx context.Context, id, from string, ttl time.Duration, labels map[string]string) (NamespaceInfo, error) {
+	now := n.now()
+	if id == "" {
+		id = kernel.NewID("ns_", now)
+	}
+	if !namespaceID.MatchString(id) {
+		return NamespaceInfo{}, fmt.Errorf("%w: /id: namespace ids are 1–64 characters of a-z, 0-9, _ and -", ErrNamespaceRequest)
+	}
+	n.mu.Lock()
+	if id == "default" || n.info[id] != nil {
+		n.mu.Unlock()
+		return NamespaceInfo{}, fmt.Errorf("%w: %s", ErrNamespaceExists, id)
+	}
+	if len(n.info)+1 >= n.max() {
+		n.mu.Unlock()
+		return NamespaceInfo{}, fmt.Errorf("%w: at most %d namespaces live at once (namespaces.max)", ErrTooManyNamespaces, n.max())
+	}
+	// Reserve the id while the state file is made.
+	ni := &NamespaceInfo{ID: id, CreatedAt: now, Labels: labels}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		ni.ExpiresAt = &exp
+	}
+	n.info[id] = ni
+	n.mu.Unlock()
+	realTime, err := n.makeState(ctx, n.stateFile(id), from)
+	if err == nil && realTime {
+		err = n.resetClock(ctx, id)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err != nil {
+		delete(n.info, id)
+		removeState(n.stateFile(id))
+		return NamespaceInfo{}, err
+	}
+	return *ni, n.saveRegistry()
+}
+
+// makeState writes the state file path from source; realTime reports whether the clock starts
+// at wall-clock time (seed and empty) rather than as the source's (another namespace).
+func (n *namespaces) makeState(ctx context.Context, path, from string) (bool, error) {
+	removeState(path)
+	switch {
+	case from == "" || from == "seed":
+		if seed := n.host.Seed(); seed.Exists {
+			return true, copyFile(seed.Path, path)
+		}
+		return true, n.copyTemplate(ctx, path)
+	case from == "empty":
+		return true, n.copyTemplate(ctx, path)
+	case len(from) > len("namespace:") && from[:len("namespace:")] == "namespace:":
+		src := from[len("namespace:"):]
+		if src == "default" {
+			return false, n.host.ExportState(ctx, path)
+		}
+		if !n.exists(src) {
+			return false, fmt.Errorf("%w: /from: no namespace %s", ErrNamespaceRequest, src)
+		}
+		return false, n.with(ctx, src, func(ns *Sandbox) error { return ns.ExportState(ctx, path) })
+	}
+	return false, fmt.Errorf("%w: /from: from is seed, empty or namespace:<id>", ErrNamespaceRequest)
+}
+
+// copyTemplate copies an empty state (made once, migrated) to path.
+func (n *namespaces) copyTemplate(ctx context.Context, path string) error {
+	tmpl := n.templateFile()
+	if _, err := os.Stat(tmpl); err != nil {
+		db, err := storage.Open(ctx, tmpl+".making")
+		if err != nil {
+			return err
+		}
+		err = db.ExportTo(ctx, tmpl+".vacuum")
+		db.Close()
+		removeState(tmpl + ".making")
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(tmpl+".vacuum", tmpl); err != nil {
+			return err
+		}
+	}
+	return copyFile(tmpl, path)
+}
+
+// resetClock sets namespace id's stored clock to wall-clock time.
+func (n *namespaces) resetClock(ctx context.Context, id string) error {
+	return n.with(ctx, id, func(ns *Sandbox) error { return ns.SetClock("reset") })
+}
+
+// acquire opens namespace id when it is not open and holds it for a request; release it.
+func (n *namespaces) acquire(ctx context.Context, id string) (*openNamespace, error) {
+	n.mu.Lock()
+	if n.info[id] == nil {
+		n.mu.Unlock()
+		return nil, ErrNamespaceNotFound
+	}
+	o := n.open[id]
+	if o == nil {
+		db, err := storage.Open(ctx, n.stateFile(id))
+		if err != nil {
+			n.mu.Unlock()
+			return nil, err
+		}
+		sb, err := New(ctx, n.host.ws, db, Options{Logger: n.host.log.With("namespace", id), Manifests: n.host})
+		if err != nil {
+			db.Close()
+			n.mu.Unlock()
+			return nil, err
+		}
+		o = &openNamespace{sb: sb, db: db}
+		n.open[id] = o
+	}
+	o.lastUsed = time.Now()
+	o.use.RLock()
+	n.mu.Unlock()
+	return o, nil
+}
+
+func (o *openNamespace) release() { o.use.RUnlock() }
+
+// with runs fn on namespace id's sandbox, held like a request.
+func (n *namespaces) with(ctx context.Context, id string, fn func(*Sandbox) error) error {
+	o, err := n.acquire(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer o.release()
+	return fn(o.sb)
+}
+
+// closeLocked stops an open namespace and closes its state; the caller holds mu. It waits for
+// the requests in flight (their streams end when the sandbox stops).
+func (n *namespaces) closeLocked(id string) {
+	o := n.open[id]
+	if o == nil {
+		return
+	}
+	delete(n.open, id)
+	o.sb.Close()
+	o.use.Lock()
+	o.db.Close()
+	o.use.Unlock()
+}
+
+// reset replaces namespace id's state with source's ("seed", "empty"); its clock returns to
+// wall-clock time.
+func (n *namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, error) {
+	if to != "" && to != "seed" && to != "empty" {
+		return NamespaceInfo{}, fmt.Errorf("%w: /to: to is seed or empty", ErrNamespaceRequest)
+	}
+	if id == "default" {
+		if to == "empty" {
+			return NamespaceInfo{ID: id}, n.host.replaceState(ctx, n.host.db.Reset, true)
+		}
+		return NamespaceInfo{ID: id}, n.host.ResetToSeed(ctx)
+	}
+	n.mu.Lock()
+	if n.info[id] == nil {
+		n.mu.Unlock()
+		return NamespaceInfo{}, ErrNamespaceNotFound
+	}
+	n.closeLocked(id)
+	ni := *n.info[id]
+	n.mu.Unlock()
+	if _, err := n.makeState(ctx, n.stateFile(id), to); err != nil {
+		return ni, err
+	}
+	return ni, n.resetClock(ctx, id)
+}
+
+// remove deletes namespace id and its state.
+func (n *namespaces) remove(id string) (NamespaceInfo, error) {
+	if id == "default" {
+		return NamespaceInfo{}, fmt.Errorf("%w: the default namespace cannot be deleted", ErrNamespaceExists)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ni := n.info[id]
+	if ni == nil {
+		return NamespaceInfo{}, ErrNamespaceNotFound
+	}
+	n.closeLocked(id)
+	delete(n.info, id)
+	removeState(n.stateFile(id))
+	return *ni, n.saveRegistry()
+}
+
+// each runs fn on every open namespace.
+func (n *namespaces) each(fn func(*Sandbox)) {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	open := make([]*Sandbox, 0, len(n.open))
+	for _, o := range n.open {
+		open = append(open, o.sb)
+	}
+	n.mu.Unlock()
+	for _, sb := range open {
+		fn(sb)
+	}
+}
+
+// sweep closes namespaces idle for namespaceIdle and deletes those whose TTL has passed.
+func (n *namespaces) sweep() {
+	now := n.now()
+	n.mu.Lock()
+	var expired []string
+	for id, ni := range n.info {
+		if ni.ExpiresAt != nil && !now.Before(*ni.ExpiresAt) {
+			expired = append(expired, id)
+		}
+	}
+	for id, o := range n.open {
+		if time.Since(o.lastUsed) > namespaceIdle && o.use.TryLock() {
+			o.use.Unlock()
+			n.closeLocked(id)
+		}
+	}
+	n.mu.Unlock()
+	for _, id := range expired {
+		if _, err := n.remove(id); err != nil && !errors.Is(err, ErrNamespaceNotFound) {
+			n.host.log.Error("deleting an expired namespace", "namespace", id, "err", err)
+		}
+	}
+}
+
+// closeAll stops every open namespace (the host is closing).
+func (n *namespaces) closeAll() {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id := range n.open {
+		n.closeLocked(id)
+	}
+}
+
+// copyFile copies src to dst.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// removeState removes a state file with its WAL and shared-memory files.
+func removeState(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+}

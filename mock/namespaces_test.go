@@ -1,0 +1,186 @@
+package mock
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestNamespacesAreIsolated: two namespaces provision, reuse nonces and idempotency keys and
+// move their clocks concurrently without seeing each other or the default namespace; every URL
+// in their answers stays inside the namespace (spec/control.md §1).
+func TestNamespacesAreIsolated(t *testing.T) {
+	f := newFixture(t)
+	ctl := agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}
+	for _, id := range []string{"a", "b"} {
+		if st, _, v := ctl.Call("POST", "", "", map[string]any{"id": id, "labels": map[string]string{"test": id}}); st != 201 || v["base_url"] != f.srv.URL+"/ns/"+id {
+			t.Fatalf("create %s: %d %v", id, st, v)
+		}
+	}
+	var wg sync.WaitGroup
+	ids := map[string][]string{}
+	var mu sync.Mutex
+	for _, ns := range []string{"a", "b"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := agent{T: t, Base: f.srv.URL + "/ns/" + ns + "/providers/acmedb/osp/v1"}
+			for i := range 5 {
+				body := map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "nonce": fmt.Sprintf("nonce-%d", i)}
+				st, _, res := a.Call("POST", "/provision", "", body, "Idempotency-Key", fmt.Sprintf("key-%d", i))
+				if st != 201 {
+					t.Errorf("%s provision %d: %d %v", ns, i, st, res)
+					return
+				}
+				if id, _ := res["resource_id"].(string); id != "" {
+					mu.Lock()
+					ids[ns] = append(ids[ns], id)
+					mu.Unlock()
+				}
+			}
+			agent{T: t, Base: f.srv.URL + "/ns/" + ns + "/ospbox/v1/clock"}.Call("POST", "/advance", "", map[string]any{"seconds": 3600})
+		}()
+	}
+	wg.Wait()
+	// Each namespace sees its own five resources only; the other's ids are unknown there.
+	for ns, other := range map[string]string{"a": "b", "b": "a"} {
+		a := agent{T: t, Base: f.srv.URL + "/ns/" + ns + "/providers/acmedb/osp/v1"}
+		_, _, sum := a.Call("GET", "/cost-summary", "", nil)
+		if n := len(sum["resources"].([]any)); n != 0 { // free tiers cost nothing: no cost lines
+			t.Errorf("%s cost lines: %d", ns, n)
+		}
+		for _, id := range ids[other] {
+			if st, _, _ := a.Call("GET", "/resources/"+id, "", nil); st != 404 {
+				t.Errorf("namespace %s sees %s of %s: %d", ns, id, other, st)
+			}
+		}
+		for _, id := range ids[ns] {
+			if st, _, body := a.Call("GET", "/resources/"+id, "", nil); st != 200 || body["status_url"] != nil && body["status_url"] != f.srv.URL+"/ns/"+ns+"/providers/acmedb/osp/v1/resources/"+id {
+				t.Errorf("namespace %s reading its %s: %d %v", ns, id, st, body)
+			}
+		}
+		_, _, v := ctl.Call("GET", "/"+ns, "", nil)
+		if v["counts"].(map[string]any)["resources"] != float64(5) || v["clock"].(map[string]any)["offset_seconds"].(float64) < 3599 {
+			t.Errorf("namespace %s view: %v", ns, v)
+		}
+	}
+	if st, _, _ := (agent{T: t, Base: f.srv.URL + "/osp/v1"}).Call("GET", "/resources/"+ids["a"][0], "", nil); st != 404 {
+		t.Errorf("the default namespace sees a namespace's resource: %d", st)
+	}
+	if c := f.sb.Clock(); c.Offset != 0 {
+		t.Errorf("the default namespace's clock moved with a namespace's: %v", c.Offset)
+	}
+	_, _, m := agent{T: t, Base: f.srv.URL}.Call("GET", "/ns/a/.well-known/osp.json", "", nil)
+	if m["osp_base_url"] != f.srv.URL+"/ns/a/osp/v1" {
+		t.Errorf("the namespace's manifest points outside it: %v", m["osp_base_url"])
+	}
+}
+
+// TestNamespaceLifecycle: create from the seed, reset to it (state and the real clock back),
+// delete, the errors of each, an idle namespace closed and reopened with its state, a TTL that
+// deletes, and the registry across a restart.
+func TestNamespaceLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ctl := agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}
+	// The seed has one resource.
+	agent{T: t, Base: f.srv.URL + "/osp/v1"}.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+	if err := f.sb.SaveSeed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, _, v := ctl.Call("POST", "", "", map[string]any{"id": "ci-1"})
+	if st != 201 || v["counts"].(map[string]any)["resources"] != float64(1) {
+		t.Fatalf("create from the seed: %d %v", st, v)
+	}
+	ns := agent{T: t, Base: f.srv.URL + "/ns/ci-1"}
+	ns.Call("POST", "/osp/v1/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+	ns.Call("POST", "/ospbox/v1/clock/advance", "", map[string]any{"seconds": 7200})
+	st, _, v = ctl.Call("POST", "/ci-1/reset", "", nil)
+	if st != 200 || v["counts"].(map[string]any)["resources"] != float64(1) || v["clock"].(map[string]any)["offset_seconds"] != float64(0) {
+		t.Errorf("reset: %d %v", st, v)
+	}
+	for _, c := range []struct {
+		method, path string
+		body         any
+		status       int
+		code         string
+	}{
+		{"POST", "", map[string]any{"id": "ci-1"}, 409, "conflict"},
+		{"POST", "", map[string]any{"id": "Bad Id"}, 400, "invalid_request"},
+		{"POST", "", map[string]any{"from": "snapshot:nope"}, 400, "invalid_request"},
+		{"POST", "", map[string]any{"ttl_seconds": 0}, 400, "invalid_request"},
+		{"POST", "", map[string]any{"colour": "red"}, 400, "invalid_request"},
+		{"GET", "/nope", nil, 404, "not_found"},
+		{"DELETE", "/default", nil, 409, "conflict"},
+		{"POST", "/ci-1/reset", map[string]any{"to": "yesterday"}, 400, "invalid_request"},
+	} {
+		if st, _, b := ctl.Call(c.method, c.path, "", c.body); st != c.status || errCode(b) != c.code {
+			t.Errorf("%s %s %v: %d %v, want %d %s", c.method, c.path, c.body, st, b, c.status, c.code)
+		}
+	}
+	// Idle: closed (no open handle), reopened on the next request with its state.
+	f.sb.namespaces.mu.Lock()
+	o := f.sb.namespaces.open["ci-1"]
+	if o != nil {
+		o.lastUsed = time.Now().Add(-time.Hour)
+	}
+	f.sb.namespaces.mu.Unlock()
+	if o == nil {
+		t.Fatal("ci-1 is not open after the requests above")
+	}
+	f.sb.namespaces.sweep()
+	f.sb.namespaces.mu.Lock()
+	_, open := f.sb.namespaces.open["ci-1"]
+	f.sb.namespaces.mu.Unlock()
+	if open {
+		t.Error("an idle namespace stays open")
+	}
+	if _, _, v := ctl.Call("GET", "/ci-1", "", nil); v["counts"].(map[string]any)["resources"] != float64(1) {
+		t.Errorf("reopened: %v", v)
+	}
+	// A TTL deletes the namespace and its state.
+	ctl.Call("POST", "", "", map[string]any{"id": "short", "ttl_seconds": 1})
+	f.sb.namespaces.mu.Lock()
+	past := time.Now().Add(-time.Second)
+	f.sb.namespaces.info["short"].ExpiresAt = &past
+	f.sb.namespaces.mu.Unlock()
+	f.sb.namespaces.sweep()
+	if st, _, _ := ctl.Call("GET", "/short", "", nil); st != 404 {
+		t.Errorf("an expired namespace: %d", st)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, ".ospbox", "ns", "short.db")); !os.IsNotExist(err) {
+		t.Errorf("the expired namespace's state file: %v", err)
+	}
+	// The registry survives a restart.
+	f.sb.Close()
+	g := newFixtureIn(t, f.dir)
+	if st, _, v := (agent{T: t, Base: g.srv.URL + "/ospbox/v1/namespaces"}).Call("GET", "/ci-1", "", nil); st != 200 || v["counts"].(map[string]any)["resources"] != float64(1) {
+		t.Errorf("after a restart: %d %v", st, v)
+	}
+	if st, _, v := (agent{T: t, Base: g.srv.URL + "/ospbox/v1/namespaces"}).Call("DELETE", "/ci-1", "", nil); st != 200 || v["deleted"] != true {
+		t.Errorf("delete: %d %v", st, v)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, ".ospbox", "ns", "ci-1.db")); !os.IsNotExist(err) {
+		t.Errorf("the deleted namespace's state file: %v", err)
+	}
+}
+
+// TestNamespacesMax: namespaces.max bounds the namespaces live at once, the default included.
+func TestNamespacesMax(t *testing.T) {
+	f := newFixture(t)
+	os.WriteFile(filepath.Join(f.dir, "ospbox.json"), []byte(`{"name": "t", "osp": {"default_provider": "acmedb"}, "namespaces": {"max": 3}}`), 0o644)
+	f.sb.ReloadPaths(context.Background(), []string{"ospbox.json"})
+	ctl := agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}
+	for i := range 2 {
+		if st, _, b := ctl.Call("POST", "", "", map[string]any{"from": "empty"}); st != 201 {
+			t.Fatalf("namespace %d: %d %v", i+1, st, b)
+		}
+	}
+	if st, _, b := ctl.Call("POST", "", "", nil); st != 429 || errCode(b) != "quota_exceeded" {
+		t.Errorf("past namespaces.max: %d %v", st, b)
+	}
+}
