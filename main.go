@@ -311,6 +311,7 @@ a level (MUST, SHOULD, MAY), the request it made and, when it fails, the evidenc
 	cmd.Flags().StringVar(&opts.Protocol, "protocol", "auto", "osp, bsp, best, oap or auto")
 	cmd.Flags().StringVar(&opts.Level, "level", "all", "the checks to run: must, should (MUST and SHOULD) or all")
 	cmd.Flags().BoolVar(&opts.NonDestructive, "non-destructive", false, "skip the checks that create or change resources")
+	cmd.Flags().BoolVar(&opts.InPlace, "in-place", false, "check an ospbox's default namespace itself, not a throwaway namespace")
 	cmd.Flags().StringVar(&opts.APIKey, "api-key", "", "API key for servers that require one (BSP: sent as the manifest declares)")
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "tenant id (BSP)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, json or junit")

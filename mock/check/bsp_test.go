@@ -50,7 +50,7 @@ func runBSP(t *testing.T, h http.Handler, opts Options, commands string) *Report
 			t.Fatalf("seeding command %s: %v %v", id, err, resp)
 		}
 	}
-	opts.Target = srv.URL
+	opts.Target, opts.InPlace = srv.URL, true // the checks must meet the seeded events and the mutations
 	rep, err := Run(t.Context(), opts, nil)
 	if err != nil {
 		t.Fatal(err)

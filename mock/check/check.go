@@ -54,6 +54,8 @@ type Options struct {
 	NonDestructive bool   // skip checks that create or change resources
 	APIKey         string
 	Tenant         string
+	// InPlace checks an ospbox's root as it is, instead of in a throwaway namespace.
+	InPlace bool
 	Timeout        time.Duration // per request
 	Client         *http.Client
 }
@@ -113,6 +115,12 @@ func Run(ctx context.Context, opts Options, progress func(Result)) (*Report, err
 		progress = func(Result) {}
 	}
 	opts.Target = strings.TrimRight(opts.Target, "/")
+	// Against an ospbox, the checks run in a throwaway namespace (spec/control.md §1), so they
+	// never touch the user's state, quotas or clock.
+	if ns, cleanup := throwawayNamespace(ctx, opts); ns != "" && !opts.InPlace {
+		defer cleanup()
+		opts.Target = ns
+	}
 	protocols := []string{opts.Protocol}
 	if p := strings.ToLower(opts.Protocol); p == "" || p == "auto" {
 		found, err := discover(ctx, opts)

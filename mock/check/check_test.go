@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/agenttest"
 	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
@@ -248,7 +249,7 @@ func TestEachCheckFailsOnAProviderBreakingItsRule(t *testing.T) {
 			}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			opts.Target = srv.URL
+			opts.Target, opts.InPlace = srv.URL, true // the mutations wrap the root
 			rep, err := Run(t.Context(), opts, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -313,5 +314,38 @@ func TestUnreachableAndOutputs(t *testing.T) {
 	}
 	if !strings.Contains(junit.String(), `<testsuite name="ospbox check osp`) || !strings.Contains(junit.String(), "<skipped") {
 		t.Errorf("junit output: %s", junit.String())
+	}
+}
+
+// TestCheckingOspboxLeavesItsStateAlone: against an ospbox the checks run in a throwaway
+// namespace, so a default namespace whose sandbox quota is used up still checks conformant,
+// and the namespace is gone afterwards.
+func TestCheckingOspboxLeavesItsStateAlone(t *testing.T) {
+	sb := mocktest.New(t)
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	a := agenttest.Agent{T: t, Base: srv.URL + "/osp/v1"}
+	for range 10 {
+		a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free", "sandbox": map[string]any{"enabled": true}})
+	}
+	before, _ := sb.DB.Counts(t.Context())
+	rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "osp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 0 {
+		for _, r := range rep.Results {
+			if r.Status == Fail {
+				t.Errorf("%s: %s", r.ID, r.Evidence)
+			}
+		}
+	}
+	after, _ := sb.DB.Counts(t.Context())
+	if after.Resources != before.Resources {
+		t.Errorf("the checks changed the default namespace: %d resources, then %d", before.Resources, after.Resources)
+	}
+	_, _, list := agenttest.Agent{T: t, Base: srv.URL}.Call("GET", "/ospbox/v1/namespaces", "", nil)
+	if n := len(list["namespaces"].([]any)); n != 1 {
+		t.Errorf("the throwaway namespace is still there: %v", list)
 	}
 }

@@ -87,7 +87,7 @@ func TestEachOAPCheckFailsOnAServerBreakingItsRule(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			srv := httptest.NewServer(broken(sandbox(t), m))
 			defer srv.Close()
-			rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "oap"}, nil)
+			rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "oap", InPlace: true}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestEachOAPCheckFailsOnAServerBreakingItsRule(t *testing.T) {
 			inner.ServeHTTP(w, r)
 		}))
 		defer srv.Close()
-		rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "oap", APIKey: key}, nil)
+		rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "oap", APIKey: key, InPlace: true}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
