@@ -56,8 +56,8 @@ type Options struct {
 	Tenant         string
 	// InPlace checks an ospbox's root as it is, instead of in a throwaway namespace.
 	InPlace bool
-	Timeout        time.Duration // per request
-	Client         *http.Client
+	Timeout time.Duration // per request
+	Client  *http.Client
 }
 
 // Report is a whole run.
