@@ -54,10 +54,10 @@ type Options struct {
 	NonDestructive bool   // skip checks that create or change resources
 	APIKey         string
 	Tenant         string
+	Timeout        time.Duration // per request
+	Client         *http.Client
 	// InPlace checks an ospbox's root as it is, instead of in a throwaway namespace.
 	InPlace bool
-	Timeout time.Duration // per request
-	Client  *http.Client
 }
 
 // Report is a whole run.
