@@ -222,9 +222,10 @@ func (n *namespaces) copyTemplate(ctx context.Context, path string) error {
 	return copyFile(tmpl, path)
 }
 
-// resetClock sets namespace id's stored clock to wall-clock time.
+// resetClock sets namespace id's stored clock to wall-clock time; the namespace is closed, so
+// the file is changed as it lies and nothing is opened.
 func (n *namespaces) resetClock(ctx context.Context, id string) error {
-	return n.with(ctx, id, func(ns *Sandbox) error { return ns.SetClock("reset") })
+	return storage.ResetClockFile(ctx, n.stateFile(id))
 }
 
 // acquire opens namespace id when it is not open and holds it for a request; release it.

@@ -46,3 +46,19 @@ func (db *DB) LoadClock(ctx context.Context) (ClockState, error) {
 	}
 	return c, nil
 }
+
+// ResetClockFile sets the clock stored in the state file at path (not open elsewhere) to
+// wall-clock time: a namespace made from the seed starts at real time without being opened.
+func ResetClockFile(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'clock'`).Scan(&n); err != nil || n == 0 {
+		return err // a state from before migration 0016 has no clock: it runs at real time
+	}
+	_, err = conn.ExecContext(ctx, `DELETE FROM clock`)
+	return err
+}
