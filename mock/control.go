@@ -28,6 +28,8 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 			s.serveValidate(w, r)
 		case r.URL.Path == "/ospbox/v1/catalog":
 			s.osp.ServeCatalog(w, r, origin)
+		case r.URL.Path == "/ospbox/v1/requests" || r.URL.Path == "/ospbox/v1/requests/verify":
+			journal{s}.serve(w, r)
 		case r.URL.Path == "/ospbox/v1/namespaces" || strings.HasPrefix(r.URL.Path, "/ospbox/v1/namespaces/"):
 			s.namespaces.serve(w, r, origin)
 		case strings.HasPrefix(r.URL.Path, "/ospbox/v1/clock"):
