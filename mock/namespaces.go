@@ -2,7 +2,6 @@ package mock
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +54,8 @@ type namespaces struct {
 	mu   sync.Mutex
 	info map[string]*NamespaceInfo
 	open map[string]*openNamespace
+
+	snapshots *snapshots
 }
 
 // openNamespace is a namespace whose state is open. Requests hold use for reading; closing,
@@ -70,20 +72,20 @@ func newNamespaces(host *Sandbox) (*namespaces, error) {
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(n.registryFile())
-	if err == nil {
-		var list []*NamespaceInfo
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("%s: %w", n.registryFile(), err)
-		}
-		for _, ni := range list {
-			if _, err := os.Stat(n.stateFile(ni.ID)); err == nil {
-				n.info[ni.ID] = ni
-			}
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	var list []*NamespaceInfo
+	if err := readJSONFile(n.registryFile(), &list); err != nil {
 		return nil, err
 	}
+	for _, ni := range list {
+		if _, err := os.Stat(n.stateFile(ni.ID)); err == nil {
+			n.info[ni.ID] = ni
+		}
+	}
+	snaps, err := newSnapshots(host.ws.Dir)
+	if err != nil {
+		return nil, err
+	}
+	n.snapshots = snaps
 	return n, nil
 }
 
@@ -115,12 +117,7 @@ func (n *namespaces) saveRegistry() error {
 		list = append(list, ni)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	raw, _ := json.MarshalIndent(list, "", "  ")
-	tmp := n.registryFile() + ".saving"
-	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, n.registryFile())
+	return writeJSONFile(n.registryFile(), list)
 }
 
 // IDs lists the namespaces, default first.
@@ -188,6 +185,8 @@ func (n *namespaces) makeState(ctx context.Context, path, from string) (bool, er
 		return true, n.copyTemplate(ctx, path)
 	case from == "empty":
 		return true, n.copyTemplate(ctx, path)
+	case strings.HasPrefix(from, "snapshot:"):
+		return false, n.snapshots.copyTo(strings.TrimPrefix(from, "snapshot:"), path)
 	case len(from) > len("namespace:") && from[:len("namespace:")] == "namespace:":
 		src := from[len("namespace:"):]
 		if src == "default" {
@@ -198,7 +197,7 @@ func (n *namespaces) makeState(ctx context.Context, path, from string) (bool, er
 		}
 		return false, n.with(ctx, src, func(ns *Sandbox) error { return ns.ExportState(ctx, path) })
 	}
-	return false, fmt.Errorf("%w: /from: from is seed, empty or namespace:<id>", ErrNamespaceRequest)
+	return false, fmt.Errorf("%w: /from: from is seed, empty, snapshot:<id> or namespace:<id>", ErrNamespaceRequest)
 }
 
 // copyTemplate copies an empty state (made once, migrated) to path.
@@ -286,12 +285,21 @@ func (n *namespaces) closeLocked(id string) {
 // reset replaces namespace id's state with source's ("seed", "empty"); its clock returns to
 // wall-clock time.
 func (n *namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, error) {
-	if to != "" && to != "seed" && to != "empty" {
-		return NamespaceInfo{}, fmt.Errorf("%w: /to: to is seed or empty", ErrNamespaceRequest)
+	if to != "" && to != "seed" && to != "empty" && !strings.HasPrefix(to, "snapshot:") {
+		return NamespaceInfo{}, fmt.Errorf("%w: /to: to is seed, empty or snapshot:<id>", ErrNamespaceRequest)
+	}
+	if snap, ok := strings.CutPrefix(to, "snapshot:"); ok {
+		if _, err := n.snapshots.get(snap); err != nil {
+			return NamespaceInfo{}, fmt.Errorf("%w: /to: no snapshot %s", ErrNamespaceRequest, snap)
+		}
 	}
 	if id == "default" {
-		if to == "empty" {
+		switch {
+		case to == "empty":
 			return NamespaceInfo{ID: id}, n.host.replaceState(ctx, n.host.db.Reset, true)
+		case strings.HasPrefix(to, "snapshot:"):
+			path := n.snapshots.file(strings.TrimPrefix(to, "snapshot:"))
+			return NamespaceInfo{ID: id}, n.host.replaceState(ctx, func(ctx context.Context) error { return n.host.db.ImportFrom(ctx, path) }, true)
 		}
 		return NamespaceInfo{ID: id}, n.host.ResetToSeed(ctx)
 	}

@@ -196,6 +196,25 @@ func (n *namespaces) serve(w http.ResponseWriter, r *http.Request, origin string
 			return
 		}
 		view(http.StatusOK, ni, nil)
+	case action == "snapshots":
+		if !osp.Allow(w, r, http.MethodPost) || osp.RefuseBrowser(w, r) {
+			return
+		}
+		var body struct {
+			Name string `json:"name"`
+		}
+		if !decodeStrict(w, r, &body) {
+			return
+		}
+		if _, ok := info(id); !ok {
+			return
+		}
+		si, err := n.snapshot(r.Context(), id, body.Name)
+		if err != nil {
+			namespaceError(w, id, n.IDs(), err)
+			return
+		}
+		kernel.WriteJSON(w, http.StatusCreated, si)
 	default:
 		osp.WriteError(w, osp.NewError("not_found", "no namespaces API at "+r.URL.Path))
 	}

@@ -79,8 +79,11 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
 		limit := int64(kernel.MaxBodyBytes)
-		if protocol == "bsp" {
+		switch {
+		case protocol == "bsp":
 			limit = s.Snapshot().Config.BSP.BodyLimit()
+		case protocol == "ospbox" && r.URL.Path == "/ospbox/v1/snapshots" && r.Method == http.MethodPost:
+			limit = maxSnapshotBytes // an uploaded state file
 		}
 		reqBody, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		var tooBig *http.MaxBytesError

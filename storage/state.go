@@ -138,3 +138,25 @@ func (db *DB) replaceWith(ctx context.Context, src string) error {
 	}
 	return err
 }
+
+// PrepareStateFile checks that src is an ospbox state file and writes it to dst in this
+// build's schema (migrated, no WAL): what a snapshot import keeps. An unusable src is
+// ErrNotState, and dst is not left behind.
+func PrepareStateFile(ctx context.Context, src, dst string) error {
+	if err := checkStateFile(ctx, src, dst); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	migrated, err := Open(ctx, dst)
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("%w: %v", ErrNotState, err)
+	}
+	if err := migrated.Close(); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(dst + suffix)
+	}
+	return nil
+}
