@@ -13,7 +13,7 @@ DEBIAN_DESKTOP_PKGS := libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config
 HAVE_WEBKIT := $(shell pkg-config --exists webkit2gtk-4.1 2>/dev/null && echo yes)
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
-.PHONY: help run assets build build-desktop test vet templ-check go-test browser-test desktop-smoke deps-linux bench measure fmt clean
+.PHONY: help run assets build build-desktop test vet templ-check go-test browser-test examples-test desktop-smoke deps-linux bench measure fmt clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,7 +46,7 @@ deps-linux: ## install the Debian packages the desktop build needs
 	sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $(DEBIAN_DESKTOP_PKGS)
 
-TEST_STEPS := vet templ-check desktop-smoke browser-test go-test
+TEST_STEPS := vet templ-check desktop-smoke browser-test examples-test go-test
 
 # Every step runs even when an earlier one fails, so one failure never hides the others; the
 # summary names each step that failed.
@@ -67,6 +67,10 @@ templ-check: ## fail when generated *_templ.go files are stale
 
 go-test: assets
 	go test -race -count=1 ./...
+
+examples-test: build ## the pytest and node --test examples of testing an agent against ospbox (docs/examples)
+	OSPBOX_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q -p no:cacheprovider docs/examples/pytest
+	OSPBOX_BIN=$(CURDIR)/$(BIN) node --test docs/examples/node/
 
 browser-test: build ## Playwright (playwright-core) driving Debian's Chromium against the real binary
 	cd frontend && OSPBOX_BIN=$(CURDIR)/$(BIN) node --test tests/

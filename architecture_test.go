@@ -43,6 +43,8 @@ var importRules = []importRule{
 		why: "mock imports nothing of frontend or app"},
 	{pkgs: []string{"mock"}, forbidden: []string{"mock/check", "mock/demo", "mock/mcptools", "mock/mocktest"},
 		why: "the host does not import its own clients"},
+	{pkgs: []string{"ospboxtest"}, forbidden: []string{"frontend/...", "app/..."},
+		why: "ospboxtest, the Go test helper, runs the sandbox alone: no UI, no app"},
 	{pkgs: []string{"mock/agenttest"}, allowed: []string{},
 		why: "agenttest imports nothing of ospbox, so every test package may use it"},
 }
