@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/agenttest"
 )
 
 // BenchmarkNamespaces creates 1,000 namespaces from the seed, then times creating, resetting
@@ -71,4 +73,30 @@ func BenchmarkNamespaces(b *testing.B) {
 	b.ReportMetric(p99(base), "baseline-copy-p99-ms")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB-1000-idle")
 	b.ReportMetric(float64(open), "open-of-1000")
+}
+
+// BenchmarkProvisionAcrossNamespaces provisions over loopback from 32 concurrent clients spread
+// over 8 namespaces, and the same load into one namespace, in the same run: separate state
+// files are separate writers (spec/control.md; issue 14 asks for the ratio).
+func BenchmarkProvisionAcrossNamespaces(b *testing.B) {
+	f := newFixture(b)
+	ctl := agent{T: b, Base: f.srv.URL + "/ospbox/v1/namespaces"}
+	var eight []string
+	for i := range 9 {
+		_, _, v := ctl.Call("POST", "", "", map[string]any{"id": fmt.Sprintf("load-%d", i), "from": "empty"})
+		if i < 8 {
+			eight = append(eight, v["base_url"].(string)+"/providers/acmedb/osp/v1/provision")
+		}
+	}
+	one := []string{f.srv.URL + "/ns/load-8/providers/acmedb/osp/v1/provision"}
+	body := func() string { return `{"offering_id":"acmedb/redis","tier_id":"free"}` }
+	b.ResetTimer()
+	spread, spreadP99 := agenttest.LoadParallel(b, eight, body, 201)
+	single, singleP99 := agenttest.LoadParallel(b, one, body, 201)
+	b.StopTimer()
+	b.ReportMetric(spread, "8ns-req/s")
+	b.ReportMetric(float64(spreadP99.Microseconds())/1000, "8ns-p99-ms")
+	b.ReportMetric(single, "1ns-req/s")
+	b.ReportMetric(float64(singleP99.Microseconds())/1000, "1ns-p99-ms")
+	b.ReportMetric(spread/single, "ratio")
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,13 +15,21 @@ import (
 // loadParallel posts a fresh body to url from 32 concurrent clients (16 × GOMAXPROCS 2) for b.N
 // requests and returns the throughput and the p99 latency.
 func loadParallel(b *testing.B, url string, body func() string, want int) (float64, time.Duration) {
+	return LoadParallel(b, []string{url}, body, want)
+}
+
+// LoadParallel is loadParallel spread over urls: each client posts to its own one of them, in
+// turn (client i to urls[i mod len(urls)]).
+func LoadParallel(b *testing.B, urls []string, body func() string, want int) (float64, time.Duration) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var mu sync.Mutex
 	var lat []time.Duration
+	var next atomic.Int64
 	b.SetParallelism(16)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
+		url := urls[int(next.Add(1)-1)%len(urls)]
 		for pb.Next() {
 			t0 := time.Now()
 			resp, err := client.Post(url, "application/json", strings.NewReader(body()))
