@@ -14,12 +14,10 @@ package ospboxtest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,8 +25,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
-	"github.com/ospbox/ospbox/mock"
-	"github.com/ospbox/ospbox/storage"
+	"github.com/ospbox/ospbox/mock/mocktest"
 )
 
 // Sandbox is a running ospbox for one test.
@@ -66,23 +63,7 @@ func Start(t testing.TB, opts ...Option) *Sandbox {
 	} else if _, err := manifests.SeedIfEmpty(dir); err != nil {
 		t.Fatal(err)
 	}
-	ws, err := manifests.OpenWorkspace(dir)
-	if err != nil {
-		t.Fatalf("ospboxtest: %v", err)
-	}
-	db, err := storage.Open(context.Background(), ws.StatePath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sb, err := mock.New(context.Background(), ws, db, mock.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &Sandbox{URL: srv.URL, Dir: dir, t: t}
+	return &Sandbox{URL: mocktest.Open(t, dir).URL, Dir: dir, t: t}
 }
 
 // call sends a control request and decodes the answer.

@@ -199,18 +199,29 @@ func (db *DB) FilterRequests(ctx context.Context, f RequestFilter, limit int) ([
 
 // RequestByID returns one logged request with both bodies, or ErrNotFound.
 func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
+	r, err := scanFullRequest(db.read.QueryRowContext(ctx, fullRequestQuery+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// fullRequestQuery selects logged requests with both bodies and their headers.
+const fullRequestQuery = `SELECT r.id, r.at, r.protocol, r.provider, r.method, r.path, r.status, r.latency_us,
+		r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref,
+		r.request_headers, r.response_headers, COALESCE(h.body, '')
+	FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> ''
+	LEFT JOIN bodies h ON h.hash = r.headers_ref AND r.headers_ref <> ''`
+
+// scanFullRequest reads one row of fullRequestQuery.
+func scanFullRequest(row interface{ Scan(...any) error }) (Request, error) {
 	var r Request
 	var at, headers string
 	var us int64
-	err := db.read.QueryRowContext(ctx, `SELECT r.id, r.at, r.protocol, r.provider, r.method, r.path, r.status, r.latency_us,
-			r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref,
-			r.request_headers, r.response_headers, COALESCE(h.body, '')
-		FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> ''
-		LEFT JOIN bodies h ON h.hash = r.headers_ref AND r.headers_ref <> '' WHERE r.id = ?`, id).
-		Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID,
-			&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders, &headers)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
+	err := row.Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID,
+		&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders, &headers)
+	if err != nil {
+		return r, err
 	}
 	if headers != "" {
 		r.RequestHeaders, r.ResponseHeaders = splitHeaders(headers)
@@ -218,7 +229,7 @@ func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
 	r.ResponseHeaders = withRequestID(r.ResponseHeaders, r.RequestID)
 	r.At, _ = time.Parse(TimeFormat, at)
 	r.Latency = time.Duration(us) * time.Microsecond
-	return r, err
+	return r, nil
 }
 
 // jsonObject stores an absent header set as the empty object.

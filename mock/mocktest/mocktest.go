@@ -1,6 +1,7 @@
 // Package mocktest starts an ospbox sandbox for tests of the packages that drive one from
 // outside: the UI, the demo agent, the checker, and the protocol packages' own external tests
-// (package osp_test, bsp_test, oap_test), which check their engine through the whole host.
+// (package osp_test, bsp_test, oap_test), which check their engine through the whole host,
+// and ospboxtest, the helper agent developers use in theirs.
 //
 // It may import the host (mock), manifests, storage and agenttest.
 package mocktest
