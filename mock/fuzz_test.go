@@ -31,3 +31,35 @@ func FuzzProvisionRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzControlAPI sends arbitrary bodies and query strings to the test-fixture API
+// (namespaces, snapshots, the journal): each answer is a success or an error in the envelope,
+// never a 500, never a panic, and the default namespace keeps answering.
+func FuzzControlAPI(f *testing.F) {
+	fx := newFixture(f)
+	for _, s := range []string{
+		`{"id":"ns-1","from":"empty","ttl_seconds":60,"labels":{"a":"b"}}`, `{"from":"snapshot:x"}`, `{"id":"UPPER"}`,
+		`{"match":{"method":"POST","path":"/**/provision","body":{"/a/0":1}},"count":1}`, `{"match":{"path":"/a/*/b"},"at_most":0}`,
+		`{"to":"seed"}`, `[]`, `{"ttl_seconds":-1}`, `SQLite format 3`, ``,
+	} {
+		f.Add(s, "limit=5&path=/osp/**&status=201")
+	}
+	paths := []string{"/ospbox/v1/namespaces", "/ospbox/v1/requests/verify", "/ospbox/v1/namespaces/default/reset", "/ospbox/v1/snapshots", "/ospbox/v1/namespaces/default/snapshots"}
+	f.Fuzz(func(t *testing.T, body, query string) {
+		for _, p := range paths {
+			req := httptest.NewRequest("POST", "http://127.0.0.1:7410"+p, strings.NewReader(body))
+			rec := httptest.NewRecorder()
+			fx.sb.ServeHTTP(rec, req)
+			if rec.Code >= 500 || rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":{`) {
+				t.Fatalf("POST %s %q: %d %s", p, body, rec.Code, rec.Body)
+			}
+		}
+		req := httptest.NewRequest("GET", "http://127.0.0.1:7410/ospbox/v1/requests", nil)
+		req.URL.RawQuery = query
+		rec := httptest.NewRecorder()
+		fx.sb.ServeHTTP(rec, req)
+		if rec.Code != 200 && rec.Code != 400 {
+			t.Fatalf("GET requests?%s: %d %s", query, rec.Code, rec.Body)
+		}
+	})
+}
