@@ -72,3 +72,18 @@ func TestStateExportImportResetAndSeed(t *testing.T) {
 		t.Errorf("reset to seed: %d, %d resources, want 1", st, f.liveResources(t))
 	}
 }
+
+// TestEveryPageShowsAMovedClock: when the sandbox clock is not at real time, every page's
+// sidebar says by how much, exactly (+4h, not +3h 59m).
+func TestEveryPageShowsAMovedClock(t *testing.T) {
+	f := newFixture(t)
+	if _, page := f.get(t, "/ui/catalog", authed()); strings.Contains(page, "clock +") {
+		t.Errorf("a clock at real time is flagged")
+	}
+	f.api(t, "POST", "/ospbox/v1/clock/advance", `{"seconds": 14400}`)
+	for _, p := range []string{"/ui/", "/ui/catalog", "/ui/spend", "/ui/requests"} {
+		if _, page := f.get(t, p, authed()); !strings.Contains(page, "clock +4h<") {
+			t.Errorf("%s does not show the clock +4h", p)
+		}
+	}
+}

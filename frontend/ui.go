@@ -130,8 +130,12 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) meta(title, active string) pageMeta {
-	return pageMeta{Title: title, Active: active, CSRF: u.csrf, AssetsBuilt: assetsBuilt(),
+	m := pageMeta{Title: title, Active: active, CSRF: u.csrf, AssetsBuilt: assetsBuilt(),
 		Workspace: u.Sandbox.Workspace().Name(), Version: u.Version}
+	if off := u.Sandbox.Clock().Offset; off/time.Second != 0 {
+		m.ClockOffset = offsetText(off)
+	}
+	return m
 }
 
 func (u *UI) render(w http.ResponseWriter, r *http.Request, c templ.Component) {

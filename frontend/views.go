@@ -209,6 +209,8 @@ func offsetText(d time.Duration) string {
 	switch {
 	case days > 0:
 		return sign + strconv.Itoa(days) + "d " + strconv.Itoa(h) + "h"
+	case h > 0 && m == 0:
+		return sign + strconv.Itoa(h) + "h"
 	case h > 0:
 		return sign + strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
 	case m > 0:

@@ -35,6 +35,9 @@ func TestTheClockIsState(t *testing.T) {
 	if err := sb.AdvanceClock(ctx, 4*time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	if off := sb.Clock().Offset; off != 4*time.Hour {
+		t.Errorf("advanced by 4h, the clock is %v from wall-clock time: it must move by exactly what was asked", off)
+	}
 	sb.Close()
 	sb = open()
 	if off := sb.Clock().Offset; off < 4*time.Hour-time.Minute || off > 4*time.Hour+time.Minute {

@@ -171,7 +171,10 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, d time.Duration) error {
 	if s.clockCtl == nil {
 		return errors.New("this sandbox's clock cannot be moved")
 	}
+	// The clock moves by exactly d in all (the steps add up to it, whatever wall-clock time
+	// passes meanwhile), so +4h reads +4h, not +3h 59m.
 	target := s.clock.Now().Add(d)
+	var moved time.Duration
 	for {
 		next, err := s.db.NextTimer(ctx, s.clock.Now())
 		if err != nil {
@@ -180,12 +183,14 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, d time.Duration) error {
 		if next == nil || next.After(target) || !next.After(s.clock.Now()) {
 			break
 		}
-		s.clockCtl.Advance(next.Sub(s.clock.Now()))
+		step := min(next.Sub(s.clock.Now()), d-moved)
+		s.clockCtl.Advance(step)
+		moved += step
 		if err := s.Tick(ctx); err != nil {
 			return err
 		}
 	}
-	s.clockCtl.Advance(target.Sub(s.clock.Now()))
+	s.clockCtl.Advance(d - moved)
 	err := errors.Join(s.saveClock(ctx), s.Tick(ctx))
 	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
 	return err
