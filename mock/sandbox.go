@@ -120,6 +120,10 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 			s.requests.Close()
 			return nil, err
 		}
+	} else {
+		// A namespace opened again takes the commands that queued for a handler which has run
+		// since (a reload while it was closed).
+		s.bsp.DrainQueues(ctx)
 	}
 	// Resources that expired or finished provisioning while ospbox was not running are settled
 	// now, then once a second.
