@@ -54,6 +54,8 @@ type namespaces struct {
 	mu   sync.Mutex
 	info map[string]*NamespaceInfo
 	open map[string]*openNamespace
+	// making holds the ids whose state file is being made: reserved, not yet served.
+	making map[string]bool
 
 	snapshots *snapshots
 }
@@ -68,7 +70,7 @@ type openNamespace struct {
 }
 
 func newNamespaces(host *Sandbox) (*namespaces, error) {
-	n := &namespaces{host: host, dir: filepath.Join(host.ws.Dir, ".ospbox", "ns"), info: map[string]*NamespaceInfo{}, open: map[string]*openNamespace{}}
+	n := &namespaces{host: host, dir: filepath.Join(host.ws.Dir, ".ospbox", "ns"), info: map[string]*NamespaceInfo{}, open: map[string]*openNamespace{}, making: map[string]bool{}}
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -143,21 +145,21 @@ func (n *namespaces) create(ctx context.Context, id, from string, ttl time.Durat
 		return NamespaceInfo{}, fmt.Errorf("%w: /id: namespace ids are 1–64 characters of a-z, 0-9, _ and -", ErrNamespaceRequest)
 	}
 	n.mu.Lock()
-	if id == "default" || n.info[id] != nil {
+	if id == "default" || n.info[id] != nil || n.making[id] {
 		n.mu.Unlock()
 		return NamespaceInfo{}, fmt.Errorf("%w: %s", ErrNamespaceExists, id)
 	}
-	if len(n.info)+1 >= n.max() {
+	if len(n.info)+len(n.making)+1 >= n.max() {
 		n.mu.Unlock()
 		return NamespaceInfo{}, fmt.Errorf("%w: at most %d namespaces live at once (namespaces.max)", ErrTooManyNamespaces, n.max())
 	}
-	// Reserve the id while the state file is made.
+	// Reserve the id while the state file is made; it is served once the file is complete.
 	ni := &NamespaceInfo{ID: id, CreatedAt: now, Labels: labels}
 	if ttl > 0 {
 		exp := now.Add(ttl)
 		ni.ExpiresAt = &exp
 	}
-	n.info[id] = ni
+	n.making[id] = true
 	n.mu.Unlock()
 	realTime, err := n.makeState(ctx, n.stateFile(id), from)
 	if err == nil && realTime {
@@ -165,11 +167,12 @@ func (n *namespaces) create(ctx context.Context, id, from string, ttl time.Durat
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	delete(n.making, id)
 	if err != nil {
-		delete(n.info, id)
 		removeState(n.stateFile(id))
 		return NamespaceInfo{}, err
 	}
+	n.info[id] = ni
 	return *ni, n.saveRegistry()
 }
 
@@ -303,14 +306,15 @@ func (n *namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, e
 		}
 		return NamespaceInfo{ID: id}, n.host.ResetToSeed(ctx)
 	}
+	// The file is swapped with the registry held: no request opens the namespace half-made.
+	// A swap is a file copy (milliseconds), and the sources here never need the registry.
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.info[id] == nil {
-		n.mu.Unlock()
 		return NamespaceInfo{}, ErrNamespaceNotFound
 	}
 	n.closeLocked(id)
 	ni := *n.info[id]
-	n.mu.Unlock()
 	if _, err := n.makeState(ctx, n.stateFile(id), to); err != nil {
 		return ni, err
 	}

@@ -184,3 +184,75 @@ func TestNamespacesMax(t *testing.T) {
 		t.Errorf("past namespaces.max: %d %v", st, b)
 	}
 }
+
+// TestNamespacesUnderConcurrentResets: requests keep arriving while the namespace is reset and
+// finally deleted; none is answered 500, nothing panics, and the default namespace is untouched.
+func TestNamespacesUnderConcurrentResets(t *testing.T) {
+	f := newFixture(t)
+	ctl := agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}
+	ctl.Call("POST", "", "", map[string]any{"id": "busy", "from": "empty"})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := agent{T: t, Base: f.srv.URL + "/ns/busy/osp/v1"}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var st int
+				var body map[string]any
+				if (w+i)%2 == 0 {
+					st, _, body = a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+				} else {
+					st, _, body = a.Call("GET", "/health", "", nil)
+				}
+				if st >= 500 {
+					t.Logf("%d: %v", st, body)
+				}
+				mu.Lock()
+				statuses[st]++
+				mu.Unlock()
+			}
+		}()
+	}
+	waitFor := func(status int) {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			mu.Lock()
+			seen := statuses[status] > 0
+			mu.Unlock()
+			if seen {
+				return
+			}
+		}
+	}
+	waitFor(201) // the load is under way
+	for range 10 {
+		if st, _, b := ctl.Call("POST", "/busy/reset", "", map[string]any{"to": "empty"}); st != 200 {
+			t.Errorf("reset under load: %d %v", st, b)
+		}
+	}
+	if st, _, b := ctl.Call("DELETE", "/busy", "", nil); st != 200 {
+		t.Errorf("delete under load: %d %v", st, b)
+	}
+	waitFor(404) // the load meets the deleted namespace
+	close(stop)
+	wg.Wait()
+	for st, n := range statuses {
+		if st >= 500 || st != 200 && st != 201 && st != 404 && st != 429 {
+			t.Errorf("%d answers %d", n, st)
+		}
+	}
+	if statuses[201] == 0 || statuses[404] == 0 {
+		t.Errorf("the load did not span the namespace's life: %v", statuses)
+	}
+	if c, _ := f.db.Counts(context.Background()); c.Resources != 0 {
+		t.Errorf("the default namespace got %d resources", c.Resources)
+	}
+}
