@@ -38,11 +38,22 @@ type Options struct {
 // UI is the http.Handler for every /ui/ path.
 type UI struct {
 	Options
-	token       string
-	csrf        string
-	mux         *http.ServeMux
-	closing     chan struct{}
-	once        sync.Once
+	token   string
+	csrf    string
+	mux     *http.ServeMux
+	closing chan struct{}
+	once    sync.Once
+	*uiState
+	// root is the UI of the default namespace; a namespace's UI is made for each request from
+	// it, with its own sandbox and state (namespace is then its id, done closes when it stops).
+	root      *UI
+	namespace string
+	done      <-chan struct{}
+	states    sync.Map // namespace id → *uiState (the root's)
+}
+
+// uiState is what a namespace's pages keep between requests: the long runs and the flashes.
+type uiState struct {
 	demo        liveRun[string]
 	checks      liveRun[check.Result]
 	checkReport atomic.Pointer[check.Report]
@@ -60,7 +71,15 @@ func New(o Options) *UI {
 	if o.KeepaliveInterval == 0 {
 		o.KeepaliveInterval = 15 * time.Second
 	}
-	u := &UI{Options: o, token: o.Token, csrf: csrfFor(o.Token), mux: http.NewServeMux(), closing: make(chan struct{})}
+	u := &UI{Options: o, token: o.Token, csrf: csrfFor(o.Token), closing: make(chan struct{}), uiState: &uiState{}}
+	u.root = u
+	u.routes()
+	return u
+}
+
+// routes registers the pages and fragments.
+func (u *UI) routes() {
+	u.mux = http.NewServeMux()
 	u.mux.HandleFunc("GET /ui/{$}", u.overview)
 	u.mux.HandleFunc("GET /ui/overview/live", u.overviewFragment)
 	u.mux.HandleFunc("POST /ui/reload", u.reload)
@@ -109,7 +128,36 @@ func New(o Options) *UI {
 	u.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ospbox UI: no page at "+r.URL.Path, http.StatusNotFound)
 	})
-	return u
+}
+
+// namespaceCookie remembers the namespace the UI shows, for the fragments and the event stream
+// a page requests; ?ns= on a page's address sets it.
+const namespaceCookie = "ospbox_ns"
+
+// namespaceOf is the namespace a request is for ("" for the default one).
+func (u *UI) namespaceOf(w http.ResponseWriter, r *http.Request) string {
+	if ns, ok := r.URL.Query()["ns"]; ok {
+		id := ns[0]
+		if id == "default" {
+			id = ""
+		}
+		http.SetCookie(w, &http.Cookie{Name: namespaceCookie, Value: id, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: map[bool]int{true: -1, false: 0}[id == ""]})
+		return id
+	}
+	if c, err := r.Cookie(namespaceCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// scoped is the UI of the namespace sc holds open, for one request.
+func (u *UI) scoped(sc mock.Scope) *UI {
+	st, _ := u.states.LoadOrStore(sc.ID, &uiState{})
+	nu := &UI{Options: u.Options, token: u.token, csrf: u.csrf, closing: u.closing, uiState: st.(*uiState),
+		root: u, namespace: sc.ID, done: sc.Done}
+	nu.Sandbox, nu.DB, nu.SandboxURL = sc.Sandbox, sc.DB, u.SandboxURL+"/ns/"+sc.ID
+	nu.routes()
+	return nu
 }
 
 // ServeHTTP serves assets without a token (they are public files) and everything else behind
@@ -126,12 +174,28 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !u.guard(w, r) {
 		return
 	}
+	if ns := u.namespaceOf(w, r); ns != "" && u.Sandbox.Namespaces() != nil {
+		sc, err := u.Sandbox.Namespaces().Open(r.Context(), ns)
+		if err == nil {
+			defer sc.Release()
+			u.scoped(sc).mux.ServeHTTP(w, r)
+			return
+		}
+		// The namespace is gone: show the default one.
+		http.SetCookie(w, &http.Cookie{Name: namespaceCookie, Path: "/ui/", MaxAge: -1})
+	}
 	u.mux.ServeHTTP(w, r)
 }
 
 func (u *UI) meta(title, active string) pageMeta {
 	m := pageMeta{Title: title, Active: active, CSRF: u.csrf, AssetsBuilt: assetsBuilt(),
-		Workspace: u.Sandbox.Workspace().Name(), Version: u.Version}
+		Workspace: u.Sandbox.Workspace().Name(), Version: u.Version, Namespace: "default"}
+	if u.namespace != "" {
+		m.Namespace = u.namespace
+	}
+	if ns := u.root.Sandbox.Namespaces(); ns != nil {
+		m.Namespaces = ns.IDs()
+	}
 	if off := u.Sandbox.Clock().Offset; off/time.Second != 0 {
 		m.ClockOffset = offsetText(off)
 	}
@@ -301,6 +365,8 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-u.closing:
+			return
+		case <-u.done: // the namespace shown was reset or deleted: the page reconnects
 			return
 		case _, open := <-changes:
 			if !open {

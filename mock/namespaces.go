@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ospbox/ospbox/mock/kernel"
@@ -46,8 +47,8 @@ type NamespaceInfo struct {
 	Labels    map[string]string `json:"labels"`
 }
 
-// namespaces is the registry of the default sandbox's namespaces.
-type namespaces struct {
+// Namespaces is the registry of the default sandbox's namespaces.
+type Namespaces struct {
 	host *Sandbox
 	dir  string // <workspace>/.ospbox/ns
 
@@ -56,6 +57,8 @@ type namespaces struct {
 	open map[string]*openNamespace
 	// making holds the ids whose state file is being made: reserved, not yet served.
 	making map[string]bool
+	// ids is IDs' answer, made again whenever the registry changes.
+	ids atomic.Pointer[[]string]
 
 	snapshots *snapshots
 }
@@ -69,8 +72,8 @@ type openNamespace struct {
 	lastUsed time.Time
 }
 
-func newNamespaces(host *Sandbox) (*namespaces, error) {
-	n := &namespaces{host: host, dir: filepath.Join(host.ws.Dir, ".ospbox", "ns"), info: map[string]*NamespaceInfo{}, open: map[string]*openNamespace{}, making: map[string]bool{}}
+func newNamespaces(host *Sandbox) (*Namespaces, error) {
+	n := &Namespaces{host: host, dir: filepath.Join(host.ws.Dir, ".ospbox", "ns"), info: map[string]*NamespaceInfo{}, open: map[string]*openNamespace{}, making: map[string]bool{}}
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -83,6 +86,7 @@ func newNamespaces(host *Sandbox) (*namespaces, error) {
 			n.info[ni.ID] = ni
 		}
 	}
+	n.saveRegistry() // renews IDs (and rewrites the registry without the vanished)
 	snaps, err := newSnapshots(host.ws.Dir)
 	if err != nil {
 		return nil, err
@@ -91,19 +95,19 @@ func newNamespaces(host *Sandbox) (*namespaces, error) {
 	return n, nil
 }
 
-func (n *namespaces) registryFile() string       { return filepath.Join(n.dir, "namespaces.json") }
-func (n *namespaces) stateFile(id string) string { return filepath.Join(n.dir, id+".db") }
-func (n *namespaces) templateFile() string       { return filepath.Join(n.dir, "empty.template") }
-func (n *namespaces) max() int                   { return n.host.Snapshot().Config.Namespaces.MaxNamespaces() }
-func (n *namespaces) now() time.Time             { return time.Now().UTC() }
-func (n *namespaces) exists(id string) bool {
+func (n *Namespaces) registryFile() string       { return filepath.Join(n.dir, "namespaces.json") }
+func (n *Namespaces) stateFile(id string) string { return filepath.Join(n.dir, id+".db") }
+func (n *Namespaces) templateFile() string       { return filepath.Join(n.dir, "empty.template") }
+func (n *Namespaces) max() int                   { return n.host.Snapshot().Config.Namespaces.MaxNamespaces() }
+func (n *Namespaces) now() time.Time             { return time.Now().UTC() }
+func (n *Namespaces) exists(id string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.info[id] != nil
 }
 
 // infoOf is what the registry keeps of id; ok is false when there is no such namespace.
-func (n *namespaces) infoOf(id string) (NamespaceInfo, bool) {
+func (n *Namespaces) infoOf(id string) (NamespaceInfo, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if ni := n.info[id]; ni != nil {
@@ -112,8 +116,14 @@ func (n *namespaces) infoOf(id string) (NamespaceInfo, bool) {
 	return NamespaceInfo{}, false
 }
 
-// saveRegistry writes namespaces.json atomically; the caller holds mu.
-func (n *namespaces) saveRegistry() error {
+// saveRegistry writes namespaces.json atomically and renews IDs; the caller holds mu.
+func (n *Namespaces) saveRegistry() error {
+	ids := []string{"default"}
+	for id := range n.info {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids[1:])
+	n.ids.Store(&ids)
 	list := make([]*NamespaceInfo, 0, len(n.info))
 	for _, ni := range n.info {
 		list = append(list, ni)
@@ -123,20 +133,18 @@ func (n *namespaces) saveRegistry() error {
 }
 
 // IDs lists the namespaces, default first.
-func (n *namespaces) IDs() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := []string{"default"}
-	for id := range n.info {
-		out = append(out, id)
+// It takes no lock: a page of a namespace lists them while a reset of that namespace, holding
+// the registry, waits for the page's request to end.
+func (n *Namespaces) IDs() []string {
+	if ids := n.ids.Load(); ids != nil {
+		return *ids
 	}
-	sort.Strings(out[1:])
-	return out
+	return []string{"default"}
 }
 
 // create makes namespace id (a generated one when "") from source: "seed", "empty", or
 // "namespace:<id>".
-func (n *namespaces) create(ctx context.Context, id, from string, ttl time.Duration, labels map[string]string) (NamespaceInfo, error) {
+func (n *Namespaces) create(ctx context.Context, id, from string, ttl time.Duration, labels map[string]string) (NamespaceInfo, error) {
 	now := n.now()
 	if id == "" {
 		id = kernel.NewID("ns_", now)
@@ -178,7 +186,7 @@ func (n *namespaces) create(ctx context.Context, id, from string, ttl time.Durat
 
 // makeState writes the state file path from source; realTime reports whether the clock starts
 // at wall-clock time (seed and empty) rather than as the source's (another namespace).
-func (n *namespaces) makeState(ctx context.Context, path, from string) (bool, error) {
+func (n *Namespaces) makeState(ctx context.Context, path, from string) (bool, error) {
 	removeState(path)
 	switch {
 	case from == "" || from == "seed":
@@ -204,7 +212,7 @@ func (n *namespaces) makeState(ctx context.Context, path, from string) (bool, er
 }
 
 // copyTemplate copies an empty state (made once, migrated) to path.
-func (n *namespaces) copyTemplate(ctx context.Context, path string) error {
+func (n *Namespaces) copyTemplate(ctx context.Context, path string) error {
 	tmpl := n.templateFile()
 	if _, err := os.Stat(tmpl); err != nil {
 		db, err := storage.Open(ctx, tmpl+".making")
@@ -226,12 +234,12 @@ func (n *namespaces) copyTemplate(ctx context.Context, path string) error {
 
 // resetClock sets namespace id's stored clock to wall-clock time; the namespace is closed, so
 // the file is changed as it lies and nothing is opened.
-func (n *namespaces) resetClock(ctx context.Context, id string) error {
+func (n *Namespaces) resetClock(ctx context.Context, id string) error {
 	return storage.ResetClockFile(ctx, n.stateFile(id))
 }
 
 // acquire opens namespace id when it is not open and holds it for a request; release it.
-func (n *namespaces) acquire(ctx context.Context, id string) (*openNamespace, error) {
+func (n *Namespaces) acquire(ctx context.Context, id string) (*openNamespace, error) {
 	n.mu.Lock()
 	if n.info[id] == nil {
 		n.mu.Unlock()
@@ -262,7 +270,7 @@ func (n *namespaces) acquire(ctx context.Context, id string) (*openNamespace, er
 func (o *openNamespace) release() { o.use.RUnlock() }
 
 // with runs fn on namespace id's sandbox, held like a request.
-func (n *namespaces) with(ctx context.Context, id string, fn func(*Sandbox) error) error {
+func (n *Namespaces) with(ctx context.Context, id string, fn func(*Sandbox) error) error {
 	o, err := n.acquire(ctx, id)
 	if err != nil {
 		return err
@@ -273,7 +281,7 @@ func (n *namespaces) with(ctx context.Context, id string, fn func(*Sandbox) erro
 
 // closeLocked stops an open namespace and closes its state; the caller holds mu. It waits for
 // the requests in flight (their streams end when the sandbox stops).
-func (n *namespaces) closeLocked(id string) {
+func (n *Namespaces) closeLocked(id string) {
 	o := n.open[id]
 	if o == nil {
 		return
@@ -287,7 +295,7 @@ func (n *namespaces) closeLocked(id string) {
 
 // reset replaces namespace id's state with source's ("seed", "empty"); its clock returns to
 // wall-clock time.
-func (n *namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, error) {
+func (n *Namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, error) {
 	if to != "" && to != "seed" && to != "empty" && !strings.HasPrefix(to, "snapshot:") {
 		return NamespaceInfo{}, fmt.Errorf("%w: /to: to is seed, empty or snapshot:<id>", ErrNamespaceRequest)
 	}
@@ -322,7 +330,7 @@ func (n *namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, e
 }
 
 // remove deletes namespace id and its state.
-func (n *namespaces) remove(id string) (NamespaceInfo, error) {
+func (n *Namespaces) remove(id string) (NamespaceInfo, error) {
 	if id == "default" {
 		return NamespaceInfo{}, fmt.Errorf("%w: the default namespace cannot be deleted", ErrNamespaceExists)
 	}
@@ -339,7 +347,7 @@ func (n *namespaces) remove(id string) (NamespaceInfo, error) {
 }
 
 // each runs fn on every open namespace.
-func (n *namespaces) each(fn func(*Sandbox)) {
+func (n *Namespaces) each(fn func(*Sandbox)) {
 	if n == nil {
 		return
 	}
@@ -355,7 +363,7 @@ func (n *namespaces) each(fn func(*Sandbox)) {
 }
 
 // sweep closes namespaces idle for namespaceIdle and deletes those whose TTL has passed.
-func (n *namespaces) sweep() {
+func (n *Namespaces) sweep() {
 	now := n.now()
 	n.mu.Lock()
 	var expired []string
@@ -379,7 +387,7 @@ func (n *namespaces) sweep() {
 }
 
 // closeAll stops every open namespace (the host is closing).
-func (n *namespaces) closeAll() {
+func (n *Namespaces) closeAll() {
 	if n == nil {
 		return
 	}
@@ -413,4 +421,27 @@ func removeState(path string) {
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(path + suffix)
 	}
+}
+
+// Scope is one namespace held open for a client of the host (the UI): its sandbox and state,
+// closed Done when the namespace stops (a reset or a delete), and Release to let it go.
+type Scope struct {
+	ID      string
+	Sandbox *Sandbox
+	DB      *storage.DB
+	Done    <-chan struct{}
+	Release func()
+}
+
+// Open holds namespace id ("" or "default" for the default one) for a client; it answers
+// ErrNamespaceNotFound for an unknown id.
+func (n *Namespaces) Open(ctx context.Context, id string) (Scope, error) {
+	if id == "" || id == "default" {
+		return Scope{ID: "default", Sandbox: n.host, DB: n.host.db, Done: n.host.stop, Release: func() {}}, nil
+	}
+	o, err := n.acquire(ctx, id)
+	if err != nil {
+		return Scope{}, err
+	}
+	return Scope{ID: id, Sandbox: o.sb, DB: o.db, Done: o.sb.stop, Release: o.release}, nil
 }

@@ -34,7 +34,7 @@ func namespaceError(w http.ResponseWriter, id string, ids []string, err error) {
 }
 
 // namespaceView is a namespace as the API shows it.
-func (n *namespaces) view(r *http.Request, origin string, ni NamespaceInfo) (map[string]any, error) {
+func (n *Namespaces) view(r *http.Request, origin string, ni NamespaceInfo) (map[string]any, error) {
 	sb := n.host
 	if ni.ID != "default" {
 		o, err := n.acquire(r.Context(), ni.ID)
@@ -72,7 +72,7 @@ func (n *namespaces) view(r *http.Request, origin string, ni NamespaceInfo) (map
 
 // serve answers /ospbox/v1/namespaces[/{id}[/reset]]; n is nil inside a namespace, whose
 // own API has no namespaces.
-func (n *namespaces) serve(w http.ResponseWriter, r *http.Request, origin string) {
+func (n *Namespaces) serve(w http.ResponseWriter, r *http.Request, origin string) {
 	if n == nil {
 		osp.WriteError(w, osp.NewError("not_found", "namespaces are managed at the sandbox host's root, not inside a namespace"))
 		return

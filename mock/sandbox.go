@@ -51,7 +51,7 @@ type Sandbox struct {
 	manifests *Sandbox
 	// namespaces are the other sandboxes of the workspace, under /ns/<id>/ (the default
 	// sandbox's only).
-	namespaces *namespaces
+	namespaces *Namespaces
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -341,3 +341,6 @@ func DiskSnapshot(ws *manifests.Workspace) *Snapshot {
 	snap.OAP = kernel.NextSurface(ws.LoadOAP(), kernel.SurfaceState{})
 	return snap
 }
+
+// Namespaces is the registry of the workspace's namespaces (nil inside a namespace).
+func (s *Sandbox) Namespaces() *Namespaces { return s.namespaces }

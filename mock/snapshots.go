@@ -161,7 +161,7 @@ func writeJSONFile(path string, v any) error {
 const maxSnapshotBytes = 256 << 20
 
 // serveSnapshots answers /ospbox/v1/snapshots[/{id}[/export]].
-func (n *namespaces) serveSnapshots(w http.ResponseWriter, r *http.Request) {
+func (n *Namespaces) serveSnapshots(w http.ResponseWriter, r *http.Request) {
 	if n == nil {
 		osp.WriteError(w, osp.NewError("not_found", "snapshots are managed at the sandbox host's root, not inside a namespace"))
 		return
@@ -247,7 +247,7 @@ func (n *namespaces) serveSnapshots(w http.ResponseWriter, r *http.Request) {
 }
 
 // snapshot takes a snapshot of namespace id.
-func (n *namespaces) snapshot(ctx context.Context, id, name string) (SnapshotInfo, error) {
+func (n *Namespaces) snapshot(ctx context.Context, id, name string) (SnapshotInfo, error) {
 	if id == "default" {
 		return n.snapshots.take(ctx, id, name, func(path string) error { return n.host.ExportState(ctx, path) })
 	}

@@ -79,3 +79,27 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     setTimeout(() => window.htmx.trigger(elt, "sse:changed"), 1100); // past any refresh throttle (≤ 1 s)
   }
 });
+
+// The namespace a page shows (spec/control.md §1) goes with its links, so the address says
+// which; the cookie the first ?ns= set carries it for fragments and the event stream.
+function keepNamespace(root) {
+  const ns = document.body.dataset.ns;
+  if (!ns || ns === "default") return;
+  for (const a of root.querySelectorAll('a[href^="/ui/"]')) {
+    const u = new URL(a.getAttribute("href"), location.origin);
+    if (!u.searchParams.has("ns")) {
+      u.searchParams.set("ns", ns);
+      a.setAttribute("href", u.pathname + u.search + u.hash);
+    }
+  }
+}
+keepNamespace(document);
+{
+  const ns = document.body.dataset.ns;
+  const here = new URL(location.href);
+  if (ns && ns !== "default" && !here.searchParams.has("ns")) {
+    here.searchParams.set("ns", ns);
+    history.replaceState(null, "", here.pathname + here.search + here.hash);
+  }
+}
+document.addEventListener("htmx:afterSwap", (event) => keepNamespace(event.target));
