@@ -250,7 +250,7 @@ reports the signature as valid, and any later edit as invalid until you sign aga
 }
 
 func demoCommand() *cobra.Command {
-	var target string
+	var target, namespace string
 	var speed float64
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -259,16 +259,18 @@ func demoCommand() *cobra.Command {
 it discovers, provisions sandboxes (one with an encrypted bundle it decrypts, one seeded from a paid
 database), advances the sandbox clock so usage accrues, hits a soft budget and overrides it, is
 stopped by the spending cap, rotates credentials and sees the old token refused, and deprovisions.
-It changes the workspace's state and clock; Sandbox → Reset to seed undoes it.`,
+It runs in the namespace "demo" of the ospbox, made fresh each time (so it can run any number of
+times and never touches your own state); --namespace default runs it in the default namespace.`,
 		Example: `  ospbox demo
   ospbox demo --target http://127.0.0.1:7410 --speed 4
   ospbox demo --speed 0          # no pauses`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.RunDemo(cmd.Context(), target, speed, cmd.OutOrStdout())
+			return app.RunDemo(cmd.Context(), target, namespace, speed, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&target, "target", "http://"+app.DefaultListen, "the ospbox sandbox host to run against")
+	cmd.Flags().StringVar(&namespace, "namespace", "demo", `the namespace to run in, made fresh first ("default": as it is)`)
 	cmd.Flags().Float64Var(&speed, "speed", 1, "pace: 1 is easy to watch, higher is faster, 0 does not pause")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
@@ -21,10 +22,27 @@ const DefaultListen = manifests.DefaultListen
 type CheckOptions = check.Options
 
 // RunDemo plays the scripted agent (package demo) against target, writing each step to out.
-func RunDemo(ctx context.Context, target string, speed float64, out io.Writer) error {
+// RunDemo plays the scripted agent against target; with a namespace ("" or "default" for the
+// target itself) it runs in that namespace of the ospbox, made fresh first, so it can run any
+// number of times without touching the user's state.
+func RunDemo(ctx context.Context, target, namespace string, speed float64, out io.Writer) error {
+	host := strings.TrimRight(target, "/")
+	if namespace != "" && namespace != "default" {
+		base, err := demo.PrepareNamespace(ctx, nil, host, namespace)
+		if err != nil {
+			return err
+		}
+		if base != "" {
+			fmt.Fprintln(out, "ospbox demo: in the namespace", namespace, "(fresh):", base)
+			target = base
+		}
+	}
 	rep, err := demo.Run(ctx, demo.Options{Target: target, Speed: speed, Log: func(s string) { fmt.Fprintln(out, "✓", s) }})
 	if err != nil {
 		return fmt.Errorf("demo stopped after %d steps: %w", len(rep.Steps), err)
+	}
+	if target != host {
+		fmt.Fprintln(out, "ospbox demo: see it in the UI with the namespace", namespace, "chosen:", host+"/ui/?ns="+namespace)
 	}
 	return nil
 }

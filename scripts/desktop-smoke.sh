@@ -78,7 +78,8 @@ if [ "$status" != 200 ]; then
 fi
 # The demo agent runs against the open window's sandbox: the SSE "changed" events make htmx fetch
 # the Spend fragment through the AssetServer, and the refused provisions appear.
-if ! "$bin" demo --target "$url" --speed 0 >"$work/demo.out" 2>&1; then
+# --namespace default: the window shows the default namespace, so the demo fills that one.
+if ! "$bin" demo --target "$url" --namespace default --speed 0 >"$work/demo.out" 2>&1; then
   echo "desktop-smoke: FAIL: the demo did not run against the window's sandbox" >&2
   cat "$work/demo.out" >&2
   exit 1

@@ -67,3 +67,21 @@ func TestDemoFailuresReadAsTheProtocolsError(t *testing.T) {
 		}
 	}
 }
+
+// TestTheDemoRunsAnyNumberOfTimes: in its own namespace, made fresh for each run, the demo
+// succeeds twice in a row and leaves the default namespace untouched (issue 14).
+func TestTheDemoRunsAnyNumberOfTimes(t *testing.T) {
+	s := mocktest.New(t)
+	for run := range 2 {
+		base, err := PrepareNamespace(t.Context(), nil, s.URL, "demo")
+		if err != nil || base != s.URL+"/ns/demo" {
+			t.Fatalf("run %d: namespace %q %v", run+1, base, err)
+		}
+		if _, err := Run(t.Context(), Options{Target: base, Speed: 0, Log: func(string) {}}); err != nil {
+			t.Fatalf("run %d: %v", run+1, err)
+		}
+	}
+	if c, _ := s.DB.Counts(t.Context()); c.Resources != 0 {
+		t.Errorf("the demo changed the default namespace: %d resources", c.Resources)
+	}
+}
