@@ -37,6 +37,9 @@ func TestNamespacesAreIsolated(t *testing.T) {
 					return
 				}
 				if id, _ := res["resource_id"].(string); id != "" {
+					if want := f.srv.URL + "/ui/resources/" + id + "?ns=" + ns; res["dashboard_url"] != want {
+						t.Errorf("%s dashboard_url %v, want %s (the UI opened on the namespace)", ns, res["dashboard_url"], want)
+					}
 					mu.Lock()
 					ids[ns] = append(ids[ns], id)
 					mu.Unlock()

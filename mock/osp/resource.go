@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
@@ -90,8 +91,17 @@ func (s *Engine) bundleFor(res storage.Resource, cred storage.Credential, agent 
 	return b, mirror, nil
 }
 
-// dashboardURL is where the UI shows a resource.
-func dashboardURL(origin, id string) string { return origin + "/ui/resources/" + id }
+// dashboardURL is where the UI shows a resource of the provider mounted at mount: the host's
+// UI, with the namespace chosen when the mount is inside one (/ns/<id>/…).
+func dashboardURL(mount, id string) string {
+	origin := originOf(mount)
+	u := origin + "/ui/resources/" + id
+	if rest, ok := strings.CutPrefix(mount[len(origin):], "/ns/"); ok {
+		ns, _, _ := strings.Cut(rest, "/")
+		u += "?ns=" + ns
+	}
+	return u
+}
 
 // createResource records a new resource, its first credential version and access token, and
 // its first event, then renders the 201 or 202 response (spec/osp.md §6.6).
@@ -219,7 +229,6 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 	if err := tx.PutAccessToken(ctx, tokenHash(token), id, cred.ID); err != nil {
 		return 0, nil, err
 	}
-	origin := originOf(mount)
 	body := map[string]any{
 		"resource_id":  id,
 		"offering_id":  req.OfferingID,
@@ -266,7 +275,7 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		body["next_steps"] = []string{
 			fmt.Sprintf("GET %s until status is \"provisioned\" (about %d s of sandbox time)", statusURL, async),
 			"the first status read after that carries credentials_bundle with the resource access token, once: keep that whole response",
-			"lost it? the sandbox operator can reveal the credentials on " + dashboardURL(originOf(mount), id),
+			"lost it? the sandbox operator can reveal the credentials on " + dashboardURL(mount, id),
 		}
 		if err := s.event(ctx, tx, res, "resource.status_changed", requestID, now, map[string]any{"status": "provisioning", "previous_status": nil, "change": "created"}); err != nil {
 			return 0, nil, err
@@ -280,8 +289,8 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		if mirror != nil {
 			body["credentials"] = mirror
 		}
-		body["dashboard_url"] = dashboardURL(origin, id)
-		if err := s.event(ctx, tx, res, "resource.provisioned", requestID, now, map[string]any{"status": "provisioned", "dashboard_url": dashboardURL(origin, id)}); err != nil {
+		body["dashboard_url"] = dashboardURL(mount, id)
+		if err := s.event(ctx, tx, res, "resource.provisioned", requestID, now, map[string]any{"status": "provisioned", "dashboard_url": dashboardURL(mount, id)}); err != nil {
 			return 0, nil, err
 		}
 	}

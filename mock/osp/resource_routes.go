@@ -163,7 +163,7 @@ func (s *Engine) statusBody(mount string, res storage.Resource, now time.Time) m
 	d := decodeData(res)
 	body := map[string]any{
 		"resource_id": res.ID, "offering_id": res.OfferingID, "tier_id": res.TierID, "status": res.Status,
-		"created_at": rfc3339(res.CreatedAt), "dashboard_url": dashboardURL(originOf(mount), res.ID),
+		"created_at": rfc3339(res.CreatedAt), "dashboard_url": dashboardURL(mount, res.ID),
 		"region": d.Region, "expires_at": timePtrJSON(res.ExpiresAt), "sandbox": res.Sandbox,
 		"updated_at": rfc3339(res.UpdatedAt), "project_id": res.ProjectID, "project_name": d.ProjectName,
 		"metadata": d.Metadata, "health": "unknown", "ospbox_dataset": datasetOf(res),
