@@ -35,20 +35,11 @@ func namespaceError(w http.ResponseWriter, id string, ids []string, err error) {
 
 // namespaceView is a namespace as the API shows it.
 func (n *Namespaces) view(r *http.Request, origin string, ni NamespaceInfo) (map[string]any, error) {
-	sb := n.host
-	if ni.ID != "default" {
-		o, err := n.acquire(r.Context(), ni.ID)
-		if err != nil {
-			return nil, err
-		}
-		defer o.release()
-		sb = o.sb
-	}
-	c := sb.Clock()
-	counts, err := sb.db.Counts(r.Context())
+	s, err := n.summary(r.Context(), ni)
 	if err != nil {
 		return nil, err
 	}
+	c, counts := s.Clock, s.Counts
 	labels := ni.Labels
 	if labels == nil {
 		labels = map[string]string{}
