@@ -17,6 +17,7 @@ type namespacesView struct {
 	Namespaces []mock.NamespaceSummary
 	Snapshots  []mock.SnapshotInfo
 	Now        time.Time
+	Max        int // namespaces.max, the default namespace included
 	Message    string
 	Error      string
 }
@@ -32,7 +33,7 @@ func (u *UI) namespacesView(r *http.Request) namespacesView {
 	if ns == nil {
 		return v
 	}
-	v.Available, v.Namespaces, v.Snapshots = true, ns.Summaries(r.Context()), ns.Snapshots()
+	v.Available, v.Namespaces, v.Snapshots, v.Max = true, ns.Summaries(r.Context()), ns.Snapshots(), ns.Max()
 	return v
 }
 

@@ -27,6 +27,9 @@ func TestNamespacesPage(t *testing.T) {
 		t.Fatalf("provision in team-a: %d %v", st, res)
 	}
 	_, page := f.get(t, "/ui/namespaces", authed())
+	if !strings.Contains(page, `id="namespace-quota"`) || !strings.Contains(page, ">2 of ") {
+		t.Errorf("the page does not show how many namespaces of namespaces.max exist")
+	}
 	row := rowOf(page, `data-namespace="team-a"`)
 	if !strings.Contains(row, "1 resource ") || !strings.Contains(page, `data-namespace="default"`) {
 		t.Errorf("team-a's row does not count its resource: %s", row)
@@ -63,14 +66,4 @@ func TestNamespacesPage(t *testing.T) {
 }
 
 // rowOf is the table row of page that carries attr.
-func rowOf(page, attr string) string {
-	i := strings.Index(page, attr)
-	if i < 0 {
-		return ""
-	}
-	end := strings.Index(page[i:], "</tr>")
-	if end < 0 {
-		return page[i:]
-	}
-	return page[i : i+end]
-}
+func rowOf(page, attr string) string { return rowOfTag(page, attr, "</tr>") }

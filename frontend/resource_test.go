@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -113,4 +114,34 @@ func TestCredentialsOfAnAsynchronousResourceStayReachable(t *testing.T) {
 	if _, revealed := f.get(t, "/ui/resources/"+id+"/credentials", authed()); !strings.Contains(revealed, "osp_rat_") || !strings.Contains(revealed, "connection_uri") {
 		t.Errorf("the resource's page does not reveal the credentials after the first read: %.400s", revealed)
 	}
+}
+
+// TestResourcesPageShowsQuotas: the Resources page shows the sandbox limit an agent is using
+// up, and says when the next sandbox will be refused.
+func TestResourcesPageShowsQuotas(t *testing.T) {
+	f := newFixture(t)
+	for i := range 5 {
+		body := fmt.Sprintf(`{"offering_id":"acmedb/postgres","tier_id":"free","sandbox":{"enabled":true},"nonce":"q%d"}`, i)
+		if st, b := f.api(t, "POST", "/osp/v1/provision", body); st != 202 && st != 201 {
+			t.Fatalf("sandbox %d: %d %v", i, st, b)
+		}
+		_, frag := f.get(t, "/ui/resources/live", authed())
+		line := rowOfTag(frag, `data-quota="live_sandboxes:acmedb:`, "</li>")
+		if !strings.Contains(line, fmt.Sprintf("%d / 5", i+1)) || strings.Contains(line, "full") != (i == 4) {
+			t.Errorf("after sandbox %d the quota line is %q", i, line)
+		}
+	}
+}
+
+// rowOfTag is the part of page from attr to the next end.
+func rowOfTag(page, attr, end string) string {
+	i := strings.Index(page, attr)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(page[i:], end)
+	if j < 0 {
+		return page[i:]
+	}
+	return page[i : i+j]
 }

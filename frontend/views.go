@@ -329,6 +329,7 @@ type resourcesView struct {
 	Offerings  []string // every offering of the workspace, for the filter
 	Tiers      []string // every tier id, for the filter
 	SandboxURL string
+	Quotas     []osp.QuotaUse // the limits provisioning meets, with their use
 }
 
 // resourcesShown is how many resources one page lists.
@@ -375,6 +376,9 @@ func (u *UI) resourcesView(r *http.Request) (resourcesView, error) {
 	}
 	slices.Sort(v.Tiers)
 	var err error
+	if v.Quotas, err = u.Sandbox.OSP().QuotaUsage(r.Context()); err != nil {
+		return v, err
+	}
 	v.Page, err = u.DB.ListResources(r.Context(), f, v.Cursor, resourcesShown)
 	return v, err
 }
@@ -416,4 +420,18 @@ func surfaceAPIBase(s manifests.Surface) string {
 		return "/bsp/" + s.Services[0] + "/"
 	}
 	return "/bsp/<service>/"
+}
+
+// quotaText says what a quota limits.
+func quotaText(q osp.QuotaUse) string {
+	switch q.Kind {
+	case "live_sandboxes":
+		return "live sandboxes of agent " + q.Scope
+	case "sandboxes_today":
+		return "sandboxes made today by agent " + q.Scope
+	}
+	if q.Scope == "*" {
+		return "live resources, all offerings"
+	}
+	return "live resources of " + q.Scope
 }

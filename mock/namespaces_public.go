@@ -75,3 +75,7 @@ func (n *Namespaces) Snapshot(ctx context.Context, id, name string) (SnapshotInf
 
 // Snapshots lists the saved snapshots, oldest first.
 func (n *Namespaces) Snapshots() []SnapshotInfo { return n.snapshots.list() }
+
+// Max is namespaces.max: how many namespaces (the default one included) may exist at once;
+// creating one more is refused with 429 quota_exceeded.
+func (n *Namespaces) Max() int { return n.max() }

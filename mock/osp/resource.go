@@ -339,9 +339,15 @@ func (s *core) event(ctx context.Context, tx *storage.Tx, res storage.Resource, 
 	return s.queueDeliveries(ctx, tx, res, id, typ, b, at)
 }
 
-// sandboxLimits enforces the per-client sandbox limits of spec/osp.md §6.2.
-func (s *Engine) sandboxLimits(ctx context.Context, tx *storage.Tx, provider string, offering *jsondoc.Node, client string, now time.Time) error {
-	maxConcurrent, maxPerDay := 5, 20
+// The per-agent sandbox limits an offering has when its sandbox_limits do not say.
+const (
+	defaultMaxConcurrentSandboxes = 5
+	defaultMaxSandboxesPerDay     = 20
+)
+
+// sandboxLimitsOf is an offering's sandbox_limits, with the defaults for what it leaves out.
+func sandboxLimitsOf(offering *jsondoc.Node) (maxConcurrent, maxPerDay int) {
+	maxConcurrent, maxPerDay = defaultMaxConcurrentSandboxes, defaultMaxSandboxesPerDay
 	if l := offering.Get("sandbox_limits"); l != nil {
 		if v := l.Get("max_concurrent").Int(); v > 0 {
 			maxConcurrent = v
@@ -350,6 +356,12 @@ func (s *Engine) sandboxLimits(ctx context.Context, tx *storage.Tx, provider str
 			maxPerDay = v
 		}
 	}
+	return maxConcurrent, maxPerDay
+}
+
+// sandboxLimits enforces the per-client sandbox limits of spec/osp.md §6.2.
+func (s *Engine) sandboxLimits(ctx context.Context, tx *storage.Tx, provider string, offering *jsondoc.Node, client string, now time.Time) error {
+	maxConcurrent, maxPerDay := sandboxLimitsOf(offering)
 	live, today, err := tx.SandboxCounts(ctx, provider, client, now.Truncate(24*time.Hour))
 	if err != nil {
 		return err
