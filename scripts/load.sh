@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Loopback load benchmarks for BENCHMARKS.md, each with its baseline in the same run: ospbox and
 # a bare net/http server that answers the same bytes, driven by testdata/loadgen in a separate
-# process (32 connections). Also ospbox's RSS idle and after 100,000 resources (SKIP_100K=1 skips).
+# process (32 connections); provisioning also against testdata/sqlitebaseline (the SQLite write
+# limit), and discovery also under wrk when it is installed. Also ospbox's RSS idle and after
+# 100,000 resources (SKIP_100K=1 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${DURATION:-10s}
@@ -13,6 +15,7 @@ trap cleanup EXIT
 if [ -n "${OSPBOX_BIN:-}" ]; then cp "$OSPBOX_BIN" "$work/ospbox"; else go build -o "$work/ospbox" .; fi
 go build -o "$work/loadgen" ./testdata/loadgen
 go build -o "$work/bytes" ./testdata/bytesserver
+go build -o "$work/sqlitebaseline" ./testdata/sqlitebaseline
 
 # launch NAME BINARY ARGS…: start a server in the background; its address lands in $addr.
 launch() {
@@ -48,6 +51,21 @@ base2=$addr
 echo "POST /osp/v1/provision, 32 connections, $dur each:"
 echo "  ospbox:   $("$work/loadgen" -url "$osp/providers/acmedb/osp/v1/provision" -method POST -body "$body" -status 201 -c 32 -d "$dur")"
 echo "  baseline: $("$work/loadgen" -url "$base2/x" -method POST -body "$body" -status 201 -c 32 -d "$dur")"
+# The write limit: the same inserts as one provisioning through the same group commit, nothing else.
+mkdir -p "$work/sqlite"
+launch sqlite "$work/sqlitebaseline" -file "$work/provision.json" -dir "$work/sqlite"
+echo "  sqlite:   $("$work/loadgen" -url "$addr/x" -method POST -body "$body" -status 201 -c 32 -d "$dur")"
+
+# A second, leaner load generator (Debian's wrk, C and epoll) for discovery: loadgen is Go and
+# shares the two cores with the server, so its own cost weighs on both sides differently.
+if command -v wrk >/dev/null; then
+  wrkrate() { wrk -t2 -c32 -d"$dur" --latency "$1" | awk '/Requests\/sec/ {r = $2} /^ +99%/ {p = $2} END {printf "rps=%.0f p99=%s", r, p}'; }
+  echo "GET /.well-known/osp.json under wrk, 2 threads, 32 connections, $dur each:"
+  echo "  ospbox:   $(wrkrate "$osp/providers/acmedb/.well-known/osp.json")"
+  echo "  baseline: $(wrkrate "$base/x")"
+else
+  echo "wrk is not installed (apt-get install wrk): the wrk figures are skipped"
+fi
 
 if [ -z "${SKIP_100K:-}" ]; then
   count() { curl -s "$osp/providers/acmedb/osp/v1/cost-summary" >/dev/null; go run ./testdata/count "$work/ws/.ospbox/state.db"; }
