@@ -38,6 +38,18 @@ func (n *Namespaces) Summaries(ctx context.Context) []NamespaceSummary {
 // summary reads a namespace's clock and counts.
 func (n *Namespaces) summary(ctx context.Context, ni NamespaceInfo) (NamespaceSummary, error) {
 	s := NamespaceSummary{NamespaceInfo: ni}
+	if ni.ID != "default" {
+		// A closed namespace is read from its file (the registry held, so no reset swaps it
+		// meanwhile): listing or creating namespaces must not open them all.
+		n.mu.Lock()
+		if n.open[ni.ID] == nil && n.info[ni.ID] != nil {
+			counts, clock, err := storage.ReadStateFile(ctx, n.stateFile(ni.ID))
+			n.mu.Unlock()
+			s.Counts, s.Clock = counts, storedClockState(clock, time.Now())
+			return s, err
+		}
+		n.mu.Unlock()
+	}
 	err := n.withSandbox(ctx, ni.ID, func(sb *Sandbox) error {
 		c, err := sb.db.Counts(ctx)
 		s.Clock, s.Counts = sb.Clock(), c
@@ -79,3 +91,11 @@ func (n *Namespaces) Snapshots() []SnapshotInfo { return n.snapshots.list() }
 // Max is namespaces.max: how many namespaces (the default one included) may exist at once;
 // creating one more is refused with 429 quota_exceeded.
 func (n *Namespaces) Max() int { return n.max() }
+
+// storedClockState is a stored clock as ClockState reports it, at wall-clock time now.
+func storedClockState(c storage.ClockState, now time.Time) ClockState {
+	if c.FrozenAt != nil {
+		return ClockState{Now: *c.FrozenAt, Frozen: true, Offset: c.FrozenAt.Sub(now), Movable: true}
+	}
+	return ClockState{Now: now.Add(c.Offset), Offset: c.Offset, Movable: true}
+}

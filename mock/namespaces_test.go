@@ -99,6 +99,16 @@ func TestNamespaceLifecycle(t *testing.T) {
 	if st != 201 || v["counts"].(map[string]any)["resources"] != float64(1) {
 		t.Fatalf("create from the seed: %d %v", st, v)
 	}
+	// Creating, viewing and listing read the closed namespace's file: none of them opens it
+	// (a harness making a thousand namespaces must not hold a thousand sandboxes).
+	ctl.Call("GET", "/ci-1", "", nil)
+	ctl.Call("GET", "", "", nil)
+	f.sb.namespaces.mu.Lock()
+	_, opened := f.sb.namespaces.open["ci-1"]
+	f.sb.namespaces.mu.Unlock()
+	if opened {
+		t.Errorf("creating or listing a namespace opened it")
+	}
 	ns := agent{T: t, Base: f.srv.URL + "/ns/ci-1"}
 	ns.Call("POST", "/osp/v1/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
 	ns.Call("POST", "/ospbox/v1/clock/advance", "", map[string]any{"seconds": 7200})
@@ -126,6 +136,7 @@ func TestNamespaceLifecycle(t *testing.T) {
 		}
 	}
 	// Idle: closed (no open handle), reopened on the next request with its state.
+	ns.Call("GET", "/osp/v1/resources", "", nil) // a request opens it
 	f.sb.namespaces.mu.Lock()
 	o := f.sb.namespaces.open["ci-1"]
 	if o != nil {

@@ -62,3 +62,32 @@ func ResetClockFile(ctx context.Context, path string) error {
 	_, err = conn.ExecContext(ctx, `DELETE FROM clock`)
 	return err
 }
+
+// ReadStateFile reads the counts and the clock of the state file at path without opening it as
+// a DB (no writer, no migrations, no pools): a namespace listed while idle stays closed.
+func ReadStateFile(ctx context.Context, path string) (Counts, ClockState, error) {
+	var c Counts
+	var clock ClockState
+	conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return c, clock, err
+	}
+	defer conn.Close()
+	if err := conn.QueryRowContext(ctx, countsQuery).Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events); err != nil {
+		return c, clock, err
+	}
+	var offset int64
+	var frozen sql.NullInt64
+	switch err := conn.QueryRowContext(ctx, `SELECT offset_ns, frozen_at_ns FROM clock WHERE id = 1`).Scan(&offset, &frozen); {
+	case errors.Is(err, sql.ErrNoRows):
+		return c, clock, nil
+	case err != nil:
+		return c, clock, err
+	}
+	clock.Offset = time.Duration(offset)
+	if frozen.Valid {
+		t := time.Unix(0, frozen.Int64).UTC()
+		clock.FrozenAt = &t
+	}
+	return c, clock, nil
+}

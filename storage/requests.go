@@ -281,14 +281,16 @@ type Counts struct {
 // Counts reads the Overview's numbers in one snapshot.
 func (db *DB) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
-	err := db.read.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM resources WHERE status <> 'deprovisioned'),
-		(SELECT COUNT(*) FROM resources WHERE status <> 'deprovisioned' AND sandbox = 1),
-		(SELECT COUNT(*) FROM credentials WHERE revoked_at IS NULL),
-		(SELECT COUNT(*) FROM requests),
-		(SELECT COUNT(*) FROM events)`).Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events)
+	err := db.read.QueryRowContext(ctx, countsQuery).Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events)
 	return c, err
 }
+
+const countsQuery = `SELECT
+	(SELECT COUNT(*) FROM resources WHERE status <> 'deprovisioned'),
+	(SELECT COUNT(*) FROM resources WHERE status <> 'deprovisioned' AND sandbox = 1),
+	(SELECT COUNT(*) FROM credentials WHERE revoked_at IS NULL),
+	(SELECT COUNT(*) FROM requests),
+	(SELECT COUNT(*) FROM events)`
 
 // ProviderCounts is the per-provider slice of the state.
 type ProviderCounts struct {
