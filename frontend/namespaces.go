@@ -28,6 +28,8 @@ func (u *UI) namespacesView(r *http.Request) namespacesView {
 	v := namespacesView{Shown: "default", Now: time.Now().UTC()}
 	if u.namespace != "" {
 		v.Shown = u.namespace
+	} else if ns, ok := r.Context().Value(shownNamespaceKey{}).(string); ok {
+		v.Shown = ns
 	}
 	ns := u.root.Sandbox.Namespaces()
 	if ns == nil {

@@ -1,9 +1,12 @@
 package frontend
 
 import (
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNamespacesPage: the page lists the namespaces with their counts; its forms create,
@@ -67,3 +70,32 @@ func TestNamespacesPage(t *testing.T) {
 
 // rowOf is the table row of page that carries attr.
 func rowOf(page, attr string) string { return rowOfTag(page, attr, "</tr>") }
+
+// TestManagingTheShownNamespace: resetting or deleting the namespace the pages show, from its
+// own Namespaces page, answers (it used to wait forever on its own request holding the
+// namespace open) and the page then says what happened.
+func TestManagingTheShownNamespace(t *testing.T) {
+	f := newFixture(t)
+	f.api(t, "POST", "/ospbox/v1/namespaces", `{"id": "team-a", "from": "empty"}`)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, op := range []string{"reset", "snapshot", "delete"} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/ui/namespaces", strings.NewReader(url.Values{"op": {op}, "id": {"team-a"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(TokenHeader, testToken)
+		req.Header.Set(CSRFHeader, csrfFor(testToken))
+		req.Header.Set("HX-Request", "true")
+		req.Header.Set("Cookie", namespaceCookie+"=team-a") // the pages show team-a
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s of the shown namespace: %v", op, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `class="notice ok"`) {
+			t.Errorf("%s of the shown namespace: %d %s", op, resp.StatusCode, b)
+		}
+		if op != "delete" && !strings.Contains(rowOf(string(b), `data-namespace="team-a"`), "shown") {
+			t.Errorf("%s: the list does not mark team-a as shown", op)
+		}
+	}
+}

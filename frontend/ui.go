@@ -7,6 +7,7 @@
 package frontend
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -153,6 +154,9 @@ func (u *UI) namespaceOf(w http.ResponseWriter, r *http.Request) string {
 	return ""
 }
 
+// shownNamespaceKey carries the namespace the pages show to a request served without it open.
+type shownNamespaceKey struct{}
+
 // scoped is the UI of the namespace sc holds open, for one request.
 func (u *UI) scoped(sc mock.Scope) *UI {
 	st, _ := u.states.LoadOrStore(sc.ID, &uiState{})
@@ -177,7 +181,14 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !u.guard(w, r) {
 		return
 	}
-	if ns := u.namespaceOf(w, r); ns != "" && u.Sandbox.Namespaces() != nil {
+	ns := u.namespaceOf(w, r)
+	if ns != "" && r.Method == http.MethodPost && r.URL.Path == "/ui/namespaces" {
+		// Managing namespaces holds none open: deleting or resetting the one shown waits for
+		// its requests to end, and this one would be among them.
+		u.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), shownNamespaceKey{}, ns)))
+		return
+	}
+	if ns != "" && u.Sandbox.Namespaces() != nil {
 		sc, err := u.Sandbox.Namespaces().Open(r.Context(), ns)
 		if err == nil {
 			defer sc.Release()
