@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -114,8 +115,8 @@ func sourceText(to string) string {
 // namespaceErrorText is a registry error as a sentence for the page.
 func namespaceErrorText(err error) string {
 	s := err.Error()
-	if p, rest, ok := strings.Cut(strings.TrimPrefix(s, mock.ErrNamespaceRequest.Error()+": "), ": "); ok && strings.HasPrefix(p, "/") {
-		s = rest
+	if bad := (*mock.NamespaceRequestError)(nil); errors.As(err, &bad) {
+		s = bad.Message
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }

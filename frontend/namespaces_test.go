@@ -69,7 +69,7 @@ func TestNamespacesPage(t *testing.T) {
 }
 
 // rowOf is the table row of page that carries attr.
-func rowOf(page, attr string) string { return rowOfTag(page, attr, "</tr>") }
+func rowOf(page, attr string) string { return cutOut(page, attr, "</tr>") }
 
 // TestManagingTheShownNamespace: resetting or deleting the namespace the pages show, from its
 // own Namespaces page, answers (it used to wait forever on its own request holding the

@@ -126,22 +126,9 @@ func TestResourcesPageShowsQuotas(t *testing.T) {
 			t.Fatalf("sandbox %d: %d %v", i, st, b)
 		}
 		_, frag := f.get(t, "/ui/resources/live", authed())
-		line := rowOfTag(frag, `data-quota="live_sandboxes:acmedb:`, "</li>")
+		line := cutOut(frag, `data-quota="live_sandboxes:acmedb:`, "</li>")
 		if !strings.Contains(line, fmt.Sprintf("%d / 5", i+1)) || strings.Contains(line, "full") != (i == 4) {
 			t.Errorf("after sandbox %d the quota line is %q", i, line)
 		}
 	}
-}
-
-// rowOfTag is the part of page from attr to the next end.
-func rowOfTag(page, attr, end string) string {
-	i := strings.Index(page, attr)
-	if i < 0 {
-		return ""
-	}
-	j := strings.Index(page[i:], end)
-	if j < 0 {
-		return page[i:]
-	}
-	return page[i : i+j]
 }

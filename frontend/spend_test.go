@@ -61,13 +61,19 @@ func (f *fixture) htmxPost(t *testing.T, path, contentType string, body io.Reade
 
 // cardOf cuts one provider's card out of the Spend page.
 func cardOf(page, slug string) string {
-	start := strings.Index(page, `data-provider="`+slug+`"`)
-	if start < 0 {
+	return cutOut(page, `data-provider="`+slug+`"`, "</section>")
+}
+
+// cutOut is the part of page from the first start up to the next end (to the page's end
+// when there is none); "" when start is not in page.
+func cutOut(page, start, end string) string {
+	i := strings.Index(page, start)
+	if i < 0 {
 		return ""
 	}
-	rest := page[start:]
-	if end := strings.Index(rest, "</section>"); end >= 0 {
-		return rest[:end]
+	rest := page[i:]
+	if j := strings.Index(rest, end); j >= 0 {
+		return rest[:j]
 	}
 	return rest
 }

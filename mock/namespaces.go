@@ -39,6 +39,23 @@ var (
 	ErrNamespaceRequest  = errors.New("invalid namespace request")
 )
 
+// NamespaceRequestError is an ErrNamespaceRequest with the member at fault, which the API's
+// 400 and the UI's message both name.
+type NamespaceRequestError struct {
+	Pointer string // JSON pointer of the member at fault, e.g. /from
+	Message string
+}
+
+func (e *NamespaceRequestError) Error() string {
+	return ErrNamespaceRequest.Error() + ": " + e.Pointer + ": " + e.Message
+}
+
+func (e *NamespaceRequestError) Unwrap() error { return ErrNamespaceRequest }
+
+func badNamespaceRequest(pointer, message string) error {
+	return &NamespaceRequestError{Pointer: pointer, Message: message}
+}
+
 // NamespaceInfo is what the registry keeps of a namespace (namespaces.json).
 type NamespaceInfo struct {
 	ID        string            `json:"id"`
@@ -150,7 +167,7 @@ func (n *Namespaces) create(ctx context.Context, id, from string, ttl time.Durat
 		id = kernel.NewID("ns_", now)
 	}
 	if !namespaceID.MatchString(id) {
-		return NamespaceInfo{}, fmt.Errorf("%w: /id: namespace ids are 1–64 characters of a-z, 0-9, _ and -", ErrNamespaceRequest)
+		return NamespaceInfo{}, badNamespaceRequest("/id", "namespace ids are 1–64 characters of a-z, 0-9, _ and -")
 	}
 	n.mu.Lock()
 	if id == "default" || n.info[id] != nil || n.making[id] {
@@ -198,17 +215,14 @@ func (n *Namespaces) makeState(ctx context.Context, path, from string) (bool, er
 		return true, n.copyTemplate(ctx, path)
 	case strings.HasPrefix(from, "snapshot:"):
 		return false, n.snapshots.copyTo(strings.TrimPrefix(from, "snapshot:"), path)
-	case len(from) > len("namespace:") && from[:len("namespace:")] == "namespace:":
-		src := from[len("namespace:"):]
-		if src == "default" {
-			return false, n.host.ExportState(ctx, path)
+	case len(from) > len("namespace:") && strings.HasPrefix(from, "namespace:"):
+		src := strings.TrimPrefix(from, "namespace:")
+		if src != "default" && !n.exists(src) {
+			return false, badNamespaceRequest("/from", "no namespace "+src)
 		}
-		if !n.exists(src) {
-			return false, fmt.Errorf("%w: /from: no namespace %s", ErrNamespaceRequest, src)
-		}
-		return false, n.with(ctx, src, func(ns *Sandbox) error { return ns.ExportState(ctx, path) })
+		return false, n.withSandbox(ctx, src, func(sb *Sandbox) error { return sb.ExportState(ctx, path) })
 	}
-	return false, fmt.Errorf("%w: /from: from is seed, empty, snapshot:<id> or namespace:<id>", ErrNamespaceRequest)
+	return false, badNamespaceRequest("/from", "from is seed, empty, snapshot:<id> or namespace:<id>")
 }
 
 // copyTemplate copies an empty state (made once, migrated) to path.
@@ -279,6 +293,14 @@ func (n *Namespaces) with(ctx context.Context, id string, fn func(*Sandbox) erro
 	return fn(o.sb)
 }
 
+// withSandbox runs fn on the namespace's sandbox (the host's for "default").
+func (n *Namespaces) withSandbox(ctx context.Context, id string, fn func(*Sandbox) error) error {
+	if id == "default" {
+		return fn(n.host)
+	}
+	return n.with(ctx, id, fn)
+}
+
 // closeLocked stops an open namespace and closes its state; the caller holds mu. It waits for
 // the requests in flight (their streams end when the sandbox stops).
 func (n *Namespaces) closeLocked(id string) {
@@ -297,11 +319,11 @@ func (n *Namespaces) closeLocked(id string) {
 // wall-clock time.
 func (n *Namespaces) reset(ctx context.Context, id, to string) (NamespaceInfo, error) {
 	if to != "" && to != "seed" && to != "empty" && !strings.HasPrefix(to, "snapshot:") {
-		return NamespaceInfo{}, fmt.Errorf("%w: /to: to is seed, empty or snapshot:<id>", ErrNamespaceRequest)
+		return NamespaceInfo{}, badNamespaceRequest("/to", "to is seed, empty or snapshot:<id>")
 	}
 	if snap, ok := strings.CutPrefix(to, "snapshot:"); ok {
 		if _, err := n.snapshots.get(snap); err != nil {
-			return NamespaceInfo{}, fmt.Errorf("%w: /to: no snapshot %s", ErrNamespaceRequest, snap)
+			return NamespaceInfo{}, badNamespaceRequest("/to", "no snapshot "+snap)
 		}
 	}
 	if id == "default" {

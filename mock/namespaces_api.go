@@ -16,6 +16,7 @@ import (
 // namespaceError answers a registry error.
 func namespaceError(w http.ResponseWriter, id string, ids []string, err error) {
 	var e *osp.Error
+	var bad *NamespaceRequestError
 	switch {
 	case errors.Is(err, ErrNamespaceNotFound):
 		e = &osp.Error{Status: 404, Code: "not_found", Message: "no namespace " + id, Details: map[string]any{"namespaces": ids}}
@@ -23,23 +24,26 @@ func namespaceError(w http.ResponseWriter, id string, ids []string, err error) {
 		e = osp.NewError("conflict", err.Error())
 	case errors.Is(err, ErrTooManyNamespaces):
 		e = &osp.Error{Status: 429, Code: "quota_exceeded", Message: err.Error(), Details: map[string]any{"quota_type": "namespaces"}}
-	case errors.Is(err, ErrNamespaceRequest):
-		msg := strings.TrimPrefix(err.Error(), ErrNamespaceRequest.Error()+": ")
-		pointer, text, _ := strings.Cut(msg, ": ")
-		e = osp.InvalidRequest(text, map[string]any{"pointer": pointer, "message": text})
+	case errors.As(err, &bad):
+		e = osp.InvalidRequest(bad.Message, map[string]any{"pointer": bad.Pointer, "message": bad.Message})
 	default:
 		e = osp.NewError("provider_error", err.Error())
 	}
 	osp.WriteError(w, e)
 }
 
-// namespaceView is a namespace as the API shows it.
+// view is a namespace as the API shows it.
 func (n *Namespaces) view(r *http.Request, origin string, ni NamespaceInfo) (map[string]any, error) {
 	s, err := n.summary(r.Context(), ni)
 	if err != nil {
 		return nil, err
 	}
-	c, counts := s.Clock, s.Counts
+	return summaryJSON(origin, s), nil
+}
+
+// summaryJSON is a namespace's summary in the API's shape.
+func summaryJSON(origin string, s NamespaceSummary) map[string]any {
+	ni, c, counts := s.NamespaceInfo, s.Clock, s.Counts
 	labels := ni.Labels
 	if labels == nil {
 		labels = map[string]string{}
@@ -58,7 +62,7 @@ func (n *Namespaces) view(r *http.Request, origin string, ni NamespaceInfo) (map
 	}
 	return map[string]any{"id": ni.ID, "base_url": base, "created_at": created, "expires_at": expires, "labels": labels,
 		"clock":  map[string]any{"now": c.Now.UTC().Format(time.RFC3339), "offset_seconds": int64(c.Offset / time.Second), "frozen": c.Frozen},
-		"counts": map[string]any{"resources": counts.Resources, "requests": counts.Requests, "events": counts.Events}}, nil
+		"counts": map[string]any{"resources": counts.Resources, "requests": counts.Requests, "events": counts.Events}}
 }
 
 // serve answers /ospbox/v1/namespaces[/{id}[/reset]]; n is nil inside a namespace, whose
@@ -98,19 +102,8 @@ func (n *Namespaces) serve(w http.ResponseWriter, r *http.Request, origin string
 		}
 		if r.Method == http.MethodGet {
 			var list []map[string]any
-			for _, nid := range n.IDs() {
-				ni, ok := NamespaceInfo{ID: "default"}, true
-				if nid != "default" {
-					ni, ok = n.infoOf(nid)
-				}
-				if !ok {
-					continue // deleted meanwhile
-				}
-				v, err := n.view(r, origin, ni)
-				if err != nil {
-					continue // deleted meanwhile
-				}
-				list = append(list, v)
+			for _, sum := range n.Summaries(r.Context()) {
+				list = append(list, summaryJSON(origin, sum))
 			}
 			kernel.WriteJSON(w, http.StatusOK, map[string]any{"namespaces": list})
 			return

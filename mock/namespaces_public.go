@@ -45,7 +45,7 @@ func (n *Namespaces) summary(ctx context.Context, ni NamespaceInfo) (NamespaceSu
 		if n.open[ni.ID] == nil && n.info[ni.ID] != nil {
 			counts, clock, err := storage.ReadStateFile(ctx, n.stateFile(ni.ID))
 			n.mu.Unlock()
-			s.Counts, s.Clock = counts, storedClockState(clock, time.Now())
+			s.Counts, s.Clock = counts, storedClockState(clock)
 			return s, err
 		}
 		n.mu.Unlock()
@@ -56,14 +56,6 @@ func (n *Namespaces) summary(ctx context.Context, ni NamespaceInfo) (NamespaceSu
 		return err
 	})
 	return s, err
-}
-
-// withSandbox runs fn on the namespace's sandbox (the host's for "default").
-func (n *Namespaces) withSandbox(ctx context.Context, id string, fn func(*Sandbox) error) error {
-	if id == "default" {
-		return fn(n.host)
-	}
-	return n.with(ctx, id, fn)
 }
 
 // Create makes a namespace from the seed, empty or a snapshot (from: "", "seed", "empty",
@@ -92,10 +84,9 @@ func (n *Namespaces) Snapshots() []SnapshotInfo { return n.snapshots.list() }
 // creating one more is refused with 429 quota_exceeded.
 func (n *Namespaces) Max() int { return n.max() }
 
-// storedClockState is a stored clock as ClockState reports it, at wall-clock time now.
-func storedClockState(c storage.ClockState, now time.Time) ClockState {
-	if c.FrozenAt != nil {
-		return ClockState{Now: *c.FrozenAt, Frozen: true, Offset: c.FrozenAt.Sub(now), Movable: true}
-	}
-	return ClockState{Now: now.Add(c.Offset), Offset: c.Offset, Movable: true}
+// storedClockState is a stored clock as ClockState reports it: a WorkspaceClock restored to it.
+func storedClockState(c storage.ClockState) ClockState {
+	clock := NewWorkspaceClock()
+	clock.Restore(c.Offset, c.FrozenAt)
+	return ClockState{Now: clock.Now(), Frozen: clock.Frozen(), Offset: clock.Offset(), Movable: true}
 }

@@ -127,7 +127,7 @@ func (s *snapshots) remove(id string) (SnapshotInfo, error) {
 // copyTo writes snapshot id's state to path.
 func (s *snapshots) copyTo(id, path string) error {
 	if _, err := s.get(id); err != nil {
-		return fmt.Errorf("%w: /from: no snapshot %s", ErrNamespaceRequest, id)
+		return badNamespaceRequest("/from", "no snapshot "+id)
 	}
 	return copyFile(s.file(id), path)
 }
@@ -248,13 +248,10 @@ func (n *Namespaces) serveSnapshots(w http.ResponseWriter, r *http.Request) {
 
 // snapshot takes a snapshot of namespace id.
 func (n *Namespaces) snapshot(ctx context.Context, id, name string) (SnapshotInfo, error) {
-	if id == "default" {
-		return n.snapshots.take(ctx, id, name, func(path string) error { return n.host.ExportState(ctx, path) })
-	}
-	if !n.exists(id) {
+	if id != "default" && !n.exists(id) {
 		return SnapshotInfo{}, ErrNamespaceNotFound
 	}
 	return n.snapshots.take(ctx, id, name, func(path string) error {
-		return n.with(ctx, id, func(ns *Sandbox) error { return ns.ExportState(ctx, path) })
+		return n.withSandbox(ctx, id, func(sb *Sandbox) error { return sb.ExportState(ctx, path) })
 	})
 }

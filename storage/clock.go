@@ -29,10 +29,17 @@ func (db *DB) SaveClock(ctx context.Context, c ClockState) error {
 
 // LoadClock reads the stored workspace clock; the zero state (wall-clock time) when none is.
 func (db *DB) LoadClock(ctx context.Context) (ClockState, error) {
+	return scanClock(db.read.QueryRowContext(ctx, clockQuery))
+}
+
+const clockQuery = `SELECT offset_ns, frozen_at_ns FROM clock WHERE id = 1`
+
+// scanClock reads clockQuery's row; no row is the zero state (wall-clock time).
+func scanClock(row *sql.Row) (ClockState, error) {
 	var c ClockState
 	var offset int64
 	var frozen sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT offset_ns, frozen_at_ns FROM clock WHERE id = 1`).Scan(&offset, &frozen)
+	err := row.Scan(&offset, &frozen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil
 	}
@@ -66,28 +73,15 @@ func ResetClockFile(ctx context.Context, path string) error {
 // ReadStateFile reads the counts and the clock of the state file at path without opening it as
 // a DB (no writer, no migrations, no pools): a namespace listed while idle stays closed.
 func ReadStateFile(ctx context.Context, path string) (Counts, ClockState, error) {
-	var c Counts
-	var clock ClockState
 	conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
-		return c, clock, err
+		return Counts{}, ClockState{}, err
 	}
 	defer conn.Close()
-	if err := conn.QueryRowContext(ctx, countsQuery).Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events); err != nil {
-		return c, clock, err
+	c, err := scanCounts(conn.QueryRowContext(ctx, countsQuery))
+	if err != nil {
+		return c, ClockState{}, err
 	}
-	var offset int64
-	var frozen sql.NullInt64
-	switch err := conn.QueryRowContext(ctx, `SELECT offset_ns, frozen_at_ns FROM clock WHERE id = 1`).Scan(&offset, &frozen); {
-	case errors.Is(err, sql.ErrNoRows):
-		return c, clock, nil
-	case err != nil:
-		return c, clock, err
-	}
-	clock.Offset = time.Duration(offset)
-	if frozen.Valid {
-		t := time.Unix(0, frozen.Int64).UTC()
-		clock.FrozenAt = &t
-	}
-	return c, clock, nil
+	clock, err := scanClock(conn.QueryRowContext(ctx, clockQuery))
+	return c, clock, err
 }

@@ -280,8 +280,12 @@ type Counts struct {
 
 // Counts reads the Overview's numbers in one snapshot.
 func (db *DB) Counts(ctx context.Context) (Counts, error) {
+	return scanCounts(db.read.QueryRowContext(ctx, countsQuery))
+}
+
+func scanCounts(row *sql.Row) (Counts, error) {
 	var c Counts
-	err := db.read.QueryRowContext(ctx, countsQuery).Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events)
+	err := row.Scan(&c.Resources, &c.ActiveSandboxes, &c.Credentials, &c.Requests, &c.Events)
 	return c, err
 }
 
