@@ -3,7 +3,7 @@
 # a bare net/http server that answers the same bytes, driven by testdata/loadgen in a separate
 # process (32 connections); provisioning also against testdata/sqlitebaseline (the SQLite write
 # limit), and discovery also under wrk when it is installed. Also ospbox's RSS idle and after
-# 100,000 resources (SKIP_100K=1 skips).
+# 100,000 resources (SKIP_100K=1 skips) and with 999 idle namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${DURATION:-10s}
@@ -65,6 +65,23 @@ if command -v wrk >/dev/null; then
   echo "  baseline: $(wrkrate "$base/x")"
 else
   echo "wrk is not installed (apt-get install wrk): the wrk figures are skipped"
+fi
+
+# 999 idle namespaces made through the API, as a harness makes them, on a fresh ospbox whose idle
+# RSS is the baseline (target: under 150 MiB). SKIP_NAMESPACES=1 skips.
+if [ -z "${SKIP_NAMESPACES:-}" ]; then
+  launch ospbox-ns "$work/ospbox" serve --workspace "$work/ws-ns" --addr 127.0.0.1:0
+  ns=$addr; ns_pid=$last_pid
+  curl -s "$ns/.well-known/osp.json" -o /dev/null
+  idle=$(rss "$ns_pid")
+  # One curl, one connection: a config file with a block per create ("next" starts the next).
+  for i in $(seq 999); do
+    [ "$i" = 1 ] || echo next
+    printf 'url = "%s/ospbox/v1/namespaces"\ndata = "{\\"id\\": \\"load-%s\\"}"\n' "$ns" "$i"
+    printf 'header = "Content-Type: application/json"\noutput = "/dev/null"\nfail\n'
+  done >"$work/ns.curl"
+  curl -sS -K "$work/ns.curl"
+  echo "ospbox RSS with 999 idle namespaces: $(rss "$ns_pid") (idle before: $idle)"
 fi
 
 if [ -z "${SKIP_100K:-}" ]; then
