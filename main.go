@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,11 +60,32 @@ func tuneGC() {
 	}
 }
 
+// startCPUProfile writes a CPU profile of the whole run to the file OSPBOX_CPUPROFILE names, so a
+// server under a real load generator can be profiled (BENCHMARKS.md); the returned func ends it.
+func startCPUProfile() func() {
+	path := os.Getenv("OSPBOX_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ospbox: OSPBOX_CPUPROFILE:", err)
+		os.Exit(2)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
 func main() {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := rootCommand().ExecuteContext(ctx); err != nil {
+	stopProfile := startCPUProfile()
+	err := rootCommand().ExecuteContext(ctx)
+	stopProfile()
+	if err != nil {
 		var code exitError
 		if errors.As(err, &code) {
 			os.Exit(int(code))

@@ -138,32 +138,36 @@ func writeScalar(b *bytes.Buffer, n *Node) {
 
 const hexDigits = "0123456789abcdef"
 
-func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
+func writeString(b *bytes.Buffer, s string) { b.Write(AppendString(b.AvailableBuffer(), s)) }
+
+// AppendString appends s as a JSON string the way Compact writes strings: the two characters
+// JSON requires and the control characters escaped, everything else as is. Callers that copy
+// JSON through without a tree (the request log's redactor) use it to write identical bytes.
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"':
-			b.WriteString(`\"`)
+			b = append(b, `\"`...)
 		case c == '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case c == '\b':
-			b.WriteString(`\b`)
+			b = append(b, `\b`...)
 		case c == '\f':
-			b.WriteString(`\f`)
+			b = append(b, `\f`...)
 		case c == '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case c == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case c == '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case c < 0x20:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&0xf])
+			b = append(b, `\u00`...)
+			b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	b.WriteByte('"')
+	return append(b, '"')
 }

@@ -54,6 +54,14 @@ func RedactJSON(body []byte) string {
 	if len(body) == 0 {
 		return ""
 	}
+	if s, err := redactCopy(body); err == nil {
+		return s
+	}
+	return redactTree(body)
+}
+
+// redactTree is RedactJSON through jsondoc's tree, for the bodies the copier hands over.
+func redactTree(body []byte) string {
 	doc, err := jsondoc.Parse(body)
 	if err != nil {
 		return "[non-JSON body, " + strconv.Itoa(len(body)) + " bytes, not logged]"

@@ -57,3 +57,61 @@ func FuzzRedactJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactCopyMatchesTree holds the copier to the tree-based redactor: for every input the
+// copier accepts, both give the same bytes.
+func FuzzRedactCopyMatchesTree(f *testing.F) {
+	for _, s := range []string{
+		`{"password":"p","u":"x://a:b@c"}`, `[1,{"credentials":{"k":"v"}}]`, ` {"a" : [ 1 , -0.5e+3 , true , null ] } `,
+		`{"Api_Key":123,"d":null,"x":"\u00e9"}`, `{"a":1,"a":2}`, `{"token":{"nested":"v"}}`, `{"token":nul}`,
+		`{"name":"é","ключ":"v","KEY":"postgres://u:p@h/d"}`, `{"credentials_bundle":{"a":"\"x\""}}`, `"\ud800"`, `{"a":"x\u0000"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		got, err := redactCopy(data)
+		if err != nil {
+			return
+		}
+		if want := redactTree(data); got != want {
+			t.Fatalf("copier %q, tree %q for %q", got, want, data)
+		}
+	})
+}
+
+// TestRedactCopyTakesTheCommonBodies: the request log's usual bodies do not fall back to the tree.
+func TestRedactCopyTakesTheCommonBodies(t *testing.T) {
+	for _, body := range []string{
+		`{"offering_id":"acmedb/postgres","tier_id":"free","sandbox":{"enabled":true}}`,
+		`{"resource_id":"res_1","status":"active","credentials":{"password":"p","url":"postgres://a:b@h/d"},"resource_access_token":"osp_rat_1","created_at":"2026-01-01T00:00:00Z","cost":{"amount":"0.00"}}`,
+		`[{"a":1},{"a":2}]`,
+	} {
+		got, err := redactCopy([]byte(body))
+		if err != nil {
+			t.Fatalf("redactCopy(%s): %v", body, err)
+		}
+		if want := redactTree([]byte(body)); got != want {
+			t.Errorf("redactCopy(%s) = %s, tree %s", body, got, want)
+		}
+	}
+}
+
+// BenchmarkRedactJSON: the copier against the tree-based redactor on a provisioning answer.
+func BenchmarkRedactJSON(b *testing.B) {
+	body := []byte(`{"resource_id":"res_01J","offering_id":"acmedb/postgres","tier_id":"free","status":"active","credentials":{"password":"p","url":"postgres://a:b@h/d"},"resource_access_token":"osp_rat_1","created_at":"2026-01-01T00:00:00Z","cost":{"amount":"0.00","currency":"USD"},"links":{"self":"http://acmedb.localhost/osp/v1/resources/res_01J"}}`)
+	b.Run("copy", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			RedactJSON(body)
+		}
+	})
+	b.Run("tree", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			redactTree(body)
+		}
+	})
+}

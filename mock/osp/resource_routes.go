@@ -44,6 +44,9 @@ var resourceRoutes = []resourceRoute{
 // matchResourceRoute finds the operation for a path and method; allowed lists the methods the
 // path accepts when none matches.
 func matchResourceRoute(path, method string) (op, id string, allowed []string) {
+	if !strings.HasPrefix(path, "/osp/v1/") { // every resource route is under it; discovery is not
+		return "", "", nil
+	}
 	for _, rt := range resourceRoutes {
 		m := rt.pattern.FindStringSubmatch(path)
 		if m == nil {
