@@ -45,6 +45,8 @@ var importRules = []importRule{
 		why: "the host does not import its own clients"},
 	{pkgs: []string{"ospboxtest"}, forbidden: []string{"frontend/...", "app/..."},
 		why: "ospboxtest, the Go test helper, runs the sandbox alone: no UI, no app"},
+	{pkgs: []string{"lsp"}, allowed: []string{"manifests/..."},
+		why: "the language server reuses the validator as it is: manifests only, no sandbox, no UI"},
 	{pkgs: []string{"mock/agenttest"}, allowed: []string{},
 		why: "agenttest imports nothing of ospbox, so every test package may use it"},
 }
@@ -124,7 +126,7 @@ func violations(deps map[string][]string) []string {
 
 func TestArchitectureImports(t *testing.T) {
 	deps := ourImports(t)
-	for _, want := range append([]string{"mock", "mock/kernel", "storage", "manifests"}, protocols...) {
+	for _, want := range append([]string{"mock", "mock/kernel", "storage", "manifests", "lsp"}, protocols...) {
 		if _, ok := deps[want]; !ok {
 			t.Fatalf("go list did not report %s; the rules would check nothing", want)
 		}
@@ -147,6 +149,7 @@ func TestArchitectureRulesCatchWrongImports(t *testing.T) {
 		module + "/mock " + module + "/frontend":              "mock imports frontend",
 		module + "/mock/demo " + module + "/app":              "mock/demo imports app",
 		module + "/mock " + module + "/mock/mocktest":         "mock imports mock/mocktest",
+		module + "/lsp " + module + "/app":                    "lsp imports app",
 	} {
 		got := violations(parseImports([]byte(listing)))
 		if len(got) == 0 || !strings.HasPrefix(got[0], want+":") {

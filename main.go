@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/app"
+	"github.com/ospbox/ospbox/lsp"
 	"github.com/ospbox/ospbox/storage"
 	"github.com/spf13/cobra"
 )
@@ -174,7 +175,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 	}
 	f.register(root, addrListen)
 	root.Flags().StringVar(&f.page, "page", "", "the UI page the desktop window opens on, e.g. /ui/spend (default: the Overview)")
-	root.AddCommand(serveCommand(), validateCommand(), signCommand(), demoCommand(), checkCommand(), mcpCommand(), versionCommand())
+	root.AddCommand(serveCommand(), validateCommand(), signCommand(), lspCommand(), demoCommand(), checkCommand(), mcpCommand(), versionCommand())
 	return root
 }
 
@@ -269,6 +270,27 @@ reports the signature as valid, and any later edit as invalid until you sign aga
 	}
 	cmd.Flags().StringVarP(&workspace, "workspace", "w", "", "workspace folder (default: the per-user workspace, or the one FILE is in)")
 	return cmd
+}
+
+func lspCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lsp",
+		Short: "Serve ospbox's manifest diagnostics, hover, completion and fixes to an editor (LSP over stdio)",
+		Long: `lsp speaks the Language Server Protocol on stdin and stdout, for an editor to start: the same
+findings as 'ospbox validate' (rule ids, spans, related places in other files) on every open OSP,
+BSP/BEST and OAP manifest and ospbox.json as you type, hover and completion from ospbox's schemas,
+and quick fixes (add a missing required member, rename a misspelt one, sign a manifest). The
+workspace of a file is the folder of the nearest ospbox.json above it. Editor setups: docs/lsp.md.`,
+		Example: `  ospbox lsp      # started by the editor, not by hand`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			err := lsp.Serve(cmd.Context(), os.Stdin, os.Stdout, lsp.Options{Version: version, Log: os.Stderr})
+			if errors.Is(err, lsp.ErrExitWithoutShutdown) {
+				return exitError(1)
+			}
+			return err
+		},
+	}
 }
 
 func demoCommand() *cobra.Command {

@@ -63,13 +63,7 @@ func settingFields(t reflect.Type) map[string]reflect.Type {
 // closest is the known name nearest to name by edit distance, when it is near enough to be a
 // likely misspelling (at most a third of the name's length, and at least one edit).
 func closest(name string, known map[string]reflect.Type) string {
-	best, bestD := "", len(name)/3+1
-	for k := range known {
-		if d := editDistance(strings.ToLower(name), k); d < bestD || d == bestD && best != "" && k < best {
-			best, bestD = k, d
-		}
-	}
-	return best
+	return ClosestName(name, sortedKeys(known))
 }
 
 // atName records a finding whose span is a member's name (the key itself is what is wrong).
