@@ -17,7 +17,7 @@ import (
 
 // client drives a session over two real pipes, as an editor does.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	in     *os.File // what the client writes
 	r      *bufio.Reader
 	nextID int
@@ -48,7 +48,7 @@ type wire struct {
 	Error  *responseError  `json:"error"`
 }
 
-func startSession(t *testing.T) *client {
+func startSession(t testing.TB) *client {
 	t.Helper()
 	cr, sw, _ := os.Pipe() // client reads what the server writes
 	sr, cw, _ := os.Pipe()

@@ -2,29 +2,12 @@ package manifests
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
-)
 
-// largeManifest builds a dialect C manifest of about 1 MB with n offerings.
-func largeManifest(n int) []byte {
-	var b strings.Builder
-	b.WriteString(`{"osp_version": "1.0", "provider_id": "big.example", "provider_name": "Big", "osp_base_url": "https://api.big.example/osp/v1", "accepted_payment_methods": ["free", "stripe_spt"], "offerings": [`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(",\n")
-		}
-		fmt.Fprintf(&b, `{"offering_id": "big/service-%d", "name": "Service %d", "category": "compute", "description": "Service %d.",
- "credentials_schema": {"type": "object", "required": ["api_key"], "properties": {"api_key": {"type": "string"}}},
- "tiers": [{"tier_id": "free", "name": "Free", "price": {"amount": "0", "currency": "USD"}, "limits": {"rps": 10}},
-  {"tier_id": "pro", "name": "Pro", "price": {"amount": "%d.00", "currency": "USD", "interval": "P1M"}, "limits": {"rps": 900}}]}`, i, i, i, 5+i%50)
-	}
-	b.WriteString("]}")
-	return []byte(b.String())
-}
+	"github.com/ospbox/ospbox/manifests/manifesttest"
+)
 
 // benchmarkValidate alternates ospbox's validation of data with the baseline of decoding the
 // same bytes with encoding/json, and reports both and the ratio.
@@ -64,7 +47,7 @@ func BenchmarkValidateTypical(b *testing.B) {
 
 // BenchmarkValidateLarge is a 1 MB manifest with 2,000 offerings (target: under 50 ms).
 func BenchmarkValidateLarge(b *testing.B) {
-	data := largeManifest(2000)
+	data := manifesttest.Large(2000)
 	if len(data) < 900_000 || len(data) > MaxManifestBytes {
 		b.Fatalf("generated manifest is %d bytes, want about 1 MB", len(data))
 	}
