@@ -139,6 +139,14 @@ type responseNoResult struct {
 	Error   *responseError  `json:"error"`
 }
 
+// request is a request of ospbox's to the client; its answer is not waited for.
+type request struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  string          `json:"method"`
+	Params  any             `json:"params"`
+}
+
 type notification struct {
 	JSONRPC string `json:"jsonrpc"`
 	Method  string `json:"method"`

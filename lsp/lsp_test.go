@@ -48,14 +48,17 @@ type wire struct {
 	Error  *responseError  `json:"error"`
 }
 
-func startSession(t testing.TB) *client {
+func startSession(t testing.TB) *client { return startSessionWith(t, map[string]any{}) }
+
+// startSessionWith initializes with the given client capabilities.
+func startSessionWith(t testing.TB, capabilities map[string]any) *client {
 	t.Helper()
 	cr, sw, _ := os.Pipe() // client reads what the server writes
 	sr, cw, _ := os.Pipe()
 	c := &client{t: t, in: cw, r: bufio.NewReader(cr), done: make(chan error, 1), diags: map[string][]diag{}}
 	go func() { c.done <- Serve(context.Background(), sr, sw, Options{Version: "test"}); sw.Close() }()
 	t.Cleanup(func() { cw.Close(); cr.Close(); sr.Close() })
-	c.call("initialize", map[string]any{"processId": nil, "rootUri": nil, "capabilities": map[string]any{}})
+	c.call("initialize", map[string]any{"processId": nil, "rootUri": nil, "capabilities": capabilities})
 	c.notify("initialized", map[string]any{})
 	return c
 }
@@ -218,6 +221,10 @@ func TestHoverAndCompletionFromTheSchema(t *testing.T) {
 	h := c.call("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri}, "position": posOf(good, `"osp_version"`, 3)})
 	if !strings.Contains(string(h.Result), "osp_version") || !strings.Contains(string(h.Result), `\"1.1\"`) {
 		t.Errorf("hover on osp_version: %s", h.Result)
+	}
+	h = c.call("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri}, "position": posOf(good, `"tier_id": "free"`, 12)})
+	if !strings.Contains(string(h.Result), "tier_id") || !strings.Contains(string(h.Result), "within its offering") {
+		t.Errorf("hover on a tier's id (a value, three levels down): %s", h.Result)
 	}
 
 	// A value inside quotes: the allowed versions.
@@ -422,3 +429,34 @@ func FuzzSession(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestWatchedFilesRecheckOpenDocuments: a file on disk that an open document's findings depend
+// on changes; the client reports it (after the server registered for it) and the document's
+// diagnostics follow, with the related place in the other file.
+func TestWatchedFilesRecheckOpenDocuments(t *testing.T) {
+	dir, _, _ := workspace(t)
+	c := startSessionWith(t, map[string]any{"workspace": map[string]any{"didChangeWatchedFiles": map[string]any{"dynamicRegistration": true}}})
+	reg := c.until(func(m wire) bool { return m.Method == "client/registerCapability" })
+	if !strings.Contains(string(reg.Params), `"workspace/didChangeWatchedFiles"`) || !strings.Contains(string(reg.Params), `**/*.json`) {
+		t.Errorf("registration: %s", reg.Params)
+	}
+	c.write([]byte(`{"jsonrpc":"2.0","id":` + string(reg.ID) + `,"result":null}`)) // the client's answer is ignored
+
+	side := filepath.Join(dir, "oap", "agents", "triage.rules.json")
+	text, _ := os.ReadFile(side)
+	uri := pathURI(side)
+	c.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "json", "version": 1, "text": string(text)}})
+	if got := rules(c.diagnosticsFor(uri)); strings.Contains(strings.Join(got, ","), "unknown_agent") {
+		t.Fatalf("the sample's side file already has unknown_agent: %v", got)
+	}
+	manifest := filepath.Join(dir, "oap", "manifest.json")
+	m, _ := os.ReadFile(manifest)
+	os.WriteFile(manifest, []byte(strings.Replace(string(m), `"id": "triage"`, `"id": "sorter"`, 1)), 0o644)
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []any{map[string]any{"uri": pathURI(manifest), "type": 2}}})
+	m2 := c.until(func(m wire) bool {
+		return m.Method == "textDocument/publishDiagnostics" && strings.Contains(string(m.Params), `"uri":"`+uri+`"`)
+	})
+	if !strings.Contains(string(m2.Params), `"unknown_agent"`) || !strings.Contains(string(m2.Params), `"relatedInformation":[{"location":{"uri":"`+pathURI(manifest)+`"`) {
+		t.Errorf("after the manifest lost the agent: %s", m2.Params)
+	}
+}

@@ -51,6 +51,9 @@ type session struct {
 	shutdown  bool
 	exited    bool
 	exitClean bool
+	// watchFiles: the client lets servers register file watchers (VS Code does; Neovim 0.7
+	// does not, and sends no file events).
+	watchFiles bool
 }
 
 // ErrExitWithoutShutdown is Serve's answer to an exit notification before shutdown (LSP asks for
@@ -174,7 +177,7 @@ func (s *session) dispatch(m message) (result any, code int, err error) {
 func (s *session) protocolHandler() protocol.Handler {
 	return protocol.Handler{
 		Initialize:  s.initialize,
-		Initialized: func(*glsp.Context, *protocol.InitializedParams) error { return nil },
+		Initialized: s.initialized,
 		Shutdown:    func(*glsp.Context) error { s.shutdown = true; return nil },
 		Exit:        func(*glsp.Context) error { return nil },
 		SetTrace:    func(*glsp.Context, *protocol.SetTraceParams) error { return nil },
@@ -195,7 +198,10 @@ func (s *session) protocolHandler() protocol.Handler {
 	}
 }
 
-func (s *session) initialize(_ *glsp.Context, _ *protocol.InitializeParams) (any, error) {
+func (s *session) initialize(_ *glsp.Context, p *protocol.InitializeParams) (any, error) {
+	if w := p.Capabilities.Workspace; w != nil && w.DidChangeWatchedFiles != nil && w.DidChangeWatchedFiles.DynamicRegistration != nil {
+		s.watchFiles = *w.DidChangeWatchedFiles.DynamicRegistration
+	}
 	sync := protocol.TextDocumentSyncKindIncremental
 	yes := true
 	version := s.version
@@ -208,6 +214,21 @@ func (s *session) initialize(_ *glsp.Context, _ *protocol.InitializeParams) (any
 		},
 		ServerInfo: &protocol.InitializeResultServerInfo{Name: "ospbox", Version: &version},
 	}, nil
+}
+
+// initialized asks the client to report changes to the files other files' findings depend on:
+// every JSON file (BSP command schemas, the OAP manifest, ospbox.json) and the signing keys.
+func (s *session) initialized(*glsp.Context, *protocol.InitializedParams) error {
+	if !s.watchFiles {
+		return nil
+	}
+	s.out.send(request{JSONRPC: "2.0", ID: json.RawMessage(`"ospbox-watch"`), Method: protocol.ServerClientRegisterCapability,
+		Params: protocol.RegistrationParams{Registrations: []protocol.Registration{{
+			ID: "ospbox-watched-files", Method: protocol.MethodWorkspaceDidChangeWatchedFiles,
+			RegisterOptions: protocol.DidChangeWatchedFilesRegistrationOptions{Watchers: []protocol.FileSystemWatcher{
+				{GlobPattern: "**/*.json"}, {GlobPattern: "**/.ospbox/keys/*.jwk"}}},
+		}}}})
+	return nil
 }
 
 func (s *session) didOpen(_ *glsp.Context, p *protocol.DidOpenTextDocumentParams) error {
