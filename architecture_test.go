@@ -45,6 +45,8 @@ var importRules = []importRule{
 		why: "the host does not import its own clients"},
 	{pkgs: []string{"ospboxtest"}, forbidden: []string{"frontend/...", "app/..."},
 		why: "ospboxtest, the Go test helper, runs the sandbox alone: no UI, no app"},
+	{pkgs: []string{"mock/scenario"}, allowed: []string{"manifests/...", "storage/..."},
+		why: "scenario rules know requests, not protocols: the host carries their effects out"},
 	{pkgs: []string{"lsp"}, allowed: []string{"manifests/..."},
 		why: "the language server reuses the validator as it is: manifests only, no sandbox, no UI"},
 	{pkgs: []string{"mock/agenttest"}, allowed: []string{},

@@ -35,6 +35,8 @@ type Request struct {
 	// RequestHeaders and ResponseHeaders are JSON objects of header name to values, redacted.
 	RequestHeaders  string
 	ResponseHeaders string
+	// Scenario is the id of the scenario rule that changed the answer, "" for none.
+	Scenario string
 }
 
 // RecordRequest appends r to the request log and trims the log to RequestLogLimit rows.
@@ -44,7 +46,10 @@ func (db *DB) RecordRequest(ctx context.Context, r Request) (int64, error) {
 
 // requestColumns are the columns a logged request is inserted with.
 const requestColumns = `(at, protocol, provider, method, path, status, latency_us, agent, request_id, request_body,
-	response_body, response_ref, headers_ref)`
+	response_body, response_ref, headers_ref, scenario)`
+
+// requestArgs is how many values one request row is inserted with.
+const requestArgs = 14
 
 // insertChunk is how many requests one INSERT statement writes: SQLite's per-statement and the
 // driver's per-call costs are paid once for the chunk instead of once a row.
@@ -52,7 +57,7 @@ const insertChunk = 32
 
 // insertRequests returns the INSERT statement for n requests.
 var insertRequests = func() func(n int) string {
-	one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	full := "INSERT INTO requests " + requestColumns + " VALUES " + one + strings.Repeat(", "+one, insertChunk-1)
 	single := "INSERT INTO requests " + requestColumns + " VALUES " + one
 	return func(n int) string {
@@ -94,7 +99,7 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 			return err
 		}
 		lastHeaders, lastRef := "", ""
-		args := make([]any, 0, 13*insertChunk)
+		args := make([]any, 0, requestArgs*insertChunk)
 		chunked := len(rs) - len(rs)%insertChunk
 		flush := func(n int) error {
 			// The writer's statement cache keeps both statement shapes prepared across batches.
@@ -123,10 +128,10 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 				lastHeaders, lastRef = key, ref
 			}
 			args = append(args, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
-				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef, lastRef)
+				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef, lastRef, r.Scenario)
 			// Whole chunks go in one statement each; the rest of the batch one row at a time.
-			if i >= chunked || len(args) == 13*insertChunk {
-				if err := flush(len(args) / 13); err != nil {
+			if i >= chunked || len(args) == requestArgs*insertChunk {
+				if err := flush(len(args) / requestArgs); err != nil {
 					return err
 				}
 			}
@@ -176,7 +181,7 @@ func (db *DB) FilterRequests(ctx context.Context, f RequestFilter, limit int) ([
 		args = append(args, like, like, like)
 	}
 	args = append(args, limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT id, at, protocol, provider, method, path, status, latency_us, agent, request_id
+	rows, err := db.read.QueryContext(ctx, `SELECT id, at, protocol, provider, method, path, status, latency_us, agent, request_id, scenario
 		FROM requests WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
@@ -187,7 +192,7 @@ func (db *DB) FilterRequests(ctx context.Context, f RequestFilter, limit int) ([
 		var r Request
 		var at string
 		var us int64
-		if err := rows.Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID); err != nil {
+		if err := rows.Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID, &r.Scenario); err != nil {
 			return nil, err
 		}
 		r.At, _ = time.Parse(TimeFormat, at)
@@ -209,7 +214,7 @@ func (db *DB) RequestByID(ctx context.Context, id int64) (Request, error) {
 // fullRequestQuery selects logged requests with both bodies and their headers.
 const fullRequestQuery = `SELECT r.id, r.at, r.protocol, r.provider, r.method, r.path, r.status, r.latency_us,
 		r.agent, r.request_id, r.request_body, COALESCE(b.body, r.response_body), r.response_ref,
-		r.request_headers, r.response_headers, COALESCE(h.body, '')
+		r.request_headers, r.response_headers, COALESCE(h.body, ''), r.scenario
 	FROM requests r LEFT JOIN bodies b ON b.hash = r.response_ref AND r.response_ref <> ''
 	LEFT JOIN bodies h ON h.hash = r.headers_ref AND r.headers_ref <> ''`
 
@@ -219,7 +224,7 @@ func scanFullRequest(row interface{ Scan(...any) error }) (Request, error) {
 	var at, headers string
 	var us int64
 	err := row.Scan(&r.ID, &at, &r.Protocol, &r.Provider, &r.Method, &r.Path, &r.Status, &us, &r.Agent, &r.RequestID,
-		&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders, &headers)
+		&r.RequestBody, &r.ResponseBody, &r.ResponseRef, &r.RequestHeaders, &r.ResponseHeaders, &headers, &r.Scenario)
 	if err != nil {
 		return r, err
 	}

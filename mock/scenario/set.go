@@ -1,0 +1,383 @@
+package scenario
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// Store keeps a namespace's rules (storage.DB).
+type Store interface {
+	ScenarioRules(ctx context.Context) ([]storage.ScenarioRule, error)
+	ReplaceScenarioRules(ctx context.Context, rules []storage.ScenarioRule) error
+	CountScenarioRules(ctx context.Context, counts []storage.ScenarioRule) error
+}
+
+// Call is one request as the rules see it.
+type Call struct {
+	Protocol, Provider, Operation, Method, Path string
+	Header                                      http.Header
+	Body                                        []byte
+	Now                                         time.Time // the workspace clock
+}
+
+// Decision is a rule firing on a call.
+type Decision struct {
+	RuleID string
+	Effect Effect
+	// n is the rule's match count at this call: latency draws are a function of the seed and n,
+	// so the same rules and calls give the same delays.
+	n    int
+	seed uint64
+}
+
+// Delay is the latency of a latency effect.
+func (d Decision) Delay() time.Duration {
+	e := d.Effect
+	switch {
+	case e.LatencyMS != nil:
+		return time.Duration(*e.LatencyMS) * time.Millisecond
+	case e.Latency == nil:
+		return 0
+	}
+	l := e.Latency
+	rng := rand.New(rand.NewPCG(d.seed^0x9e3779b97f4a7c15, uint64(d.n)))
+	var ms float64
+	switch l.Distribution {
+	case "uniform":
+		ms = float64(l.MinMS) + rng.Float64()*float64(l.MaxMS-l.MinMS)
+	case "lognormal":
+		ms = float64(l.MedianMS) * math.Exp(l.Sigma*rng.NormFloat64())
+		if l.MaxMS > 0 {
+			ms = math.Min(ms, float64(l.MaxMS))
+		}
+		ms = math.Max(ms, float64(l.MinMS))
+	}
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// ErrNotFound is a rule id the set does not have; ErrExists one it already has.
+var (
+	ErrNotFound = errors.New("scenario: no such rule")
+	ErrExists   = errors.New("scenario: a rule with this id exists")
+)
+
+// Set is one namespace's rules. Decide is on every request's path: with no rules it is one atomic
+// load, and a rule that does not match costs a few string comparisons.
+type Set struct {
+	store Store
+	mu    sync.Mutex
+	rules []*compiled
+	count atomic.Int32
+	seq   int
+}
+
+type compiled struct {
+	Rule
+	path   *regexp.Regexp
+	header map[string]*regexp.Regexp // canonical name → value pattern
+	body   map[string]string         // pointer → compact JSON of the wanted value
+	from   time.Time
+	until  time.Time
+}
+
+// Open reads a namespace's rules from its store.
+func Open(ctx context.Context, store Store) (*Set, error) {
+	s := &Set{store: store}
+	rows, err := store.ScenarioRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		var r Rule
+		if err := json.Unmarshal([]byte(row.Rule), &r); err != nil {
+			continue // a row ospbox wrote cannot be broken; an old one is dropped, not fatal
+		}
+		r.Matched, r.Hits = row.Matched, row.Hits
+		s.rules = append(s.rules, compile(r))
+	}
+	s.count.Store(int32(len(s.rules)))
+	return s, nil
+}
+
+func compile(r Rule) *compiled {
+	c := &compiled{Rule: r}
+	if r.Match.Path != "" {
+		c.path = glob(r.Match.Path, "[^/]*")
+	}
+	for name, v := range r.Match.Header {
+		if c.header == nil {
+			c.header = map[string]*regexp.Regexp{}
+		}
+		c.header[http.CanonicalHeaderKey(name)] = glob(v, ".*")
+	}
+	body := map[string]any{}
+	for k, v := range r.Match.Body {
+		body[k] = v
+	}
+	if r.Match.OfferingID != "" {
+		body["/offering_id"] = r.Match.OfferingID
+	}
+	if r.Match.TierID != "" {
+		body["/tier_id"] = r.Match.TierID
+	}
+	for k, v := range body {
+		if c.body == nil {
+			c.body = map[string]string{}
+		}
+		b, _ := json.Marshal(v)
+		if doc, err := jsondoc.Parse(b); err == nil {
+			b = jsondoc.Compact(doc.Root)
+		}
+		c.body[k] = string(b)
+	}
+	c.from, _ = time.Parse(time.RFC3339, r.When.From)
+	c.until, _ = time.Parse(time.RFC3339, r.When.Until)
+	return c
+}
+
+// glob turns a path or header glob into an anchored pattern: ** is anything, * is star, ? one
+// character.
+func glob(g, star string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		switch {
+		case strings.HasPrefix(g[i:], "**"):
+			b.WriteString(".*")
+			i++
+		case g[i] == '*':
+			b.WriteString(star)
+		case g[i] == '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(g[i : i+1]))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// matches reports whether the call is one the rule names, at the call's time.
+func (c *compiled) matches(call Call, body func() *jsondoc.Document) bool {
+	m := c.Match
+	switch {
+	case m.Protocol != "" && m.Protocol != call.Protocol,
+		m.Provider != "" && m.Provider != call.Provider,
+		m.Operation != "" && m.Operation != call.Operation,
+		m.Method != "" && m.Method != call.Method,
+		c.path != nil && !c.path.MatchString(call.Path),
+		!c.from.IsZero() && call.Now.Before(c.from),
+		!c.until.IsZero() && !call.Now.Before(c.until):
+		return false
+	}
+	for name, re := range c.header {
+		if !re.MatchString(call.Header.Get(name)) {
+			return false
+		}
+	}
+	if len(c.body) > 0 {
+		doc := body()
+		if doc == nil {
+			return false
+		}
+		for p, want := range c.body {
+			n := doc.Lookup(p)
+			if n == nil || string(jsondoc.Compact(n)) != want {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fires reports whether the when conditions hold for the n-th matching call.
+func (c *compiled) fires(n int) bool {
+	w := c.When
+	switch {
+	case w.Nth > 0 && n != w.Nth,
+		w.Every > 0 && n%w.Every != 0,
+		w.First > 0 && n > w.First,
+		w.After > 0 && n <= w.After,
+		w.Times > 0 && c.Hits >= w.Times:
+		return false
+	}
+	if w.Probability != nil {
+		draw := rand.New(rand.NewPCG(w.Seed, uint64(n))).Float64()
+		return draw < *w.Probability
+	}
+	return true
+}
+
+// Decide counts the call against every enabled rule that matches it and returns the first rule
+// whose when holds. ok is false when no rule fires.
+func (s *Set) Decide(ctx context.Context, call Call) (Decision, bool) {
+	if s == nil || s.count.Load() == 0 {
+		return Decision{}, false
+	}
+	var parsed *jsondoc.Document
+	tried := false
+	body := func() *jsondoc.Document {
+		if !tried {
+			tried = true
+			if doc, err := jsondoc.Parse(call.Body); err == nil {
+				parsed = doc
+			}
+		}
+		return parsed
+	}
+	s.mu.Lock()
+	var d Decision
+	fired := false
+	var counts []storage.ScenarioRule
+	for _, c := range s.rules {
+		if !c.Enabled || !c.matches(call, body) {
+			continue
+		}
+		c.Matched++
+		if !fired && c.fires(c.Matched) {
+			c.Hits++
+			fired = true
+			d = Decision{RuleID: c.ID, Effect: c.Effect, n: c.Matched, seed: c.When.Seed}
+		}
+		counts = append(counts, storage.ScenarioRule{ID: c.ID, Matched: c.Matched, Hits: c.Hits})
+	}
+	s.mu.Unlock()
+	if len(counts) > 0 {
+		// The counters are state: a restart must not replay "the third call". A failed write
+		// leaves them right in memory; the next one stores them.
+		s.store.CountScenarioRules(context.WithoutCancel(ctx), counts)
+	}
+	return d, fired
+}
+
+// List returns the rules in order.
+func (s *Set) List() []Rule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Rule, len(s.rules))
+	for i, c := range s.rules {
+		out[i] = c.Rule
+	}
+	return out
+}
+
+// Get returns one rule.
+func (s *Set) Get(id string) (Rule, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.index(id); i >= 0 {
+		return s.rules[i].Rule, nil
+	}
+	return Rule{}, ErrNotFound
+}
+
+func (s *Set) index(id string) int {
+	for i, c := range s.rules {
+		if c.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Create adds a rule at the end (an id is made when it has none) and returns it.
+func (s *Set) Create(ctx context.Context, r Rule, source string) (Rule, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.ID == "" {
+		for {
+			s.seq++
+			r.ID = "rule_" + strconv.Itoa(s.seq)
+			if s.index(r.ID) < 0 {
+				break
+			}
+		}
+	} else if s.index(r.ID) >= 0 {
+		return Rule{}, ErrExists
+	}
+	r.Source, r.Hits, r.Matched = source, 0, 0
+	return r, s.save(ctx, append(append([]*compiled{}, s.rules...), compile(r)))
+}
+
+// Replace puts r in the place of rule id; its counters start again.
+func (s *Set) Replace(ctx context.Context, id string, r Rule) (Rule, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.index(id)
+	if i < 0 {
+		return Rule{}, ErrNotFound
+	}
+	r.ID, r.Source, r.Hits, r.Matched = id, s.rules[i].Source, 0, 0
+	next := append([]*compiled{}, s.rules...)
+	next[i] = compile(r)
+	return r, s.save(ctx, next)
+}
+
+// Delete removes rule id.
+func (s *Set) Delete(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.index(id)
+	if i < 0 {
+		return ErrNotFound
+	}
+	next := append(append([]*compiled{}, s.rules[:i]...), s.rules[i+1:]...)
+	return s.save(ctx, next)
+}
+
+// SetEnabled turns rule id on or off, keeping its counters.
+func (s *Set) SetEnabled(ctx context.Context, id string, on bool) (Rule, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.index(id)
+	if i < 0 {
+		return Rule{}, ErrNotFound
+	}
+	c := *s.rules[i]
+	c.Enabled = on
+	next := append([]*compiled{}, s.rules...)
+	next[i] = &c
+	return c.Rule, s.save(ctx, next)
+}
+
+// Load replaces every rule with rules (a namespace's creation or reset from the workspace files).
+func (s *Set) Load(ctx context.Context, rules []Rule) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := make([]*compiled, len(rules))
+	for i, r := range rules {
+		r.Hits, r.Matched = 0, 0
+		next[i] = compile(r)
+	}
+	return s.save(ctx, next)
+}
+
+// save stores next and makes it the set's rules; the caller holds mu.
+func (s *Set) save(ctx context.Context, next []*compiled) error {
+	rows := make([]storage.ScenarioRule, len(next))
+	for i, c := range next {
+		r := c.Rule
+		r.Hits, r.Matched = 0, 0
+		b, _ := json.Marshal(r)
+		rows[i] = storage.ScenarioRule{ID: c.ID, Rule: string(b), Matched: c.Matched, Hits: c.Hits}
+	}
+	if err := s.store.ReplaceScenarioRules(ctx, rows); err != nil {
+		return err
+	}
+	s.rules = next
+	s.count.Store(int32(len(next)))
+	return nil
+}
