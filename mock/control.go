@@ -30,6 +30,8 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request, origin st
 			s.osp.ServeCatalog(w, r, origin)
 		case r.URL.Path == "/ospbox/v1/requests" || r.URL.Path == "/ospbox/v1/requests/verify":
 			journal{s}.serve(w, r)
+		case r.URL.Path == "/ospbox/v1/scenarios" || strings.HasPrefix(r.URL.Path, "/ospbox/v1/scenarios/"):
+			scenarios{s}.serve(w, r)
 		case r.URL.Path == "/ospbox/v1/snapshots" || strings.HasPrefix(r.URL.Path, "/ospbox/v1/snapshots/"):
 			s.namespaces.serveSnapshots(w, r)
 		case r.URL.Path == "/ospbox/v1/namespaces" || strings.HasPrefix(r.URL.Path, "/ospbox/v1/namespaces/"):

@@ -328,10 +328,14 @@ func pathGlob(g string) (*regexp.Regexp, error) {
 // journalEntry is a logged request as the journal shows it.
 func journalEntry(e storage.Request) map[string]any {
 	path, query, _ := strings.Cut(e.Path, "?")
+	var rule any
+	if e.Scenario != "" {
+		rule = e.Scenario
+	}
 	return map[string]any{"request_id": e.RequestID, "time": e.At.UTC().Format(time.RFC3339Nano), "method": e.Method, "path": path,
 		"query": query, "status": e.Status, "latency_ms": float64(e.Latency.Microseconds()) / 1000, "protocol": e.Protocol,
 		"provider": e.Provider, "agent": e.Agent, "request_headers": rawJSON(e.RequestHeaders), "request_body": rawJSON(e.RequestBody),
-		"response_headers": rawJSON(e.ResponseHeaders), "response_body": rawJSON(e.ResponseBody), "scenario": nil}
+		"response_headers": rawJSON(e.ResponseHeaders), "response_body": rawJSON(e.ResponseBody), "scenario": rule}
 }
 
 // rawJSON keeps a logged JSON document as JSON, and anything else as a string.

@@ -35,7 +35,17 @@ type recorder struct {
 	// thousand open event streams would each hold 64 KiB).
 	streamed  int64
 	streaming bool
+	// withheld: a scenario rule's network fault or an abandoned delay gave no (normal) answer,
+	// so none is to be written now.
+	withheld bool
+	// cutAfter and cut: a scenario rule ends an event stream after cutAfter events (events
+	// counts those written), cancelling the handler's context.
+	cutAfter, events int
+	cut              context.CancelFunc
 }
+
+// errStreamCut ends an event stream a scenario rule cuts.
+var errStreamCut = errors.New("the event stream was cut by a scenario rule")
 
 func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 {
@@ -47,6 +57,13 @@ func (rec *recorder) WriteHeader(code int) {
 func (rec *recorder) Write(b []byte) (int, error) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
+	}
+	if rec.cut != nil && bytes.HasPrefix(b, []byte("id: ")) {
+		if rec.events >= rec.cutAfter {
+			rec.cut()
+			return 0, errStreamCut
+		}
+		rec.events++
 	}
 	if rec.streaming {
 		rec.streamed += int64(len(b))
@@ -101,10 +118,23 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		}
 		r.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
+	var rule string
 	if rec.status == 0 {
+		if d, ok := (scenarios{s}).decide(r, protocol, provider, reqBody); ok {
+			rule = d.RuleID
+			answered := (scenarios{s}).apply(w, rec, r, protocol, d, func(rec *recorder, r *http.Request) { s.serveSafely(rec, r, serve) })
+			if answered && rec.status == 0 && !rec.withheld {
+				rec.WriteHeader(http.StatusOK)
+			}
+		}
+	}
+	if rec.status == 0 && !rec.withheld {
 		s.serveSafely(rec, r, serve)
 	}
-	if rec.status == 0 {
+	if rec.cut != nil {
+		rec.cut()
+	}
+	if rec.status == 0 && !rec.withheld {
 		rec.WriteHeader(http.StatusOK)
 	}
 	if protocol == "" {
@@ -112,7 +142,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	}
 	e := pendingRequest{entry: storage.Request{
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: kernel.RedactQuery(r.URL),
-		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"),
+		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"), Scenario: rule,
 	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: kernel.RedactHeaders(r.Header, r.Host, ""), respHeaders: kernel.RedactHeaders(w.Header(), "", "X-Request-Id")}
 	// The workspace's BSP credentials are secrets wherever they travel: the manifest may name
 	// any header or query parameter for them.

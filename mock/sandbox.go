@@ -22,6 +22,7 @@ import (
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/oap"
 	"github.com/ospbox/ospbox/mock/osp"
+	"github.com/ospbox/ospbox/mock/scenario"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -52,6 +53,8 @@ type Sandbox struct {
 	// namespaces are the other sandboxes of the workspace, under /ns/<id>/ (the default
 	// sandbox's only).
 	namespaces *Namespaces
+	// scenarioRules are this sandbox's scenario rules (spec/control.md §4), kept in its state.
+	scenarioRules *scenario.Set
 }
 
 // Snapshot is what the sandbox serves at one moment. It is immutable: a reload builds a new one
@@ -106,6 +109,11 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		return osp.View{Providers: snap.Providers, Config: &snap.Config}
 	}})
 	s.requests = newRequestLog(db, o.Logger)
+	rules, err := scenario.Open(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s.scenarioRules = rules
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if seq, err := db.BSPEventsNewest(ctx); err == nil {
 		s.bsp.Start(seq)

@@ -486,3 +486,49 @@ func TestBSPCredentialsAreRedactedFromTheRequestLog(t *testing.T) {
 		}
 	}
 }
+
+// TestBSPStreamCutByAScenarioRule: a rule cuts an unmodified client's event stream after two
+// events; the client reconnects with Last-Event-ID and gets exactly the event it missed.
+func TestBSPStreamCutByAScenarioRule(t *testing.T) {
+	f := bspWorkspace(t, "0.8", "", "", nil)
+	base := f.URL + bspBase("0.8")
+	if r, b := f.Fetch(t, "POST", "/ospbox/v1/scenarios", nil, strings.NewReader(`{"id":"cut","match":{"operation":"bsp.stream"},"when":{"times":1},"effect":{"stream":"drop_after","events":2}}`)); r.StatusCode != 201 {
+		t.Fatalf("rule: %d %s", r.StatusCode, b)
+	}
+	send := func(i int) {
+		ds := base + "/commands/place-order/1.0"
+		if r, b := f.Fetch(t, "POST", bspBase("0.8")+"/commands", bearer, strings.NewReader(command("c"+strconv.Itoa(i), "PlaceOrder", ds, fmt.Sprintf(`{"orderId": "o-%d"}`, i)))); r.StatusCode != 201 {
+			t.Fatalf("%d %s", r.StatusCode, b)
+		}
+	}
+	st := openStream(t, base+"/events/stream", bearer)
+	for i := 1; i <= 3; i++ {
+		send(i)
+	}
+	st.nextEvent(t)
+	id2, _ := st.nextEvent(t)
+	ended := make(chan bool, 1)
+	go func() {
+		for st.sc.Scan() {
+			if strings.HasPrefix(st.sc.Text(), "id: ") {
+				ended <- false
+				return
+			}
+		}
+		ended <- true
+	}()
+	select {
+	case cut := <-ended:
+		if !cut {
+			t.Fatal("a third event came through the cut stream")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream was not cut after two events")
+	}
+	all := bspEvents(t, f, bspBase("0.8")+"/events")
+	want := all.Events[2]["id"].(string)
+	st = openStream(t, base+"/events/stream", map[string]string{"Authorization": bearer["Authorization"], "Last-Event-ID": id2})
+	if got, _ := st.nextEvent(t); got != want {
+		t.Errorf("after reconnecting: %s, want the missed %s", got, want)
+	}
+}

@@ -32,6 +32,23 @@ func injectedFault(r *http.Request, allowed bool) (*Error, string) {
 	}
 	code, params, _ := strings.Cut(h, ";")
 	code = strings.TrimSpace(code)
+	retryAfter := -1
+	if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "retry_after" {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+			retryAfter = n
+		}
+	}
+	e, ok := FaultError(code, retryAfter, "")
+	if !ok {
+		return InvalidRequest("X-Ospbox-Fault names no known error code: " + code), code
+	}
+	return e, e.Code
+}
+
+// FaultError is the error a fault injection answers with (the header, or a scenario rule): the
+// code's status from spec/osp.md §20, Retry-After (retryAfter < 0: 5 s for a 503 or 429), and
+// a message. ok is false for a code OSP does not have.
+func FaultError(code string, retryAfter int, message string) (*Error, bool) {
 	if c, ok := codeSynonyms[code]; ok {
 		code = c
 	}
@@ -40,19 +57,21 @@ func injectedFault(r *http.Request, allowed bool) (*Error, string) {
 		status = faultStatus[code]
 	}
 	if status == 0 {
-		return InvalidRequest("X-Ospbox-Fault names no known error code: " + code), code
+		return nil, false
 	}
-	e := &Error{Status: status, Code: code, Message: "injected fault (" + code + ")"}
-	if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "retry_after" {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-			e.RetryAfter = n
-		}
-	} else if status == 503 || status == 429 {
+	if message == "" {
+		message = "injected fault (" + code + ")"
+	}
+	e := &Error{Status: status, Code: code, Message: message}
+	switch {
+	case retryAfter >= 0:
+		e.RetryAfter = retryAfter
+	case status == 503 || status == 429:
 		e.RetryAfter = 5
 	}
 	if faultStatus[code] != 0 {
 		yes := status >= 500 || status == 429
 		e.Retryable = &yes
 	}
-	return e, code
+	return e, true
 }

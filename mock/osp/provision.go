@@ -38,6 +38,7 @@ type provisionRequest struct {
 	Owner                           string // the verified agent's subject
 	Fault                           *Error
 	FaultCode                       string
+	Failure                         *kernel.ProvisioningFailure // a scenario rule's (spec/control.md §4)
 	WebhookURL                      string
 	BudgetOverride                  bool
 	Ceiling                         *jsondoc.Node // the request's own budget (§15.4)
@@ -305,6 +306,8 @@ type resourceData struct {
 	ExpiringSent   bool              `json:"expiring_sent,omitempty"`  // the one-hour warning went out
 	BilledThrough  string            `json:"billed_through,omitempty"` // last month (YYYY-MM) with a base charge
 	FailOnReady    bool              `json:"fail_on_ready,omitempty"`  // injected provisioning_failed
+	FailCode       string            `json:"fail_code,omitempty"`      // a scenario's code for it ("" is provisioning_failed)
+	FailMessage    string            `json:"fail_message,omitempty"`
 	Client         string            `json:"client"`
 	Dataset        *dataset          `json:"dataset,omitempty"` // nil for resources made before datasets
 }
@@ -452,6 +455,9 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 		}
 	}
 	req.Fault, req.FaultCode = injectedFault(r, s.view().Config.AllowFaultHeader())
+	if f, ok := kernel.ProvisioningFailureOf(r.Context()); ok {
+		req.Failure = &f
+	}
 	requestID := w.Header().Get("X-Request-Id")
 	client := clientAddress(r)
 	var status int

@@ -138,6 +138,11 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		async = min(async, 300)
 	}
 	failLater := req.FaultCode == "provisioning_failed" && async > 0
+	if f := req.Failure; f != nil {
+		// A scenario rule's failure: accepted, and in error once its time has passed.
+		async, failLater = int(f.After/time.Second), true
+	}
+	pending := async > 0 || req.Failure != nil
 	if req.Fault != nil && !failLater {
 		return 0, nil, req.Fault
 	}
@@ -175,8 +180,11 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 	if req.AgentKey != nil {
 		data.AgentPublicKey = manifests.B64(req.AgentKey)
 	}
-	if async > 0 {
+	if pending {
 		data.FailOnReady = failLater
+		if f := req.Failure; f != nil {
+			data.FailCode, data.FailMessage = f.Code, f.Message
+		}
 		res.Status = "provisioning"
 		ready := now.Add(time.Duration(async) * time.Second)
 		res.ReadyAt = &ready
@@ -263,7 +271,7 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		body["cost_estimate"] = map[string]any{"monthly_estimate": eq, "currency": price.Str("currency"), "breakdown": []any{}}
 	}
 	status := 201
-	if async > 0 {
+	if pending {
 		status = 202
 		statusURL := mount + "/osp/v1/resources/" + id
 		body["credentials"] = nil

@@ -41,6 +41,33 @@ var resourceRoutes = []resourceRoute{
 	{regexp.MustCompile(`^/osp/v1/usage/([^/]+)$`), "usage", http.MethodGet},
 }
 
+// Operation names an OSP request's operation for scenario rules (spec/control.md §4): the
+// resource routes by what they do, the rest by their path.
+func Operation(path, method string) string {
+	if op, _, _ := matchResourceRoute(path, method); op != "" {
+		return "osp." + op
+	}
+	switch {
+	case path == "/.well-known/osp.json" || pastVersionPath.MatchString(path):
+		return "osp.discover"
+	case path == "/osp/v1/provision":
+		return "osp.provision"
+	case path == "/osp/v1/health" || path == "/osp/v1/health/detailed":
+		return "osp.health"
+	case path == "/osp/v1/cost-summary" || projectCostPath.MatchString(path):
+		return "osp.cost"
+	case budgetPath.MatchString(path):
+		return "osp.budgets"
+	case webhookPath.MatchString(path):
+		return "osp.webhooks"
+	case eventLogPath.MatchString(path):
+		return "osp.events"
+	case strings.HasPrefix(path, "/osp/v1/promote/"):
+		return "osp.promote"
+	}
+	return ""
+}
+
 // matchResourceRoute finds the operation for a path and method; allowed lists the methods the
 // path accepts when none matches.
 func matchResourceRoute(path, method string) (op, id string, allowed []string) {
@@ -189,7 +216,7 @@ func (s *Engine) statusBody(mount string, res storage.Resource, now time.Time) m
 		body["promoted_at"] = rfc3339(*d.PromotedAt)
 	}
 	if res.Status == "error" {
-		body["error"] = map[string]any{"code": "provisioning_failed", "message": "the simulated provisioning failed (injected fault)", "retryable": true}
+		body["error"] = failureOf(d, "the simulated provisioning failed (injected fault)")
 	}
 	if d.PendingTierID != "" && res.ReadyAt != nil {
 		body["pending_tier_id"] = d.PendingTierID
@@ -503,7 +530,7 @@ func (s *Engine) Tick(ctx context.Context, now time.Time) error {
 						return err
 					}
 					if err := s.event(ctx, tx, res, "provision.failed", "", at, map[string]any{"status": "error",
-						"error": map[string]any{"code": "provisioning_failed", "message": "injected fault", "retryable": true}}); err != nil {
+						"error": failureOf(d, "injected fault")}); err != nil {
 						return err
 					}
 					continue
@@ -629,4 +656,18 @@ func (s *Engine) rollover(ctx context.Context, tx *storage.Tx, now time.Time) er
 		}
 	}
 	return nil
+}
+
+// failureOf is the error a failed provisioning reports: the scenario rule's code and message, or
+// the fault header's provisioning_failed.
+func failureOf(d resourceData, message string) map[string]any {
+	code := d.FailCode
+	if code == "" {
+		code = "provisioning_failed"
+	}
+	if d.FailMessage != "" {
+		message = d.FailMessage
+	}
+	retryable := ospErrorStatus[code].retryable || faultStatus[code] >= 500
+	return map[string]any{"code": code, "message": message, "retryable": retryable}
 }
