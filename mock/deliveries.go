@@ -20,6 +20,9 @@ func (s *Sandbox) deliverDue(ctx context.Context) {
 		if s.stopped() {
 			return
 		}
+		if (scenarios{s}).failDelivery(ctx, d) {
+			continue
+		}
 		if strings.HasPrefix(d.ResourceID, bsp.DeliveryPrefix) {
 			s.bsp.Deliver(ctx, d)
 		} else {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/ospbox/ospbox/mock/oap"
 	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/mock/scenario"
+	"github.com/ospbox/ospbox/storage"
 )
 
 // Scenario rules (spec/control.md §4) are asked about every request the request log sees, after
@@ -268,4 +270,37 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	return b.body.Write(p)
+}
+
+// failDelivery asks the rules about a webhook delivery due to the agent (operation
+// osp.webhook_delivery or bsp.webhook_delivery; path is the receiver's). A rule's "fail" records
+// a failed attempt with its status and leaves the retry schedule to go on; "drop" loses the
+// delivery (failed, no retries), as a lost webhook would be. It reports whether a rule took it.
+func (sc scenarios) failDelivery(ctx context.Context, d storage.Delivery) bool {
+	protocol := "osp"
+	if strings.HasPrefix(d.ResourceID, bsp.DeliveryPrefix) {
+		protocol = "bsp"
+	}
+	path := d.URL
+	if u, err := url.Parse(d.URL); err == nil {
+		path = u.Path
+	}
+	dec, ok := sc.s.scenarioRules.Decide(ctx, scenario.Call{Protocol: protocol, Operation: protocol + ".webhook_delivery",
+		Method: http.MethodPost, Path: path, Header: http.Header{}, Body: d.Body, Now: sc.s.clock.Now()})
+	if !ok || dec.Effect.Kind() != "webhook" {
+		return false
+	}
+	d.Attempts++
+	now := time.Now().UTC()
+	if dec.Effect.Webhook == "drop" {
+		d.Attempts = max(d.Attempts, kernel.MaxAttempts)
+		kernel.RecordAttempt(ctx, sc.s.db, sc.s.log, d, 0, "dropped by scenario rule "+dec.RuleID, now)
+		return true
+	}
+	status := dec.Effect.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	kernel.RecordAttempt(ctx, sc.s.db, sc.s.log, d, status, "failed by scenario rule "+dec.RuleID, now)
+	return true
 }

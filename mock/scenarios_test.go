@@ -7,7 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -248,5 +252,70 @@ func TestScenarioProvisioningFailsOnTheClock(t *testing.T) {
 	e, _ := s["error"].(map[string]any)
 	if s["status"] != "error" || e["code"] != "capacity_exhausted" || e["message"] != "no capacity in the region" {
 		t.Errorf("after 31 sandbox seconds: %v", s)
+	}
+}
+
+// TestScenarioWebhookDeliveriesFailThenRetry: a rule fails the first delivery to the agent's
+// receiver with a 503; the receiver then gets the retry (attempt 2). Another drops them: the
+// receiver gets nothing and the delivery is recorded as lost.
+func TestScenarioWebhookDeliveriesFailThenRetry(t *testing.T) {
+	f := newFixture(t)
+	os.WriteFile(filepath.Join(f.dir, "ospbox.json"), []byte(`{"name": "sample", "osp": {"default_provider": "acmedb"}, "webhooks": {"allow_loopback": true}}`), 0o644)
+	f.sb.ReloadPaths(t.Context(), []string{"ospbox.json"})
+	var mu sync.Mutex
+	var attempts []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts = append(attempts, r.Header.Get("X-OSP-Delivery-Attempt"))
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer recv.Close()
+	a := agent{T: t, Base: f.srv.URL + "/providers/acmedb/osp/v1"}
+	hooked := func() string {
+		_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+		id := res["resource_id"].(string)
+		a.Call("POST", "/webhooks/"+id, "", map[string]any{"webhook_url": recv.URL + "/hook", "events": []string{"credentials.rotated"}})
+		return id
+	}
+	deliveredAs := func(id, status string) []string {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if ds, _ := f.db.DeliveriesOf(t.Context(), id); len(ds) == 1 && ds[0].Status == status {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]string(nil), attempts...)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		ds, _ := f.db.DeliveriesOf(t.Context(), id)
+		t.Fatalf("delivery of %s never %s: %+v", id, status, ds)
+		return nil
+	}
+
+	rule(t, f.srv.URL, map[string]any{"id": "flaky-hook", "match": map[string]any{"operation": "osp.webhook_delivery"},
+		"when": map[string]any{"first": 1}, "effect": map[string]any{"webhook": "fail", "status": 503}})
+	id := hooked()
+	a.Call("POST", "/resources/"+id+"/credentials", "", map[string]any{})
+	if got := deliveredAs(id, "delivered"); strings.Join(got, ",") != "2" {
+		t.Errorf("the receiver saw attempts %v, want only the retry, attempt 2", got)
+	}
+	if ds, _ := f.db.DeliveriesOf(t.Context(), id); ds[0].Attempts != 2 {
+		t.Errorf("recorded attempts: %+v", ds)
+	}
+
+	agent{T: t, Base: f.srv.URL + "/ospbox/v1/scenarios"}.Call("DELETE", "/flaky-hook", "", nil)
+	rule(t, f.srv.URL, map[string]any{"match": map[string]any{"operation": "osp.webhook_delivery"}, "effect": map[string]any{"webhook": "drop"}})
+	mu.Lock()
+	attempts = nil
+	mu.Unlock()
+	id = hooked()
+	a.Call("POST", "/resources/"+id+"/credentials", "", map[string]any{})
+	if got := deliveredAs(id, "failed"); len(got) != 0 {
+		t.Errorf("a dropped delivery reached the receiver: %v", got)
+	}
+	if ds, _ := f.db.DeliveriesOf(t.Context(), id); !strings.Contains(ds[0].LastError, "dropped by scenario rule") {
+		t.Errorf("the dropped delivery's record: %+v", ds[0])
 	}
 }
