@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/oap"
@@ -27,18 +28,7 @@ import (
 type scenarios struct{ s *Sandbox }
 
 // knownCode reports whether code is an error code of protocol ("" or ospbox: of any protocol).
-func knownCode(protocol, code string) bool {
-	_, inOSP := osp.FaultError(code, -1, "")
-	switch protocol {
-	case "osp":
-		return inOSP
-	case "bsp":
-		return bsp.ErrorStatus(code) != 0
-	case "oap":
-		return oap.ErrorStatus(code) != 0
-	}
-	return inOSP || bsp.ErrorStatus(code) != 0 || oap.ErrorStatus(code) != 0
-}
+func knownCode(protocol, code string) bool { return manifests.KnownErrorCode(protocol, code) }
 
 // operationOf names a request's operation for match.operation.
 func operationOf(protocol, method, path string) string {
@@ -151,9 +141,9 @@ func writeScenarioError(w http.ResponseWriter, protocol string, e scenario.Effec
 	status := 0
 	switch protocol {
 	case "bsp":
-		status = bsp.ErrorStatus(e.Error)
+		status = manifests.BSPErrorStatus(e.Error)
 	case "oap":
-		status = oap.ErrorStatus(e.Error)
+		status = manifests.OAPErrorStatus(e.Error)
 	}
 	if status == 0 {
 		if oe, ok := osp.FaultError(e.Error, retry, msg); ok {

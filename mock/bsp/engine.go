@@ -69,15 +69,3 @@ func WriteError(w http.ResponseWriter, status int, code, msg string, details map
 	kernel.WriteJSON(w, status, map[string]any{"error": e})
 }
 
-// ErrorStatus is the status of a BSP error code (spec/bsp.md §13), 0 for a code BSP does not
-// have; scenario rules answer with these.
-func ErrorStatus(code string) int { return errorStatus[code] }
-
-var errorStatus = map[string]int{
-	"INVALID_JSON": 400, "INVALID_ENVELOPE": 400, "VALIDATION_FAILED": 400, "INVALID_QUERY_PARAMETERS": 400,
-	"INVALID_REQUEST": 400, "WEBHOOK_URL_REJECTED": 400, "UNAUTHORIZED": 401, "COMMAND_NOT_PERMITTED": 403,
-	"NOT_FOUND": 404, "SCHEMA_NOT_FOUND": 404, "TENANT_NOT_FOUND": 404, "SERVICE_NOT_FOUND": 404,
-	"SUBSCRIPTION_NOT_FOUND": 404, "METHOD_NOT_ALLOWED": 405, "DUPLICATE_COMMAND_ID": 409,
-	"DUPLICATE_SUBSCRIPTION": 409, "PAYLOAD_TOO_LARGE": 413, "UNKNOWN_COMMAND_TYPE": 422,
-	"DATASCHEMA_MISMATCH": 422, "CAPABILITY_NOT_SUPPORTED": 422, "INTERNAL": 500, "MANIFEST_UNAVAILABLE": 503,
-}

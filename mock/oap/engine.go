@@ -52,12 +52,3 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	kernel.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }
 
-// ErrorStatus is the status of an OAP error code (spec/oap.md §9), 0 for a code OAP does not
-// have; scenario rules answer with these.
-func ErrorStatus(code string) int { return errorStatus[code] }
-
-var errorStatus = map[string]int{
-	"INVALID_JSON": 400, "INVALID_REQUEST": 400, "AGENT_NOT_FOUND": 404, "TRACE_NOT_FOUND": 404, "NOT_FOUND": 404,
-	"METHOD_NOT_ALLOWED": 405, "AGENT_ALREADY_EXISTS": 409, "PAYLOAD_TOO_LARGE": 413, "INVALID_STATE": 422,
-	"CAPABILITY_NOT_SUPPORTED": 422, "INTERNAL": 500, "MANIFEST_UNAVAILABLE": 503,
-}

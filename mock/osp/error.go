@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -26,43 +27,10 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// ospErrorStatus maps each code ospbox emits to its status and retryability (spec/osp.md §20.1).
-var ospErrorStatus = map[string]struct {
-	status    int
-	retryable bool
-}{
-	"invalid_request":         {400, false},
-	"invalid_offering":        {400, false},
-	"invalid_tier":            {400, false},
-	"invalid_region":          {400, false},
-	"invalid_configuration":   {400, false},
-	"sandbox_not_available":   {400, false},
-	"tier_change_not_allowed": {400, false},
-	"unauthorized":            {401, false},
-	"credentials_rotated":     {401, false},
-	"payment_required":        {402, true},
-	"payment_declined":        {402, true},
-	"payment_failed":          {402, true},
-	"insufficient_funds":      {402, true},
-	"forbidden":               {403, false},
-	"conflict":                {409, false},
-	"nonce_reused":            {409, true},
-	"deprecated_offering":     {410, false},
-	"rate_limit_exceeded":     {429, true},
-	"quota_exceeded":          {429, false},
-	"not_found":               {404, false},
-	"resource_not_found":      {404, false},
-	"method_not_allowed":      {405, false},
-	"version_not_supported":   {406, false},
-	"payload_too_large":       {413, false},
-	"provider_error":          {500, true},
-	"not_implemented":         {501, false},
-	"provider_unavailable":    {503, true},
-}
 
 // NewError builds an error whose status comes from the code table.
 func NewError(code, msg string) *Error {
-	e := &Error{Status: ospErrorStatus[code].status, Code: code, Message: msg}
+	e := &Error{Status: manifests.OSPErrorStatus(code), Code: code, Message: msg}
 	if e.Status == 0 {
 		e.Status = http.StatusInternalServerError
 	}
@@ -93,7 +61,7 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	body := map[string]any{
 		"code":      e.Code,
 		"message":   e.Message,
-		"retryable": ospErrorStatus[e.Code].retryable || faultStatus[e.Code] >= 500,
+		"retryable": manifests.OSPRetryable(e.Code),
 	}
 	if e.Retryable != nil {
 		body["retryable"] = *e.Retryable

@@ -4,23 +4,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ospbox/ospbox/manifests"
 )
-
-// faultStatus adds the codes reserved for fault injection to the code table (spec/osp.md §20.1).
-var faultStatus = map[string]int{
-	"approval_required": 403, "delegation_unauthorized": 403, "delegation_depth_exceeded": 400,
-	"migration_in_progress": 409, "provisioning_failed": 500, "offering_unavailable": 503,
-	"region_unavailable": 503, "capacity_exhausted": 503, "quota_exceeded": 429,
-}
-
-// codeSynonyms maps other sources' error codes to the ones ospbox emits.
-var codeSynonyms = map[string]string{
-	"encryption_failed": "invalid_request", "offering_not_found": "invalid_offering", "tier_not_found": "invalid_tier",
-	"invalid_config": "invalid_configuration", "identity_required": "unauthorized", "authentication_failed": "unauthorized",
-	"nhi_federation_failed": "identity_verification_failed", "signature_invalid": "identity_verification_failed",
-	"insufficient_trust": "trust_tier_insufficient", "duplicate_nonce": "nonce_reused", "resource_already_exists": "conflict",
-	"rate_limited": "rate_limit_exceeded", "insufficient_quota": "quota_exceeded",
-}
 
 // injectedFault reads X-Ospbox-Fault ("<code>[; retry_after=<seconds>]") when faults.allow_header
 // permits it. It returns nil for no fault, and the code alone for provisioning_failed, which an
@@ -49,12 +35,10 @@ func injectedFault(r *http.Request, allowed bool) (*Error, string) {
 // code's status from spec/osp.md §20, Retry-After (retryAfter < 0: 5 s for a 503 or 429), and
 // a message. ok is false for a code OSP does not have.
 func FaultError(code string, retryAfter int, message string) (*Error, bool) {
-	if c, ok := codeSynonyms[code]; ok {
-		code = c
-	}
-	status := ospErrorStatus[code].status
+	code = manifests.OSPCanonicalCode(code)
+	status := manifests.OSPErrorStatus(code)
 	if status == 0 {
-		status = faultStatus[code]
+		status = manifests.OSPFaultStatus(code)
 	}
 	if status == 0 {
 		return nil, false
@@ -69,7 +53,7 @@ func FaultError(code string, retryAfter int, message string) (*Error, bool) {
 	case status == 503 || status == 429:
 		e.RetryAfter = 5
 	}
-	if faultStatus[code] != 0 {
+	if manifests.OSPFaultStatus(code) != 0 {
 		yes := status >= 500 || status == 429
 		e.Retryable = &yes
 	}

@@ -668,6 +668,6 @@ func failureOf(d resourceData, message string) map[string]any {
 	if d.FailMessage != "" {
 		message = d.FailMessage
 	}
-	retryable := ospErrorStatus[code].retryable || faultStatus[code] >= 500
+	retryable := manifests.OSPRetryable(code)
 	return map[string]any{"code": code, "message": message, "retryable": retryable}
 }
