@@ -1,3 +1,6 @@
+// Package scenario runs a namespace's scenario rules (spec/control.md §4): server-side faults,
+// latency and failure sequences that an unmodified agent experiences. The host asks the rules
+// about every request and carries a fired rule's effect out in the protocol's own terms.
 package scenario
 
 import (
@@ -15,8 +18,21 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/manifests/scenariofile"
 	"github.com/ospbox/ospbox/storage"
 )
+
+// The rule's parts, as scenariofile decodes them.
+type (
+	Rule    = scenariofile.Rule
+	Effect  = scenariofile.Effect
+	Problem = scenariofile.Problem
+)
+
+// Decode reads one rule strictly (scenariofile.Decode).
+func Decode(data []byte, knownCode func(protocol, code string) bool) (Rule, error) {
+	return scenariofile.Decode(data, knownCode)
+}
 
 // Store keeps a namespace's rules (storage.DB).
 type Store interface {

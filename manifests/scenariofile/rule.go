@@ -1,8 +1,8 @@
-// Package scenario holds a namespace's scenario rules (spec/control.md §4): server-side faults,
-// latency and failure sequences that an unmodified agent experiences. A rule names the calls it
-// matches, when among them it fires, and its effect; the host asks the rules about every
-// request and carries the effect out in the protocol's own terms.
-package scenario
+// Package scenariofile is the scenario rule as ospbox's API and the workspace's scenarios/*.json
+// write it (spec/control.md §4): what it matches, when it fires, its effect, and the strict
+// decoding that names the member at fault. mock/scenario runs the rules; the validator checks
+// the files with it.
+package scenariofile
 
 import (
 	"encoding/json"
