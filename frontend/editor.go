@@ -82,6 +82,13 @@ func (u *UI) statusOf(snap *mock.Snapshot, path string, rep manifests.Report) fi
 			}
 		}
 	}
+	for _, f := range snap.Scenarios {
+		if f.Report.File == path {
+			st.Served = true
+			st.Serving = f.Rules != nil // its rules, or its last good ones, are loaded
+			st.ServingFrom = snap.LoadedAt.Local().Format(time.TimeOnly)
+		}
+	}
 	return st
 }
 

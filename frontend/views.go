@@ -98,6 +98,9 @@ func reportsOf(snap *mock.Snapshot) []manifests.Report {
 		}
 		out = append(out, s.Disk.Related...)
 	}
+	for _, f := range snap.Scenarios {
+		out = append(out, f.Report)
+	}
 	return out
 }
 

@@ -460,3 +460,24 @@ func TestWatchedFilesRecheckOpenDocuments(t *testing.T) {
 		t.Errorf("after the manifest lost the agent: %s", m2.Params)
 	}
 }
+
+// TestScenarioFilesInTheEditor: a scenarios/*.json file gets the validator's findings and
+// completion from the scenario schema.
+func TestScenarioFilesInTheEditor(t *testing.T) {
+	dir, _, _ := workspace(t)
+	os.MkdirAll(filepath.Join(dir, "scenarios"), 0o755)
+	path := filepath.Join(dir, "scenarios", "flaky.json")
+	text := `{"rules": [{"match": {"operation": "osp.provison"}, "effect": {"error": "provider_unavailable"}}]}`
+	c := startSession(t)
+	uri := pathURI(path)
+	c.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "json", "version": 1, "text": text}})
+	ds := c.diagnosticsFor(uri)
+	if len(ds) != 1 || ds[0].Code != "scenario_rule" || !strings.Contains(ds[0].Message, "osp.provision") {
+		t.Fatalf("diagnostics: %+v", ds)
+	}
+	at := newText([]byte(text)).position(strings.Index(text, `"osp.provison"`) + 1)
+	comp := c.call("textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": uri}, "position": at})
+	if !strings.Contains(string(comp.Result), `"osp.provision"`) || !strings.Contains(string(comp.Result), `"bsp.stream"`) {
+		t.Errorf("operation completion: %s", comp.Result)
+	}
+}

@@ -351,6 +351,8 @@ func isWorkspaceFile(rel string) bool {
 		return true
 	case (parts[0] == "bsp" || parts[0] == "oap") && strings.HasSuffix(rel, ".json"):
 		return true
+	case manifests.IsScenarioFile(rel):
+		return true
 	}
 	return false
 }

@@ -118,6 +118,8 @@ var ruleDocs = map[string]string{
 	"unknown_agent":                    "A side file names an agent the OAP manifest does not declare.",
 	"settings":                         "ospbox.json holds a setting ospbox cannot use (wrong type or unknown value).",
 	"unknown_setting":                  "ospbox.json holds a key ospbox does not read (a misspelling, a misplaced setting); the message names the closest key it reads.",
+	"scenario_rule":                    "A scenario rule in scenarios/*.json cannot be used (an unknown member, a wrong type, an impossible value, an error code its protocol does not have); the file's last good rules stay loaded.",
+	"duplicate_rule_id":                "Two scenario rules share an id; ids are unique across every scenario file.",
 }
 
 // RuleDoc returns the documentation line of a rule id.

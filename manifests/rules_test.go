@@ -217,7 +217,8 @@ func TestEveryRuleHasAFailingAndAPassingCase(t *testing.T) {
 	elsewhere := []string{"type_undefined", "rules_type_unknown", "type_collision", "schema_document_name", "query_document",
 		"produces", "unknown_agent", "empty_catalogue", "rules_document", "unreadable", "schema_unavailable", "file_too_large",
 		"unsigned", "any_of", "one_of", "unique_items", "property_names", "min_properties", "max_properties", "not_allowed",
-		"schema", "min_items", "settings", "unknown_setting", "base_url_not_served", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved"}
+		"schema", "min_items", "settings", "unknown_setting", "base_url_not_served", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved",
+		"scenario_rule", "duplicate_rule_id"}
 	for rule := range ruleDocs {
 		if !tested[rule] && !contains(elsewhere, rule) {
 			t.Errorf("rule %s has no failing/passing case", rule)

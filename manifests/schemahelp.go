@@ -45,6 +45,8 @@ func SchemaOf(r Report) string {
 		return "bsp/" + *r.Generation + ".json"
 	case r.Protocol == "oap":
 		return "oap/2025-07-01.json"
+	case r.Protocol == "scenarios":
+		return "scenarios.json"
 	}
 	return ""
 }

@@ -63,6 +63,9 @@ func (w *Workspace) ValidateWorkspace() ([]Report, error) {
 		}
 		out = append(out, s.Related...)
 	}
+	for _, f := range w.LoadScenarios() {
+		out = append(out, f.Report)
+	}
 	return out, nil
 }
 
@@ -178,6 +181,8 @@ func (w *Workspace) ValidateText(rel string, data []byte) Report {
 	switch {
 	case rel == ConfigFile:
 		return SettingsFile(rel, data)
+	case IsScenarioFile(rel):
+		return CheckScenarioFile(rel, data).Report
 	case strings.HasPrefix(rel, ProvidersDir+"/") && strings.HasSuffix(rel, "/osp.json"):
 		slug := strings.TrimSuffix(strings.TrimPrefix(rel, ProvidersDir+"/"), "/osp.json")
 		_, rep := ParseOSP(slug, rel, data)
@@ -211,7 +216,7 @@ func (w *Workspace) EditableFiles() []string {
 	for _, s := range slugs {
 		out = append(out, OSPPath(s))
 	}
-	for _, top := range []string{"bsp", "oap"} {
+	for _, top := range []string{"bsp", "oap", ScenariosDir} {
 		var files []string
 		filepath.WalkDir(filepath.Join(w.Dir, top), func(path string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") {

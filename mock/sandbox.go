@@ -65,6 +65,9 @@ type Snapshot struct {
 	Default   string               // slug mounted at the root, "" for none
 	BSP       kernel.SurfaceState
 	OAP       kernel.SurfaceState
+	// Scenarios are the workspace's scenario files; a file with errors keeps its last good
+	// rules.
+	Scenarios []manifests.ScenarioFile
 	LoadedAt  time.Time
 }
 
@@ -114,6 +117,14 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		return nil, err
 	}
 	s.scenarioRules = rules
+	if o.Manifests != nil {
+		// A namespace made fresh takes the workspace's scenario files when it first opens.
+		if loaded, err := db.ScenarioFilesLoaded(ctx); err == nil && !loaded {
+			if err := rules.LoadFiles(ctx, fileRules(o.Manifests.Snapshot())); err != nil {
+				return nil, err
+			}
+		}
+	}
 	s.snap.Store(&Snapshot{Config: ws.Config})
 	if seq, err := db.BSPEventsNewest(ctx); err == nil {
 		s.bsp.Start(seq)
@@ -224,9 +235,11 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	defer s.reload.Unlock()
 	prev := s.snap.Load()
 	all := paths == nil
-	slugsChanged, bspChanged, oapChanged, configChanged := map[string]bool{}, all, all, all
+	slugsChanged, bspChanged, oapChanged, configChanged, scenariosChanged := map[string]bool{}, all, all, all, all
 	for _, p := range paths {
 		switch {
+		case strings.HasPrefix(p, manifests.ScenariosDir+"/") || p == manifests.ScenariosDir:
+			scenariosChanged = true
 		case p == manifests.ConfigFile:
 			configChanged = true
 		case strings.HasPrefix(p, manifests.ProvidersDir+"/"):
@@ -238,10 +251,13 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 			oapChanged = true
 		}
 	}
-	if !all && len(slugsChanged) == 0 && !bspChanged && !oapChanged && !configChanged {
+	if !all && len(slugsChanged) == 0 && !bspChanged && !oapChanged && !configChanged && !scenariosChanged {
 		return nil
 	}
-	next := &Snapshot{LoadedAt: s.clock.Now(), Config: prev.Config, BSP: prev.BSP, OAP: prev.OAP}
+	next := &Snapshot{LoadedAt: s.clock.Now(), Config: prev.Config, BSP: prev.BSP, OAP: prev.OAP, Scenarios: prev.Scenarios}
+	if scenariosChanged {
+		next.Scenarios = lastGoodScenarios(s.ws.LoadScenarios(), prev.Scenarios)
+	}
 	if configChanged {
 		cfg, err := manifests.LoadConfig(filepath.Join(s.ws.Dir, manifests.ConfigFile))
 		if err != nil {
@@ -285,6 +301,13 @@ func (s *Sandbox) ReloadPaths(ctx context.Context, paths []string) error {
 	}
 	s.snap.Store(next)
 	s.db.Feed.Publish(storage.Change{Table: "manifests", Kind: "reload"})
+	if scenariosChanged {
+		// The default namespace follows the files as they are edited; the others take them
+		// when they are made or reset.
+		if err := s.scenarioRules.LoadFiles(ctx, fileRules(next)); err != nil {
+			s.log.Error("scenario rules not loaded", "err", err)
+		}
+	}
 	if bspChanged || configChanged {
 		// A handler that runs now (an edited status) takes its queued commands, in every
 		// namespace.
@@ -352,3 +375,27 @@ func DiskSnapshot(ws *manifests.Workspace) *Snapshot {
 
 // Namespaces is the registry of the workspace's namespaces (nil inside a namespace).
 func (s *Sandbox) Namespaces() *Namespaces { return s.namespaces }
+
+// lastGoodScenarios is the files as read, a file with errors keeping the rules it had.
+func lastGoodScenarios(read, prev []manifests.ScenarioFile) []manifests.ScenarioFile {
+	for i, f := range read {
+		if f.Report.Valid {
+			continue
+		}
+		for _, p := range prev {
+			if p.Report.File == f.Report.File {
+				read[i].Rules = p.Rules
+			}
+		}
+	}
+	return read
+}
+
+// fileRules are the rules of every scenario file, in file order.
+func fileRules(snap *Snapshot) []scenario.Rule {
+	var out []scenario.Rule
+	for _, f := range snap.Scenarios {
+		out = append(out, f.Rules...)
+	}
+	return out
+}

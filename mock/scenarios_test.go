@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ospbox/ospbox/manifests"
 )
 
 // plain is an agent that knows nothing of ospbox: net/http, no ospbox headers.
@@ -317,5 +319,55 @@ func TestScenarioWebhookDeliveriesFailThenRetry(t *testing.T) {
 	}
 	if ds, _ := f.db.DeliveriesOf(t.Context(), id); !strings.Contains(ds[0].LastError, "dropped by scenario rule") {
 		t.Errorf("the dropped delivery's record: %+v", ds[0])
+	}
+}
+
+// TestScenarioFilesLoadIntoEveryNamespace: scenarios/*.json rules are in the default namespace
+// as the file is edited, and in every namespace made or reset from the seed; a broken file keeps
+// its last good rules and its error is on the file's report.
+func TestScenarioFilesLoadIntoEveryNamespace(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := manifests.SeedIfEmpty(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "scenarios"), 0o755)
+	file := filepath.Join(dir, "scenarios", "health.json")
+	os.WriteFile(file, []byte(`{"rules": [{"id": "health-down", "match": {"operation": "osp.health"}, "effect": {"error": "provider_unavailable"}}]}`), 0o644)
+	f := newFixtureIn(t, dir)
+	health := func(base string) int {
+		st, _, _ := agent{T: t, Base: base + "/providers/acmedb/osp/v1"}.Call("GET", "/health", "", nil)
+		return st
+	}
+	if st := health(f.srv.URL); st != 503 {
+		t.Errorf("default namespace: health %d, want the file's 503", st)
+	}
+	agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}.Call("POST", "", "", map[string]any{"id": "t2", "from": "seed"})
+	if st := health(f.srv.URL + "/ns/t2"); st != 503 {
+		t.Errorf("a new namespace: health %d, want the file's 503", st)
+	}
+	// The API's rule goes at reset; the file's comes back with fresh counters.
+	rule(t, f.srv.URL+"/ns/t2", map[string]any{"id": "mine", "match": map[string]any{"operation": "osp.discover"}, "effect": map[string]any{"latency_ms": 1}})
+	agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}.Call("POST", "/t2/reset", "", map[string]any{})
+	_, _, l := agent{T: t, Base: f.srv.URL + "/ns/t2/ospbox/v1/scenarios"}.Call("GET", "", "", nil)
+	rules := l["scenarios"].([]any)
+	if len(rules) != 1 || rules[0].(map[string]any)["id"] != "health-down" || rules[0].(map[string]any)["hits"] != float64(0) || rules[0].(map[string]any)["source"] != "scenarios/health.json" {
+		t.Errorf("after reset: %v", rules)
+	}
+
+	// A broken edit: the last good rules stay, the report says what is wrong.
+	os.WriteFile(file, []byte(`{"rules": [{"id": "health-down", "match": {"operation": "osp.helth"}, "effect": {"error": "provider_unavailable"}}]}`), 0o644)
+	f.sb.ReloadPaths(t.Context(), []string{"scenarios/health.json"})
+	if st := health(f.srv.URL); st != 503 {
+		t.Errorf("after a broken edit: health %d, want the last good rule's 503", st)
+	}
+	snap := f.sb.Snapshot()
+	if len(snap.Scenarios) != 1 || snap.Scenarios[0].Report.Valid || snap.Scenarios[0].Report.Errors[0].Pointer != "/rules/0/match/operation" {
+		t.Errorf("the broken file's report: %+v", snap.Scenarios)
+	}
+	// A good edit replaces them.
+	os.WriteFile(file, []byte(`{"rules": []}`), 0o644)
+	f.sb.ReloadPaths(t.Context(), []string{"scenarios/health.json"})
+	if st := health(f.srv.URL); st != 200 {
+		t.Errorf("after the rule was removed from the file: health %d", st)
 	}
 }

@@ -55,7 +55,8 @@ func scanClock(row *sql.Row) (ClockState, error) {
 }
 
 // ResetClockFile sets the clock stored in the state file at path (not open elsewhere) to
-// wall-clock time: a namespace made from the seed starts at real time without being opened.
+// wall-clock time, and marks the workspace's scenario files as not yet loaded into it: a
+// namespace made from the seed starts at real time, with the files' rules, without being opened.
 func ResetClockFile(ctx context.Context, path string) error {
 	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -66,7 +67,14 @@ func ResetClockFile(ctx context.Context, path string) error {
 	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'clock'`).Scan(&n); err != nil || n == 0 {
 		return err // a state from before migration 0016 has no clock: it runs at real time
 	}
-	_, err = conn.ExecContext(ctx, `DELETE FROM clock`)
+	if _, err = conn.ExecContext(ctx, `DELETE FROM clock`); err != nil {
+		return err
+	}
+	// A fresh state takes the workspace's scenario files when it first opens (migration 0017).
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'scenario_files_loaded'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, `DELETE FROM scenario_files_loaded`)
 	return err
 }
 

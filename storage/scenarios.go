@@ -60,3 +60,18 @@ func (db *DB) CountScenarioRules(ctx context.Context, counts []ScenarioRule) err
 		return nil
 	})
 }
+
+// ScenarioFilesLoaded reports whether the workspace's scenario files were loaded into this state.
+func (db *DB) ScenarioFilesLoaded(ctx context.Context) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM scenario_files_loaded`).Scan(&n)
+	return n > 0, err
+}
+
+// MarkScenarioFilesLoaded records that they were.
+func (db *DB) MarkScenarioFilesLoaded(ctx context.Context) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO scenario_files_loaded (id) VALUES (1)`)
+		return err
+	})
+}

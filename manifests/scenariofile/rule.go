@@ -190,7 +190,7 @@ func (v *validator) object(n *jsondoc.Node, pointer string, allowed ...string) b
 	}
 	for _, m := range n.Members {
 		if !contains(allowed, m.Name) {
-			v.fail(m.Value, pointer+"/"+jsondoc.PointerToken(m.Name), "is not a member ospbox knows here (known: %s)", strings.Join(allowed, ", "))
+			v.fail(m.Value, pointer+"/"+jsondoc.PointerToken(m.Name), "%q is not a member ospbox knows here (known: %s)", m.Name, strings.Join(allowed, ", "))
 			return false
 		}
 	}

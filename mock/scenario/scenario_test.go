@@ -30,6 +30,8 @@ func (m *memStore) CountScenarioRules(_ context.Context, c []storage.ScenarioRul
 	return nil
 }
 
+func (m *memStore) MarkScenarioFilesLoaded(context.Context) error { return nil }
+
 func anyCode(_, code string) bool { return code == "provider_unavailable" || code == "INTERNAL" }
 
 func mustDecode(t *testing.T, s string) Rule {

@@ -39,6 +39,7 @@ type Store interface {
 	ScenarioRules(ctx context.Context) ([]storage.ScenarioRule, error)
 	ReplaceScenarioRules(ctx context.Context, rules []storage.ScenarioRule) error
 	CountScenarioRules(ctx context.Context, counts []storage.ScenarioRule) error
+	MarkScenarioFilesLoaded(ctx context.Context) error
 }
 
 // Call is one request as the rules see it.
@@ -369,16 +370,43 @@ func (s *Set) SetEnabled(ctx context.Context, id string, on bool) (Rule, error) 
 	return c.Rule, s.save(ctx, next)
 }
 
-// Load replaces every rule with rules (a namespace's creation or reset from the workspace files).
-func (s *Set) Load(ctx context.Context, rules []Rule) error {
+// LoadFiles makes files the set's workspace-file rules (those whose Source is a file under
+// scenarios/), keeping the rules the API added, first, as they are. A file rule that is
+// unchanged keeps its counters; a new or edited one starts again.
+func (s *Set) LoadFiles(ctx context.Context, files []Rule) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := make([]*compiled, len(rules))
-	for i, r := range rules {
-		r.Hits, r.Matched = 0, 0
-		next[i] = compile(r)
+	old := map[string]*compiled{}
+	var next []*compiled
+	for _, c := range s.rules {
+		if fromFile(c.Rule) {
+			old[c.ID] = c
+		} else {
+			next = append(next, c)
+		}
 	}
-	return s.save(ctx, next)
+	for _, r := range files {
+		if c := old[r.ID]; c != nil && sameRule(c.Rule, r) {
+			next = append(next, c)
+			continue
+		}
+		r.Hits, r.Matched = 0, 0
+		next = append(next, compile(r))
+	}
+	if err := s.save(ctx, next); err != nil {
+		return err
+	}
+	return s.store.MarkScenarioFilesLoaded(ctx)
+}
+
+func fromFile(r Rule) bool { return strings.HasPrefix(r.Source, "scenarios/") }
+
+// sameRule compares two rules without their counters.
+func sameRule(a, b Rule) bool {
+	a.Hits, a.Matched, b.Hits, b.Matched = 0, 0, 0, 0
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }
 
 // save stores next and makes it the set's rules; the caller holds mu.

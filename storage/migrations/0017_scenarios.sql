@@ -10,3 +10,6 @@ CREATE TABLE scenario_rules (
 );
 -- The rule that touched a logged request, '' for none.
 ALTER TABLE requests ADD COLUMN scenario TEXT NOT NULL DEFAULT '';
+-- A row once the workspace's scenario files have been loaded into this state; a namespace made
+-- fresh (from the seed or empty) has none, so it loads them when it first opens.
+CREATE TABLE scenario_files_loaded (id INTEGER PRIMARY KEY CHECK (id = 1));
