@@ -68,4 +68,3 @@ func WriteError(w http.ResponseWriter, status int, code, msg string, details map
 	}
 	kernel.WriteJSON(w, status, map[string]any{"error": e})
 }
-

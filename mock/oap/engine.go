@@ -51,4 +51,3 @@ func New(d Deps) *Engine {
 func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	kernel.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }
-

@@ -27,7 +27,6 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-
 // NewError builds an error whose status comes from the code table.
 func NewError(code, msg string) *Error {
 	e := &Error{Status: manifests.OSPErrorStatus(code), Code: code, Message: msg}
