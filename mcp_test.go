@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,7 +22,10 @@ func TestMCPServerOverStdio(t *testing.T) {
 	bin := buildBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.Command(bin, "mcp", "--workspace", t.TempDir())
+	ws := t.TempDir()
+	os.MkdirAll(filepath.Join(ws, "scenarios"), 0o755)
+	os.WriteFile(filepath.Join(ws, "scenarios", "down.json"), []byte(`{"rules": [{"id": "costs-down", "match": {"operation": "osp.cost"}, "effect": {"error": "provider_unavailable"}}]}`), 0o644)
+	cmd := exec.Command(bin, "mcp", "--workspace", ws)
 	client := mcp.NewClient(&mcp.Implementation{Name: "ospbox-test", Version: "1"}, nil)
 	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
@@ -40,7 +45,7 @@ func TestMCPServerOverStdio(t *testing.T) {
 			provision = tool
 		}
 	}
-	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces", "bsp_commands", "bsp_send_command", "bsp_events"} {
+	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces", "bsp_commands", "bsp_send_command", "bsp_events", "ospbox_scenarios"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("tool %s missing: %v", want, names)
 		}
@@ -95,6 +100,14 @@ func TestMCPServerOverStdio(t *testing.T) {
 		t.Errorf("invalid command data: %v %+v", err, bad)
 	}
 	call("osp_deprovision", map[string]any{"resource_id": id, "access_token": token})
+	// The workspace's scenario rule fails the cost summary; the operator's tool says why.
+	if res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "osp_cost"}); err != nil || !res.IsError {
+		t.Errorf("osp_cost under the rule: %v %+v", err, res)
+	}
+	rules, _ := call("ospbox_scenarios", nil)["scenarios"].([]any)
+	if len(rules) != 1 || rules[0].(map[string]any)["id"] != "costs-down" || rules[0].(map[string]any)["hits"] != float64(1) {
+		t.Errorf("ospbox_scenarios: %v", rules)
+	}
 	// A provider error comes back as a tool error with the envelope.
 	bad, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "osp_status", Arguments: map[string]any{"resource_id": "res_missing"}})
 	if err != nil || !bad.IsError {

@@ -64,6 +64,10 @@ func New(sb Sandbox, slug, version string) (*mcp.Server, error) {
 		func(in map[string]any) string { return "/osp/v1/resources/" + str(in["resource_id"]) }, nil)
 	b.tool(srv, "osp_cost", "Read the cost summary of the current period: base and metered cost per resource.", object(nil), "GET",
 		func(map[string]any) string { return "/osp/v1/cost-summary" }, nil)
+	binding{sb: sb}.tool(srv, "ospbox_scenarios", "List this ospbox's scenario rules: the faults, delays and failures it applies on purpose "+
+		"(which calls each matches, when it fires, its effect, and how often it has). When a call failed or was slow, look here first: "+
+		"a rule with hits did it, and the request journal names the rule.", object(nil), "GET",
+		func(map[string]any) string { return "/ospbox/v1/scenarios" }, nil)
 	if snap.OAP.Serving != nil {
 		o := binding{sb: sb}
 		o.tool(srv, "oap_agents", "List the OAP agents with their status, what they accept and produce.", object(nil), "GET",
