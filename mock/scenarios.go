@@ -78,7 +78,7 @@ func (sc scenarios) decide(r *http.Request, protocol, provider string, body []by
 		path = rest
 	}
 	return sc.s.scenarioRules.Decide(r.Context(), scenario.Call{Protocol: protocol, Provider: provider,
-		Operation: operationOf(protocol, r.Method, path), Method: r.Method, Path: path, Header: r.Header, Body: body, Now: sc.s.clock.Now()})
+		Operation: operationOf(protocol, r.Method, path), Method: r.Method, Path: path, Header: r.Header, Body: body, Now: sc.s.clock.Now})
 }
 
 // apply carries out d's effect on the request and reports whether the answer is already given
@@ -276,7 +276,7 @@ func (sc scenarios) failDelivery(ctx context.Context, d storage.Delivery) bool {
 		path = u.Path
 	}
 	dec, ok := sc.s.scenarioRules.Decide(ctx, scenario.Call{Protocol: protocol, Operation: protocol + ".webhook_delivery",
-		Method: http.MethodPost, Path: path, Header: http.Header{}, Body: d.Body, Now: sc.s.clock.Now()})
+		Method: http.MethodPost, Path: path, Header: http.Header{}, Body: d.Body, Now: sc.s.clock.Now})
 	if !ok || dec.Effect.Kind() != "webhook" {
 		return false
 	}

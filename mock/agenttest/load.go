@@ -21,6 +21,11 @@ func loadParallel(b *testing.B, url string, body func() string, want int) (float
 // LoadParallel is loadParallel spread over urls: each client posts to its own one of them, in
 // turn (client i to urls[i mod len(urls)]).
 func LoadParallel(b *testing.B, urls []string, body func() string, want int) (float64, time.Duration) {
+	return LoadParallelMethod(b, http.MethodPost, urls, body, want)
+}
+
+// LoadParallelMethod is LoadParallel with another method (GET sends no body; body may be nil).
+func LoadParallelMethod(b *testing.B, method string, urls []string, body func() string, want int) (float64, time.Duration) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -31,8 +36,14 @@ func LoadParallel(b *testing.B, urls []string, body func() string, want int) (fl
 		var mine []time.Duration
 		url := urls[int(next.Add(1)-1)%len(urls)]
 		for pb.Next() {
+			var rd io.Reader
+			if body != nil {
+				rd = strings.NewReader(body())
+			}
+			req, _ := http.NewRequest(method, url, rd)
+			req.Header.Set("Content-Type", "application/json")
 			t0 := time.Now()
-			resp, err := client.Post(url, "application/json", strings.NewReader(body()))
+			resp, err := client.Do(req)
 			if err != nil {
 				b.Error(err)
 				return

@@ -34,7 +34,7 @@ func (m *memStore) MarkScenarioFilesLoaded(context.Context) error { return nil }
 
 func anyCode(_, code string) bool { return code == "provider_unavailable" || code == "INTERNAL" }
 
-func mustDecode(t *testing.T, s string) Rule {
+func mustDecode(t testing.TB, s string) Rule {
 	t.Helper()
 	r, err := scenariofile.Decode([]byte(s), anyCode)
 	if err != nil {
@@ -126,7 +126,7 @@ func TestClockWindowAndCountersSurviveReopen(t *testing.T) {
 	s.Create(context.Background(), mustDecode(t, `{"id":"w","when":{"from":"2026-12-01T10:00:00Z","until":"2026-12-01T11:00:00Z","nth":2},"effect":{"latency_ms":1}}`), "api")
 	at := func(hm string) Call {
 		now, _ := time.Parse(time.RFC3339, "2026-12-01T"+hm+":00Z")
-		return Call{Method: "GET", Path: "/", Header: http.Header{}, Now: now}
+		return Call{Method: "GET", Path: "/", Header: http.Header{}, Now: func() time.Time { return now }}
 	}
 	if _, ok := s.Decide(context.Background(), at("09:59")); ok {
 		t.Error("fired before from")
@@ -150,6 +150,35 @@ func TestLatencyStaysInItsDistribution(t *testing.T) {
 			if ms := d.Delay().Milliseconds(); ms < 20 || ms > 40 {
 				t.Fatalf("%s: delay %d ms", eff, ms)
 			}
+		}
+	}
+}
+
+// BenchmarkDecide is the cost the rules add to a request none of them names: 100 rules of the
+// kinds BenchmarkScenarioRulesThatDoNotMatch (mock) installs, asked about a discovery call.
+func BenchmarkDecide(b *testing.B) {
+	s, _ := Open(context.Background(), &memStore{})
+	for i := range 100 {
+		var match string
+		switch i % 5 {
+		case 0:
+			match = `{"protocol": "bsp", "operation": "bsp.command"}`
+		case 1:
+			match = `{"operation": "osp.rotate"}`
+		case 2:
+			match = fmt.Sprintf(`{"provider": "nobody-%d"}`, i)
+		case 3:
+			match = fmt.Sprintf(`{"path": "/osp/v1/never-%d/**", "header": {"x-tenant": "t-*"}}`, i)
+		case 4:
+			match = fmt.Sprintf(`{"operation": "osp.provision", "offering_id": "acmedb/other-%d"}`, i)
+		}
+		s.Create(context.Background(), mustDecode(b, `{"match": `+match+`, "effect": {"latency_ms": 1}}`), "api")
+	}
+	call := Call{Protocol: "osp", Provider: "acmedb", Operation: "osp.discover", Method: "GET", Path: "/.well-known/osp.json", Header: http.Header{"Accept": {"*/*"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := s.Decide(context.Background(), call); ok {
+			b.Fatal("a rule fired")
 		}
 	}
 }

@@ -47,7 +47,9 @@ type Call struct {
 	Protocol, Provider, Operation, Method, Path string
 	Header                                      http.Header
 	Body                                        []byte
-	Now                                         time.Time // the workspace clock
+	// Now reads the workspace clock; it is called only for rules with a time window (the clock
+	// takes a lock every request already takes once).
+	Now func() time.Time
 }
 
 // Decision is a rule firing on a call.
@@ -95,7 +97,9 @@ var (
 // load, and a rule that does not match costs a few string comparisons.
 type Set struct {
 	store Store
-	mu    sync.Mutex
+	// mu guards rules and the counters in them. A call no rule names (nearly every call) is
+	// told so under the read lock, so concurrent requests never wait for each other.
+	mu    sync.RWMutex
 	rules []*compiled
 	count atomic.Int32
 	seq   int
@@ -103,7 +107,10 @@ type Set struct {
 
 type compiled struct {
 	Rule
-	path   *regexp.Regexp
+	// pathPrefix is the literal start of the path glob: most calls are told apart by it
+	// without running the pattern.
+	pathPrefix string
+	path       *regexp.Regexp
 	header map[string]*regexp.Regexp // canonical name → value pattern
 	body   map[string]string         // pointer → compact JSON of the wanted value
 	from   time.Time
@@ -133,6 +140,10 @@ func compile(r Rule) *compiled {
 	c := &compiled{Rule: r}
 	if r.Match.Path != "" {
 		c.path = glob(r.Match.Path, "[^/]*")
+		c.pathPrefix = r.Match.Path
+		if i := strings.IndexAny(r.Match.Path, "*?"); i >= 0 {
+			c.pathPrefix = r.Match.Path[:i]
+		}
 	}
 	for name, v := range r.Match.Header {
 		if c.header == nil {
@@ -187,18 +198,40 @@ func glob(g, star string) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
-// matches reports whether the call is one the rule names, at the call's time.
-func (c *compiled) matches(call Call, body func() *jsondoc.Document) bool {
-	m := c.Match
+// lazyBody parses a call's body once, for the rules that look into it.
+type lazyBody struct {
+	raw    []byte
+	tried  bool
+	parsed *jsondoc.Document
+}
+
+func (l *lazyBody) doc() *jsondoc.Document {
+	if !l.tried {
+		l.tried = true
+		if doc, err := jsondoc.Parse(l.raw); err == nil {
+			l.parsed = doc
+		}
+	}
+	return l.parsed
+}
+
+// matches reports whether the call is one the rule names, at the call's time. The cheap
+// comparisons come first: on a call no rule names, most rules stop at the first.
+func (c *compiled) matches(call *Call, body *lazyBody) bool {
+	m := &c.Match
 	switch {
 	case m.Protocol != "" && m.Protocol != call.Protocol,
-		m.Provider != "" && m.Provider != call.Provider,
 		m.Operation != "" && m.Operation != call.Operation,
+		m.Provider != "" && m.Provider != call.Provider,
 		m.Method != "" && m.Method != call.Method,
-		c.path != nil && !c.path.MatchString(call.Path),
-		!c.from.IsZero() && call.Now.Before(c.from),
-		!c.until.IsZero() && !call.Now.Before(c.until):
+		c.path != nil && (!strings.HasPrefix(call.Path, c.pathPrefix) || !c.path.MatchString(call.Path)):
 		return false
+	}
+	if !c.from.IsZero() || !c.until.IsZero() {
+		now := call.Now()
+		if !c.from.IsZero() && now.Before(c.from) || !c.until.IsZero() && !now.Before(c.until) {
+			return false
+		}
 	}
 	for name, re := range c.header {
 		if !re.MatchString(call.Header.Get(name)) {
@@ -206,7 +239,7 @@ func (c *compiled) matches(call Call, body func() *jsondoc.Document) bool {
 		}
 	}
 	if len(c.body) > 0 {
-		doc := body()
+		doc := body.doc()
 		if doc == nil {
 			return false
 		}
@@ -244,23 +277,25 @@ func (s *Set) Decide(ctx context.Context, call Call) (Decision, bool) {
 	if s == nil || s.count.Load() == 0 {
 		return Decision{}, false
 	}
-	var parsed *jsondoc.Document
-	tried := false
-	body := func() *jsondoc.Document {
-		if !tried {
-			tried = true
-			if doc, err := jsondoc.Parse(call.Body); err == nil {
-				parsed = doc
-			}
+	body := lazyBody{raw: call.Body}
+	s.mu.RLock()
+	named := false
+	for _, c := range s.rules {
+		if c.Enabled && c.matches(&call, &body) {
+			named = true
+			break
 		}
-		return parsed
+	}
+	s.mu.RUnlock()
+	if !named {
+		return Decision{}, false
 	}
 	s.mu.Lock()
 	var d Decision
 	fired := false
 	var counts []storage.ScenarioRule
 	for _, c := range s.rules {
-		if !c.Enabled || !c.matches(call, body) {
+		if !c.Enabled || !c.matches(&call, &body) {
 			continue
 		}
 		c.Matched++
