@@ -111,10 +111,10 @@ type compiled struct {
 	// without running the pattern.
 	pathPrefix string
 	path       *regexp.Regexp
-	header map[string]*regexp.Regexp // canonical name → value pattern
-	body   map[string]string         // pointer → compact JSON of the wanted value
-	from   time.Time
-	until  time.Time
+	header     map[string]*regexp.Regexp // canonical name → value pattern
+	body       map[string]string         // pointer → compact JSON of the wanted value
+	from       time.Time
+	until      time.Time
 }
 
 // Open reads a namespace's rules from its store.
