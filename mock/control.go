@@ -193,31 +193,31 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, d time.Duration) error {
 		}
 	}
 	s.clockCtl.Advance(d - moved)
-	err := errors.Join(s.saveClock(ctx), s.Tick(ctx))
+	err := errors.Join(saveClock(ctx, s.clockCtl, s.db), s.Tick(ctx))
 	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
 	return err
 }
 
 // saveClock stores the clock with the state (spec/control.md §5): a restart keeps it, so time
 // never goes backwards for what is stored.
-func (s *Sandbox) saveClock(ctx context.Context) error {
-	if s.clockCtl == nil {
+func saveClock(ctx context.Context, clock *WorkspaceClock, db *storage.DB) error {
+	if clock == nil {
 		return nil
 	}
-	offset, frozen := s.clockCtl.State()
-	return s.db.SaveClock(ctx, storage.ClockState{Offset: offset, FrozenAt: frozen})
+	offset, frozen := clock.State()
+	return db.SaveClock(ctx, storage.ClockState{Offset: offset, FrozenAt: frozen})
 }
 
 // loadClock sets the clock from the state (after a start, an import or a reset).
-func (s *Sandbox) loadClock(ctx context.Context) error {
-	if s.clockCtl == nil {
+func loadClock(ctx context.Context, clock *WorkspaceClock, db *storage.DB) error {
+	if clock == nil {
 		return nil
 	}
-	c, err := s.db.LoadClock(ctx)
+	c, err := db.LoadClock(ctx)
 	if err != nil {
 		return err
 	}
-	s.clockCtl.Restore(c.Offset, c.FrozenAt)
+	clock.Restore(c.Offset, c.FrozenAt)
 	return nil
 }
 
@@ -236,7 +236,7 @@ func (s *Sandbox) SetClock(op string) error {
 	default:
 		return errors.New("unknown clock operation " + op)
 	}
-	err := s.saveClock(context.Background())
+	err := saveClock(context.Background(), s.clockCtl, s.db)
 	s.db.Feed.Publish(storage.Change{Table: "clock", Kind: "update"})
 	return err
 }

@@ -130,7 +130,7 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		s.bsp.Start(seq)
 	}
 	// The clock is state: it carries on from where the last run left it.
-	if err := s.loadClock(ctx); err != nil {
+	if err := loadClock(ctx, s.clockCtl, s.db); err != nil {
 		s.requests.Close()
 		return nil, err
 	}

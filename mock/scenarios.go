@@ -30,6 +30,13 @@ type scenarios struct{ s *Sandbox }
 // knownCode reports whether code is an error code of protocol ("" or ospbox: of any protocol).
 func knownCode(protocol, code string) bool { return manifests.KnownErrorCode(protocol, code) }
 
+// Scenarios are this sandbox's scenario rules, for the UI.
+func (s *Sandbox) Scenarios() *scenario.Set { return s.scenarioRules }
+
+// OperationOf names a request's operation for match.operation; path is the request's path within
+// its provider (without /providers/<slug>) or surface.
+func OperationOf(protocol, method, path string) string { return operationOf(protocol, method, path) }
+
 // operationOf names a request's operation for match.operation.
 func operationOf(protocol, method, path string) string {
 	switch protocol {

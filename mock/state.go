@@ -73,10 +73,10 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 	}
 	if realTime && s.clockCtl != nil {
 		s.clockCtl.Reset()
-		if err := s.saveClock(ctx); err != nil {
+		if err := saveClock(ctx, s.clockCtl, s.db); err != nil {
 			return err
 		}
-	} else if err := s.loadClock(ctx); err != nil {
+	} else if err := loadClock(ctx, s.clockCtl, s.db); err != nil {
 		return err
 	}
 	s.oap.Reload() // the OAP simulation's state came with the replaced state
