@@ -438,3 +438,12 @@ func quotaText(q osp.QuotaUse) string {
 	}
 	return "live resources of " + q.Scope
 }
+
+// statusText is a logged status; 0 is a request that got no answer (a scenario rule's reset or
+// hang, or a client that left during a delay).
+func statusText(status int) string {
+	if status == 0 {
+		return "no answer"
+	}
+	return strconv.Itoa(status)
+}

@@ -96,6 +96,9 @@ func (sc scenarios) apply(w http.ResponseWriter, rec *recorder, r *http.Request,
 	e := d.Effect
 	switch e.Kind() {
 	case "error":
+		if rec.Header().Get("X-Request-Id") == "" {
+			rec.Header().Set("X-Request-Id", kernel.NewID("req_", sc.s.clock.Now())) // the journal and the agent's logs can name it
+		}
 		writeScenarioError(rec, protocol, e, d.RuleID)
 		return true
 	case "latency":
@@ -190,7 +193,7 @@ func (sc scenarios) network(w http.ResponseWriter, rec *recorder, r *http.Reques
 		return
 	}
 	// The rest send (part of) the normal answer: make it first, off the wire.
-	buf := &bufferedResponse{header: http.Header{}}
+	buf := &memoryResponse{header: http.Header{}}
 	inner := &recorder{ResponseWriter: buf}
 	serve(inner, r)
 	if inner.status == 0 {
@@ -247,26 +250,6 @@ func hijack(w http.ResponseWriter) net.Conn {
 		brw.Flush()
 	}
 	return conn
-}
-
-// bufferedResponse is a response made in memory, to be sent (in part) later.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-func (b *bufferedResponse) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
 }
 
 // failDelivery asks the rules about a webhook delivery due to the agent (operation

@@ -9,6 +9,8 @@ import { linter, lintGutter, forceLinting } from "@codemirror/lint";
 
 const pane = document.getElementById("editor-pane");
 if (pane) start(pane);
+const ruleEditor = document.getElementById("rule-editor");
+if (ruleEditor) startRuleEditor(ruleEditor);
 
 function csrf() {
   return document.querySelector('meta[name="csrf-token"]').content;
@@ -200,4 +202,46 @@ function start(pane) {
       }
     }
   });
+}
+
+// The Scenarios page's rule editor: the textarea the form posts becomes CodeMirror, linted live by
+// the server's rule decoder (the API's own), problems listed with their line and column.
+function startRuleEditor(el) {
+  const textarea = document.getElementById("rule-text");
+  const problems = document.getElementById("rule-problems");
+  const lint = linter(
+    async (view) => {
+      const text = view.state.doc.toString();
+      const { status: code, data } = await post("/ui/scenarios/check", { path: "", text });
+      if (code !== 200 || view.state.doc.toString() !== text) return [];
+      problems.replaceChildren(
+        ...(data.errors || []).map((d) => {
+          const li = document.createElement("li");
+          li.className = "problem error";
+          li.textContent = `${d.line}:${d.column} ${d.pointer ? d.pointer + ": " : ""}${d.message}`;
+          return li;
+        }),
+      );
+      return toDiagnostics(view.state.doc, data);
+    },
+    { delay: 250 },
+  );
+  const view = new EditorView({
+    parent: el,
+    state: EditorState.create({
+      doc: textarea.value,
+      extensions: [
+        basicSetup,
+        json(),
+        lintGutter(),
+        lint,
+        EditorView.updateListener.of((u) => {
+          if (u.docChanged) textarea.value = u.state.doc.toString();
+        }),
+      ],
+    }),
+  });
+  textarea.hidden = true;
+  el.dataset.ready = "true";
+  forceLinting(view);
 }

@@ -25,6 +25,8 @@ import (
 // The rule's parts, as scenariofile decodes them.
 type (
 	Rule    = scenariofile.Rule
+	Match   = scenariofile.Match
+	When    = scenariofile.When
 	Effect  = scenariofile.Effect
 	Problem = scenariofile.Problem
 )
