@@ -80,6 +80,9 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 		return err
 	}
 	s.oap.Reload() // the OAP simulation's state came with the replaced state
+	if err := s.scenarioRules.Reread(ctx); err != nil { // so did the scenario rules
+		return err
+	}
 	if err := s.osp.ResetTimers(ctx); err != nil {
 		return err
 	}

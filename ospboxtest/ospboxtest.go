@@ -162,3 +162,31 @@ func (s *Sandbox) WithT(t testing.TB) *Sandbox {
 	c.t = t
 	return &c
 }
+
+// Scenario adds a scenario rule (spec/control.md §4), given as JSON, and returns its id: from
+// then on the sandbox fails, delays or cuts the calls the rule names, and the agent under test
+// meets it with no help from the test. A rule ospbox refuses fails the test with the member at
+// fault. Reset removes the rules added here.
+func (s *Sandbox) Scenario(rule string) string {
+	s.t.Helper()
+	var body any
+	if err := json.Unmarshal([]byte(rule), &body); err != nil {
+		s.t.Fatalf("ospboxtest: the scenario rule is not JSON: %v", err)
+	}
+	st, out := s.call("POST", "/ospbox/v1/scenarios", body)
+	if st != http.StatusCreated {
+		s.t.Fatalf("ospboxtest: scenario rule refused (%d): %v", st, out["error"])
+	}
+	return fmt.Sprint(out["id"])
+}
+
+// Hits is how many calls scenario rule id has changed so far.
+func (s *Sandbox) Hits(id string) int {
+	s.t.Helper()
+	st, out := s.call("GET", "/ospbox/v1/scenarios/"+id, nil)
+	if st != http.StatusOK {
+		s.t.Fatalf("ospboxtest: scenario rule %s: %d %v", id, st, out["error"])
+	}
+	n, _ := out["hits"].(float64)
+	return int(n)
+}

@@ -3,6 +3,8 @@ package scenariofile
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"regexp"
 	"testing"
 )
 
@@ -67,4 +69,24 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestTheRecipesAreRules: every rule in docs/scenarios.md decodes, so the recipes a user copies
+// work as written.
+func TestTheRecipesAreRules(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scenarios.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(doc, -1)
+	if len(blocks) < 8 {
+		t.Fatalf("%d rules in docs/scenarios.md, want the recipes' 8 or more", len(blocks))
+	}
+	for _, b := range blocks {
+		if _, err := Decode(b[1], func(_, code string) bool {
+			return code == "provider_unavailable" || code == "capacity_exhausted"
+		}); err != nil {
+			t.Errorf("recipe %s: %v", b[1], err)
+		}
+	}
 }

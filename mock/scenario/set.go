@@ -122,20 +122,30 @@ type compiled struct {
 // Open reads a namespace's rules from its store.
 func Open(ctx context.Context, store Store) (*Set, error) {
 	s := &Set{store: store}
-	rows, err := store.ScenarioRules(ctx)
+	return s, s.Reread(ctx)
+}
+
+// Reread takes the rules from the store again, after the state under the set was replaced (a
+// reset or an import of the default namespace).
+func (s *Set) Reread(ctx context.Context) error {
+	rows, err := s.store.ScenarioRules(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	var rules []*compiled
 	for _, row := range rows {
 		var r Rule
 		if err := json.Unmarshal([]byte(row.Rule), &r); err != nil {
 			continue // a row ospbox wrote cannot be broken; an old one is dropped, not fatal
 		}
 		r.Matched, r.Hits = row.Matched, row.Hits
-		s.rules = append(s.rules, compile(r))
+		rules = append(rules, compile(r))
 	}
-	s.count.Store(int32(len(s.rules)))
-	return s, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = rules
+	s.count.Store(int32(len(rules)))
+	return nil
 }
 
 func compile(r Rule) *compiled {
