@@ -13,6 +13,7 @@ import (
 
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/osp"
+	"github.com/ospbox/ospbox/mock/scenario"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -308,21 +309,7 @@ func pathGlob(g string) (*regexp.Regexp, error) {
 	if !strings.HasPrefix(g, "/") {
 		return nil, fmt.Errorf("is a path glob starting with / (* within a segment, ** across)")
 	}
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(g); i++ {
-		switch {
-		case strings.HasPrefix(g[i:], "**"):
-			b.WriteString(".*")
-			i++
-		case g[i] == '*':
-			b.WriteString("[^/]*")
-		default:
-			b.WriteString(regexp.QuoteMeta(g[i : i+1]))
-		}
-	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
+	return scenario.Glob(g, true), nil
 }
 
 // journalEntry is a logged request as the journal shows it.

@@ -151,7 +151,7 @@ func (s *Set) Reread(ctx context.Context) error {
 func compile(r Rule) *compiled {
 	c := &compiled{Rule: r}
 	if r.Match.Path != "" {
-		c.path = glob(r.Match.Path, "[^/]*")
+		c.path = Glob(r.Match.Path, true)
 		c.pathPrefix = r.Match.Path
 		if i := strings.IndexAny(r.Match.Path, "*?"); i >= 0 {
 			c.pathPrefix = r.Match.Path[:i]
@@ -161,7 +161,7 @@ func compile(r Rule) *compiled {
 		if c.header == nil {
 			c.header = map[string]*regexp.Regexp{}
 		}
-		c.header[http.CanonicalHeaderKey(name)] = glob(v, ".*")
+		c.header[http.CanonicalHeaderKey(name)] = Glob(v, false)
 	}
 	body := map[string]any{}
 	for k, v := range r.Match.Body {
@@ -188,9 +188,14 @@ func compile(r Rule) *compiled {
 	return c
 }
 
-// glob turns a path or header glob into an anchored pattern: ** is anything, * is star, ? one
-// character.
-func glob(g, star string) *regexp.Regexp {
+// Glob turns a glob into an anchored pattern: ** is anything, ? one character, and * anything
+// within a path segment (inSegment) or anything at all. The request journal's path globs are
+// the same.
+func Glob(g string, inSegment bool) *regexp.Regexp {
+	star := ".*"
+	if inSegment {
+		star = "[^/]*"
+	}
 	var b strings.Builder
 	b.WriteString("^")
 	for i := 0; i < len(g); i++ {
