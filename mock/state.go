@@ -79,7 +79,7 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 	} else if err := loadClock(ctx, s.clockCtl, s.db); err != nil {
 		return err
 	}
-	s.oap.Reload() // the OAP simulation's state came with the replaced state
+	s.oap.Reload()                                      // the OAP simulation's state came with the replaced state
 	if err := s.scenarioRules.Reread(ctx); err != nil { // so did the scenario rules
 		return err
 	}
