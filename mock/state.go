@@ -79,8 +79,9 @@ func (s *Sandbox) replaceState(ctx context.Context, replace func(context.Context
 	} else if err := loadClock(ctx, s.clockCtl, s.db); err != nil {
 		return err
 	}
-	s.oap.Reload()                                      // the OAP simulation's state came with the replaced state
-	if err := s.scenarioRules.Reread(ctx); err != nil { // so did the scenario rules
+	// The OAP simulation's state and the scenario rules came with the replaced state.
+	s.oap.Reload()
+	if err := s.scenarioRules.Reread(ctx); err != nil {
 		return err
 	}
 	if err := s.osp.ResetTimers(ctx); err != nil {
