@@ -3,6 +3,8 @@ package frontend
 import (
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,5 +94,29 @@ func TestFailCallsLikeThis(t *testing.T) {
 	st, body := f.htmxPost(t, "/ui/scenarios/check", "application/json", strings.NewReader(`{"path": "", "text": "{\n  \"effect\": {\"latency_ms\": -1}\n}"}`))
 	if st != 200 || !strings.Contains(body, `"pointer":"/effect/latency_ms"`) || !strings.Contains(body, `"line":2`) {
 		t.Errorf("check: %d %s", st, body)
+	}
+}
+
+// TestABrokenScenarioFileShowsOnTheManifestsPage: the file is listed with its error, the editor
+// checks it, and its last good rule stays loaded.
+func TestABrokenScenarioFileShowsOnTheManifestsPage(t *testing.T) {
+	f := newFixture(t)
+	dir := f.sb.Workspace().Dir
+	os.MkdirAll(filepath.Join(dir, "scenarios"), 0o755)
+	file := filepath.Join(dir, "scenarios", "down.json")
+	os.WriteFile(file, []byte(`{"rules": [{"id": "down", "match": {"operation": "osp.health"}, "effect": {"error": "provider_unavailable"}}]}`), 0o644)
+	f.sb.ReloadPaths(t.Context(), []string{"scenarios/down.json"})
+	os.WriteFile(file, []byte(`{"rules": [{"id": "down", "match": {"operation": "osp.helth"}, "effect": {"error": "provider_unavailable"}}]}`), 0o644)
+	f.sb.ReloadPaths(t.Context(), []string{"scenarios/down.json"})
+	_, page := f.get(t, "/ui/manifests", authed())
+	if !strings.Contains(page, "scenarios/down.json") {
+		t.Fatalf("the Manifests page does not list the scenario file")
+	}
+	_, file1 := f.get(t, "/ui/manifests/file?path=scenarios/down.json", authed())
+	if !strings.Contains(file1, "osp.helth") || !strings.Contains(file1, "scenario_rule") {
+		t.Errorf("the file's page lacks its text or its finding: %s", cutOut(file1, `<main`, `</main>`))
+	}
+	if rules := f.sb.Scenarios().List(); len(rules) != 1 || rules[0].Match.Operation != "osp.health" {
+		t.Errorf("the last good rule is not loaded: %+v", rules)
 	}
 }
