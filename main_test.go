@@ -259,9 +259,26 @@ func TestEphemeralServeForTestHarnesses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ready.Workspace, "ospbox.json")); err != nil {
 		t.Errorf("the copy lacks the workspace's files: %v", err)
 	}
+	// A scenario rule holds a request open forever; SIGTERM must not wait on it (nor on the
+	// 10 s shutdown deadline, which would exit non-zero).
+	rule, _ := http.Post(ready.BaseURL+"/ospbox/v1/scenarios", "application/json", strings.NewReader(`{"match": {"operation": "ospbox.control"}, "effect": {"network": "hang"}}`))
+	rule.Body.Close()
+	hung := make(chan error, 1)
+	go func() {
+		_, err := (&http.Client{Timeout: time.Minute}).Get(ready.BaseURL + "/ospbox/v1/clock")
+		hung <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("SIGTERM: %v, want exit 0", err)
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("SIGTERM took %v with a hanging request open", took)
+	}
+	if err := <-hung; err == nil {
+		t.Errorf("the hanging request got an answer")
 	}
 	if _, err := os.Stat(ready.Workspace); !os.IsNotExist(err) {
 		t.Errorf("the ephemeral workspace %s is still there: %v", ready.Workspace, err)

@@ -142,6 +142,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	a.server.RegisterOnShutdown(a.UI.Close)
+	a.server.RegisterOnShutdown(a.Sandbox.Drain) // agents' event streams and scenario hangs end too
 	go func() { a.served <- a.server.Serve(a.listener) }()
 	log.Info("sandbox host listening", "url", a.URL, "workspace", ws.Dir)
 	return a, nil

@@ -38,6 +38,7 @@ type Sandbox struct {
 	requests *requestLog
 	clockCtl *WorkspaceClock // nil when the clock cannot be moved (a test's fixed clock)
 	stop     chan struct{}
+	stopOnce sync.Once
 	ticking  sync.WaitGroup
 	// osp is the OSP simulation of every provider of the workspace.
 	osp *osp.Engine
@@ -196,14 +197,18 @@ func (s *Sandbox) stopped() bool { return kernel.Closed(s.stop) }
 // Close writes the queued request log entries and stops background work. Call it after the HTTP
 // server has drained and before the database closes.
 func (s *Sandbox) Close() {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
+	s.Drain()
 	s.ticking.Wait()
 	s.namespaces.closeAll()
 	s.requests.Close()
+}
+
+// Drain ends what holds a request open for long — event streams, a scenario rule's hang or
+// delay — in this sandbox and its namespaces, so a server shutdown does not wait on them.
+// Requests in flight finish; the timers stop. Close drains first.
+func (s *Sandbox) Drain() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.namespaces.each(func(ns *Sandbox) { ns.Drain() })
 }
 
 // Snapshot returns what is being served now.
