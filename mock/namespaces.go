@@ -384,7 +384,8 @@ func (n *Namespaces) each(fn func(*Sandbox)) {
 	}
 }
 
-// sweep closes namespaces idle for namespaceIdle and deletes those whose TTL has passed.
+// sweep closes namespaces idle for namespaceIdle (and without delayed BSP events still to come)
+// and deletes those whose TTL has passed.
 func (n *Namespaces) sweep() {
 	now := n.now()
 	n.mu.Lock()
@@ -395,7 +396,7 @@ func (n *Namespaces) sweep() {
 		}
 	}
 	for id, o := range n.open {
-		if time.Since(o.lastUsed) > namespaceIdle && o.use.TryLock() {
+		if time.Since(o.lastUsed) > namespaceIdle && o.sb.bsp.Delayed() == 0 && o.use.TryLock() {
 			o.use.Unlock()
 			n.closeLocked(id)
 		}

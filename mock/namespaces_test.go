@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ospbox/ospbox/manifests"
 )
 
 // TestNamespacesAreIsolated: two namespaces provision, reuse nonces and idempotency keys and
@@ -268,5 +271,50 @@ func TestNamespacesUnderConcurrentResets(t *testing.T) {
 	}
 	if c, _ := f.db.Counts(context.Background()); c.Resources != 0 {
 		t.Errorf("the default namespace got %d resources", c.Resources)
+	}
+}
+
+// TestAnIdleNamespaceKeepsItsDelayedEvents: a command whose x-ospbox.emit delays an event keeps
+// its namespace open until the event is published, so idling does not lose it.
+func TestAnIdleNamespaceKeepsItsDelayedEvents(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := manifests.SeedIfEmpty(dir); err != nil {
+		t.Fatal(err)
+	}
+	cmdFile := filepath.Join(dir, "bsp", "commands", "place-order", "1.0.json")
+	b, _ := os.ReadFile(cmdFile)
+	os.WriteFile(cmdFile, []byte(strings.Replace(string(b), `{"emit": [{"type": "OrderPlaced", "data": {"itemCount": 1}}]}`,
+		`{"emit": [{"type": "OrderPlaced", "data": {"itemCount": 1}, "delay_ms": 400}]}`, 1)), 0o644)
+	f := newFixtureIn(t, dir)
+	agent{T: t, Base: f.srv.URL + "/ospbox/v1/namespaces"}.Call("POST", "", "", map[string]any{"id": "slow", "from": "seed"})
+	token := f.sb.Snapshot().Config.BSP.Credentials[0].Token
+	cmd := map[string]any{"specversion": "1.0", "id": "c-1", "source": "agent://t", "type": "PlaceOrder", "datacontenttype": "application/json",
+		"dataschema": "https://agents.shop.example/commands/place-order/1.0", "time": "2026-04-10T09:20:00Z",
+		"data": map[string]any{"orderId": "o", "items": []any{map[string]any{"sku": "s", "quantity": 1}}}}
+	if st, _, body := (agent{T: t, Base: f.srv.URL + "/ns/slow/bsp/io.bsp.agents"}).Call("POST", "/commands", "", cmd, "X-Api-Key", token); st != 201 {
+		t.Fatalf("command: %d %v", st, body)
+	}
+	idle := func() bool {
+		f.sb.namespaces.mu.Lock()
+		if o := f.sb.namespaces.open["slow"]; o != nil {
+			o.lastUsed = time.Now().Add(-time.Hour)
+		}
+		f.sb.namespaces.mu.Unlock()
+		f.sb.namespaces.sweep()
+		f.sb.namespaces.mu.Lock()
+		defer f.sb.namespaces.mu.Unlock()
+		_, open := f.sb.namespaces.open["slow"]
+		return !open
+	}
+	if idle() {
+		t.Fatal("the namespace was closed with a delayed event still to come")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !idle() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, _, evs := agent{T: t, Base: f.srv.URL + "/ns/slow/bsp/io.bsp.agents"}.Call("GET", "/events?type=OrderPlaced", "", nil, "X-Api-Key", token)
+	if list, _ := evs["events"].([]any); len(list) != 1 {
+		t.Errorf("after idling: %v, want the delayed OrderPlaced", evs)
 	}
 }

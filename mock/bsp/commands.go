@@ -443,7 +443,9 @@ func (s *Engine) processBSPCommand(ctx context.Context, tx *storage.Tx, loc bspL
 		}
 		o := o
 		tx.AfterCommit(func() {
+			s.delayed.Add(1)
 			time.AfterFunc(o.delay, func() {
+				defer s.delayed.Add(-1)
 				err := s.db.Update(context.Background(), func(tx *storage.Tx) error {
 					_, err := s.publishBSPEvent(context.Background(), tx, loc, o.typ, o.data, cmd.ID)
 					return err

@@ -10,6 +10,7 @@ package bsp
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/kernel"
@@ -25,7 +26,13 @@ type Engine struct {
 	view   func() View
 	stop   <-chan struct{}
 	bspHub bspHub
+	// delayed counts the events of x-ospbox.emit with a delay that are still to be published.
+	delayed atomic.Int64
 }
+
+// Delayed is how many delayed events are still to come; a namespace with any is not closed
+// for being idle, or they would be lost with its state handle.
+func (s *Engine) Delayed() int64 { return s.delayed.Load() }
 
 // View is what the engine reads of the host's served snapshot: the BSP manifest being served
 // and the workspace settings in force. Both point into an immutable snapshot.
