@@ -41,6 +41,7 @@ type Report struct {
 	CapBlocked     bool     // a provision got 403 budget_exceeded from the spending cap
 	OldTokenDenied bool     // the rotated-away token got 401 credentials_rotated
 	Decrypted      bool     // the encrypted bundle opened with the agent's key
+	OutageRetried  bool     // a scenario rule's 503 was retried through
 }
 
 type agent struct {
@@ -331,9 +332,31 @@ func (a *agent) script(ctx context.Context) error {
 		return err
 	}
 
-	// Clean up one resource.
-	if _, err := a.expect(ctx, "DELETE", sky+"/resources/"+str(site, "resource_id"), "", nil, 200, 202); err != nil {
+	// An outage on purpose: a scenario rule makes skyhost answer the next deprovision with 503,
+	// as a provider that is down would; the agent honours Retry-After and tries again. (A run in
+	// the default namespace, which is not made fresh, may find the rule of an earlier run.)
+	if _, err := a.expect(ctx, "DELETE", "/ospbox/v1/scenarios/demo-outage", "", nil, 200, 404); err != nil {
 		return err
 	}
-	return a.step(ctx, "deprovisioned %s; the demo is done — see Resources, Requests, Events and Spend", str(site, "resource_id"))
+	if _, err := a.expect(ctx, "POST", "/ospbox/v1/scenarios", "", map[string]any{"id": "demo-outage", "name": "skyhost down for one call",
+		"match": map[string]any{"provider": "skyhost", "operation": "osp.deprovision"}, "when": map[string]any{"times": 1},
+		"effect": map[string]any{"error": "provider_unavailable", "retry_after_seconds": 1}}, 201); err != nil {
+		return err
+	}
+	siteURL := sky + "/resources/" + str(site, "resource_id")
+	st, body, err = a.call(ctx, "DELETE", siteURL, "", nil)
+	if err != nil {
+		return err
+	}
+	if st != http.StatusServiceUnavailable || errorCode(body) != "provider_unavailable" {
+		return fmt.Errorf("expected the scenario rule's outage (503 provider_unavailable), got %d %s", st, describe(body))
+	}
+	if err := a.step(ctx, "skyhost is down (503 provider_unavailable, Retry-After 1 s): scenario rule demo-outage, on the Scenarios page"); err != nil {
+		return err
+	}
+	if _, err := a.expect(ctx, "DELETE", siteURL, "", nil, 200, 202); err != nil {
+		return err
+	}
+	a.report.OutageRetried = true
+	return a.step(ctx, "retried: deprovisioned %s; the demo is done — see Resources, Requests, Scenarios, Events and Spend", str(site, "resource_id"))
 }
