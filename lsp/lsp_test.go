@@ -481,3 +481,19 @@ func TestScenarioFilesInTheEditor(t *testing.T) {
 		t.Errorf("operation completion: %s", comp.Result)
 	}
 }
+
+// TestHoverOnABSPManifest: the BSP/BEST schema describes its members too.
+func TestHoverOnABSPManifest(t *testing.T) {
+	dir, _, _ := workspace(t)
+	path := filepath.Join(dir, "bsp", "manifest.json")
+	text, _ := os.ReadFile(path)
+	c := startSession(t)
+	uri := pathURI(path)
+	c.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "json", "version": 1, "text": string(text)}})
+	c.diagnosticsFor(uri)
+	at := newText(text).position(strings.Index(string(text), `"capabilities"`) + 2)
+	h := c.call("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri}, "position": at})
+	if !strings.Contains(string(h.Result), "capabilities") || !strings.Contains(string(h.Result), "active, partial or planned") {
+		t.Errorf("hover on capabilities: %s", h.Result)
+	}
+}

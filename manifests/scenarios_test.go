@@ -66,3 +66,17 @@ func TestScenarioSchemaNamesTheOperations(t *testing.T) {
 		t.Errorf("schema operations %v\ndecoder operations %v", s.Defs.Match.Properties.Operation.Enum, scenariofile.Operations)
 	}
 }
+
+// TestSurfaceReportsSayTheirVersion: a BSP report names its generation and declared version,
+// and an OAP report its version (they were lost when the report was finished).
+func TestSurfaceReportsSayTheirVersion(t *testing.T) {
+	bsp, _ := samples.ReadFile("samples/bsp/manifest.json")
+	rep := ValidateData("bsp/manifest.json", "", bsp)
+	if rep.Generation == nil || *rep.Generation != "0.8" || rep.DeclaredVersion == "" || SchemaOf(rep) != "bsp/0.8.json" {
+		t.Errorf("BSP report: generation %v, declared %q", rep.Generation, rep.DeclaredVersion)
+	}
+	oap, _ := samples.ReadFile("samples/oap/manifest.json")
+	if rep := ValidateData("oap/manifest.json", "", oap); rep.DeclaredVersion != "2025-07-01" {
+		t.Errorf("OAP report: declared %q", rep.DeclaredVersion)
+	}
+}

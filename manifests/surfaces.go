@@ -152,8 +152,8 @@ func parseBSP(file string, data []byte, cat *Catalog) Surface {
 		}
 	}
 	gen := s.Generation
-	s.Report.Generation = &gen
-	s.Report.DeclaredVersion = s.Version
+	r.rep.Generation = &gen // the report finish builds carries them
+	r.rep.DeclaredVersion = s.Version
 	r.checkSchema("bsp/"+gen+".json", root)
 	r.bspRules(&s, body, cat)
 	s.fill(body)
@@ -174,7 +174,7 @@ func ParseOAP(file string, data []byte) Surface {
 	}
 	s.RootKey = "oap"
 	s.Version = body.Str("version")
-	s.Report.DeclaredVersion = s.Version
+	r.rep.DeclaredVersion = s.Version
 	later := r.laterRevision(body)
 	r.checkSchema("oap/2025-07-01.json", root)
 	r.dropFindings(later, "unknown_member", "enum")
