@@ -265,7 +265,17 @@ func (sc scenarios) failDelivery(ctx context.Context, d storage.Delivery) bool {
 	if u, err := url.Parse(d.URL); err == nil {
 		path = u.Path
 	}
-	dec, ok := sc.s.scenarioRules.Decide(ctx, scenario.Call{Protocol: protocol, Operation: protocol + ".webhook_delivery",
+	provider := ""
+	if protocol == "osp" {
+		// The delivery names its resource; match.provider names the resource's provider.
+		for _, p := range sc.s.Snapshot().Providers {
+			if _, err := sc.s.db.Resource(ctx, p.Slug, d.ResourceID); err == nil {
+				provider = p.Slug
+				break
+			}
+		}
+	}
+	dec, ok := sc.s.scenarioRules.Decide(ctx, scenario.Call{Protocol: protocol, Provider: provider, Operation: protocol + ".webhook_delivery",
 		Method: http.MethodPost, Path: path, Header: http.Header{}, Body: d.Body, Now: sc.s.clock.Now})
 	if !ok || dec.Effect.Kind() != "webhook" {
 		return false

@@ -296,7 +296,8 @@ func TestScenarioWebhookDeliveriesFailThenRetry(t *testing.T) {
 		return nil
 	}
 
-	rule(t, f.srv.URL, map[string]any{"id": "flaky-hook", "match": map[string]any{"operation": "osp.webhook_delivery"},
+	rule(t, f.srv.URL, map[string]any{"match": map[string]any{"operation": "osp.webhook_delivery", "provider": "skyhost"}, "effect": map[string]any{"webhook": "drop"}}) // another provider's: never fires
+	rule(t, f.srv.URL, map[string]any{"id": "flaky-hook", "match": map[string]any{"operation": "osp.webhook_delivery", "provider": "acmedb"},
 		"when": map[string]any{"first": 1}, "effect": map[string]any{"webhook": "fail", "status": 503}})
 	id := hooked()
 	a.Call("POST", "/resources/"+id+"/credentials", "", map[string]any{})
