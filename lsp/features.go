@@ -2,6 +2,8 @@ package lsp
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -323,7 +325,7 @@ func (s *session) renameMember(d *document, doc *jsondoc.Document, f manifests.D
 }
 
 // sign signs the buffer's manifest with the provider's workspace key, as `ospbox sign` does, when
-// the signature is its only problem.
+// the signature is its only problem and the key exists.
 func (s *session) sign(d *document) (string, []protocol.TextEdit) {
 	parts := strings.Split(d.rel, "/")
 	doc, err := jsondoc.Parse(d.text.src) // its own tree: signing changes it
@@ -334,6 +336,11 @@ func (s *session) sign(d *document) (string, []protocol.TextEdit) {
 		if e.Rule != "signature_invalid" && e.Rule != "signature_incomplete" {
 			return "", nil
 		}
+	}
+	// Only an existing key: listing actions must not write one (ospbox serve or ospbox sign
+	// makes it).
+	if _, err := os.Stat(filepath.Join(d.ws.KeysDir(), parts[1]+".jwk")); err != nil {
+		return "", nil
 	}
 	key, err := d.ws.ProviderKey(parts[1])
 	if err != nil {

@@ -267,6 +267,15 @@ func apply(t *testing.T, src string, edits []protocol.TextEdit) string {
 	return src
 }
 
+func hasTitle(acts []protocol.CodeAction, prefix string) bool {
+	for _, a := range acts {
+		if strings.HasPrefix(a.Title, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 func codeActions(t *testing.T, c *client, uri string, r protocol.Range) []protocol.CodeAction {
 	t.Helper()
 	res := c.call("textDocument/codeAction", map[string]any{"textDocument": map[string]any{"uri": uri}, "range": r, "context": map[string]any{"diagnostics": []any{}}})
@@ -331,10 +340,21 @@ func TestCodeActionsFixWhatTheyName(t *testing.T) {
 		t.Errorf("added member: %s", added[:200])
 	}
 
-	// Signing: the sample is unsigned; the action signs with the workspace key.
+	// Signing: the sample is unsigned; the action signs with the workspace key, once there is
+	// one (asking for actions never writes a key).
 	c.notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": uri, "version": 2},
 		"contentChanges": []any{map[string]any{"text": good}}})
 	c.diagnosticsFor(uri)
+	line1 := protocol.Range{Start: protocol.Position{Line: 1}, End: protocol.Position{Line: 1}}
+	if acts := codeActions(t, c, uri, line1); hasTitle(acts, "Sign") {
+		t.Errorf("a sign action without a key: %+v", acts)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".ospbox", "keys", "acmedb.jwk")); err == nil {
+		t.Fatal("listing code actions wrote a key")
+	}
+	if _, err := ws.ProviderKey("acmedb"); err != nil { // what ospbox serve or ospbox sign does
+		t.Fatal(err)
+	}
 	var sign *protocol.CodeAction
 	acts = codeActions(t, c, uri, protocol.Range{Start: protocol.Position{Line: 1}, End: protocol.Position{Line: 1}})
 	for i, a := range acts {
