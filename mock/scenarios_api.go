@@ -34,6 +34,10 @@ func (sc scenarios) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		created, err := set.Create(r.Context(), rule, "api")
+		if errors.Is(err, scenario.ErrTooMany) {
+			osp.WriteError(w, &osp.Error{Status: http.StatusTooManyRequests, Code: "quota_exceeded", Message: err.Error() + "; delete some first"})
+			return
+		}
 		if errors.Is(err, scenario.ErrExists) {
 			osp.WriteError(w, &osp.Error{Status: http.StatusConflict, Code: "conflict", Message: "a scenario rule " + rule.ID + " exists; PUT /ospbox/v1/scenarios/" + rule.ID + " replaces it"})
 			return

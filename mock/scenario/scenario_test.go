@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -180,5 +181,17 @@ func BenchmarkDecide(b *testing.B) {
 		if _, ok := s.Decide(context.Background(), call); ok {
 			b.Fatal("a rule fired")
 		}
+	}
+}
+
+func TestANamespaceHoldsAtMostMaxRules(t *testing.T) {
+	s, _ := Open(context.Background(), &memStore{})
+	for i := range MaxRules {
+		if _, err := s.Create(context.Background(), mustDecode(t, `{"effect": {"latency_ms": 1}}`), "api"); err != nil {
+			t.Fatalf("rule %d: %v", i, err)
+		}
+	}
+	if _, err := s.Create(context.Background(), mustDecode(t, `{"effect": {"latency_ms": 1}}`), "api"); !errors.Is(err, ErrTooMany) {
+		t.Errorf("rule %d: %v, want ErrTooMany", MaxRules+1, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -93,7 +94,11 @@ func (d Decision) Delay() time.Duration {
 var (
 	ErrNotFound = errors.New("scenario: no such rule")
 	ErrExists   = errors.New("scenario: a rule with this id exists")
+	ErrTooMany  = fmt.Errorf("scenario: a namespace holds at most %d rules", MaxRules)
 )
+
+// MaxRules bounds a namespace's rules, so asking them stays a small cost on every request.
+const MaxRules = 1000
 
 // Set is one namespace's rules. Decide is on every request's path: with no rules it is one atomic
 // load, and a rule that does not match costs a few string comparisons.
@@ -376,6 +381,9 @@ func (s *Set) Create(ctx context.Context, r Rule, source string) (Rule, error) {
 		}
 	} else if s.index(r.ID) >= 0 {
 		return Rule{}, ErrExists
+	}
+	if len(s.rules) >= MaxRules {
+		return Rule{}, ErrTooMany
 	}
 	r.Source, r.Hits, r.Matched = source, 0, 0
 	return r, s.save(ctx, append(append([]*compiled{}, s.rules...), compile(r)))
