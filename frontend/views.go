@@ -303,6 +303,7 @@ func orDash(s string) string {
 
 // requestsView is the Requests page: the newest matching requests and the filter that chose them.
 type requestsView struct {
+	Now        time.Time // the workspace clock: rows of another day show their date
 	Requests   []storage.Request
 	Filter     storage.RequestFilter
 	Providers  []string
@@ -317,7 +318,7 @@ func (u *UI) requestsView(r *http.Request) (requestsView, error) {
 	f := storage.RequestFilter{Provider: q.Get("provider"), Method: q.Get("method"), Text: strings.TrimSpace(q.Get("q"))}
 	f.StatusClass, _ = strconv.Atoi(q.Get("status"))
 	reqs, err := u.DB.FilterRequests(r.Context(), f, requestsShown)
-	v := requestsView{Requests: reqs, Filter: f, SandboxURL: u.SandboxURL}
+	v := requestsView{Now: u.Sandbox.Clock().Now, Requests: reqs, Filter: f, SandboxURL: u.SandboxURL}
 	v.Providers = u.providerSlugs()
 	return v, err
 }
@@ -446,4 +447,18 @@ func statusText(status int) string {
 		return "no answer"
 	}
 	return strconv.Itoa(status)
+}
+
+// requestTime is a logged request's time for the table: the time of day when it is the
+// workspace clock's day, with the date when it is not (after the clock moved, rows of several
+// days sit side by side and the time alone would jump back).
+func requestTime(now, at time.Time) string {
+	now, at = now.Local(), at.Local()
+	switch {
+	case at.Year() != now.Year():
+		return at.Format("2006-01-02 15:04:05.000")
+	case at.YearDay() != now.YearDay():
+		return at.Format("Jan 2 15:04:05.000")
+	}
+	return at.Format("15:04:05.000")
 }
