@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,12 +102,33 @@ func firstTarget(v checkView) string {
 	return ""
 }
 
-func levelClass(l check.Level) string {
-	switch l {
-	case check.Must:
+func levelClass(l check.Level, st check.Status) string {
+	// The level's colour says what a failure costs; on a passed or skipped check it stays plain,
+	// so red on the page always means something failed.
+	switch {
+	case st != check.Fail:
+		return ""
+	case l == check.Must:
 		return "err"
-	case check.Should:
+	case l == check.Should:
 		return "warn"
 	}
 	return "accent"
+}
+
+// checkSummary is the line under the results, in words: "2 failed, 1 of them a MUST".
+func checkSummary(r *check.Report) string {
+	s := plural(r.Passed, "check") + " passed, " + strconv.Itoa(r.Failed) + " failed"
+	switch {
+	case r.Failed == 0:
+	case r.MustFailed == 0:
+		s += " (none of them a MUST: still conformant)"
+	case r.MustFailed == r.Failed && r.Failed == 1:
+		s += " (a MUST: not conformant)"
+	case r.MustFailed == r.Failed:
+		s += " (all of them MUST: not conformant)"
+	default:
+		s += " (" + strconv.Itoa(r.MustFailed) + " of them MUST: not conformant)"
+	}
+	return s + ", " + strconv.Itoa(r.Skipped) + " skipped."
 }

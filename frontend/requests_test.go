@@ -3,6 +3,8 @@ package frontend
 import (
 	"testing"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/check"
 )
 
 // TestRequestTimesShowTheirDateWhenNotToday: after the clock moved, a row of another day says its
@@ -18,5 +20,26 @@ func TestRequestTimesShowTheirDateWhenNotToday(t *testing.T) {
 		if got := requestTime(now, at); got != want {
 			t.Errorf("requestTime(%v) = %q, want %q", at, got, want)
 		}
+	}
+}
+
+// TestCheckSummaryInWords: the line under the check results says whether a failure costs
+// conformance, and a passed MUST check is not painted red.
+func TestCheckSummaryInWords(t *testing.T) {
+	for _, tc := range []struct {
+		r    check.Report
+		want string
+	}{
+		{check.Report{Passed: 12, Failed: 0, Skipped: 3}, "12 checks passed, 0 failed, 3 skipped."},
+		{check.Report{Passed: 12, Failed: 2, Skipped: 1}, "12 checks passed, 2 failed (none of them a MUST: still conformant), 1 skipped."},
+		{check.Report{Passed: 1, Failed: 1, MustFailed: 1}, "1 check passed, 1 failed (a MUST: not conformant), 0 skipped."},
+		{check.Report{Passed: 5, Failed: 3, MustFailed: 2}, "5 checks passed, 3 failed (2 of them MUST: not conformant), 0 skipped."},
+	} {
+		if got := checkSummary(&tc.r); got != tc.want {
+			t.Errorf("checkSummary(%+v) = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+	if levelClass(check.Must, check.Pass) != "" || levelClass(check.Must, check.Fail) != "err" {
+		t.Error("a MUST badge is red only when the check failed")
 	}
 }
