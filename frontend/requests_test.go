@@ -43,3 +43,12 @@ func TestCheckSummaryInWords(t *testing.T) {
 		t.Error("a MUST badge is red only when the check failed")
 	}
 }
+
+func TestMiddleKeepsBothEnds(t *testing.T) {
+	if got := middle("budget_01m8tjn1rpyszf17r3730nzsa1", 20); got != "budget_01…r3730nzsa1" || len([]rune(got)) != 20 {
+		t.Errorf("middle = %q", got)
+	}
+	if got := middle("short", 20); got != "short" {
+		t.Errorf("middle of a short id = %q", got)
+	}
+}

@@ -462,3 +462,14 @@ func requestTime(now, at time.Time) string {
 	}
 	return at.Format("15:04:05.000")
 }
+
+// middle shortens a long id to n characters by cutting its middle ("budget_01m8…r3730nzsa1"): its
+// start says what it is and its end tells it apart. The caller puts the whole value in a title.
+func middle(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n || n < 5 {
+		return s
+	}
+	head := (n - 1) / 2
+	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
+}
