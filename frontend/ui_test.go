@@ -155,8 +155,8 @@ func TestOverviewShowsProvidersOfferingsAndCounts(t *testing.T) {
 			t.Errorf("Overview lacks %q", want)
 		}
 	}
-	if !strings.Contains(body, `id="tile-requests"><div class="n">1</div>`) {
-		t.Errorf("request count not read from SQLite")
+	if !strings.Contains(body, `id="tile-requests" href="/ui/requests" title="See the requests logged"><div class="n">1</div>`) {
+		t.Errorf("request count not read from SQLite, or its tile does not link the Requests page")
 	}
 }
 
