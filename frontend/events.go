@@ -27,6 +27,9 @@ type eventsView struct {
 	Deliveries []storage.Delivery
 	OAPEvents  []oap.EventView
 	BSPEvents  []storage.BSPEvent
+	// MirroredOSP counts the BSP events that repeat an OSP event on the stream
+	// (OspResourceProvisioned …): they are left out of the BSP list, being in the log above.
+	MirroredOSP int
 }
 
 // olderQuery is the query string of the next page of older events.
@@ -58,7 +61,13 @@ func (u *UI) eventsViewOf(r *http.Request) (eventsView, error) {
 	}
 	v.Deliveries, err = u.DB.RecentDeliveries(r.Context(), 50)
 	v.OAPEvents = u.Sandbox.OAP().Events(50)
-	v.BSPEvents = u.Sandbox.BSP().Events(r.Context(), 50)
+	for _, e := range u.Sandbox.BSP().Events(r.Context(), 50) {
+		if strings.HasPrefix(e.Type, "Osp") {
+			v.MirroredOSP++
+			continue
+		}
+		v.BSPEvents = append(v.BSPEvents, e)
+	}
 	return v, err
 }
 

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,27 @@ func TestMiddleKeepsBothEnds(t *testing.T) {
 	}
 	if got := middle("short", 20); got != "short" {
 		t.Errorf("middle of a short id = %q", got)
+	}
+}
+
+// TestEventsPageListsAnOSPEventOnce: an OSP event the bridge also publishes on the BSP stream is
+// in the event log, and the BSP list says so instead of repeating it.
+func TestEventsPageListsAnOSPEventOnce(t *testing.T) {
+	f := newFixture(t)
+	call(f.sb, "POST", "/providers/acmedb/osp/v1/provision", `{"offering_id":"acmedb/redis","tier_id":"free"}`)
+	deadline := time.Now().Add(10 * time.Second)
+	var page string
+	for time.Now().Before(deadline) {
+		_, page = f.get(t, "/ui/event-log", authed())
+		if strings.Contains(page, `id="bsp-mirrored"`) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(page, `id="bsp-mirrored"`) || strings.Contains(page, `data-bsp-event="OspResourceProvisioned"`) {
+		t.Errorf("the BSP list repeats the OSP event or does not say why it leaves it out: %s", cutOut(page, `id="bsp-events-h"`, `</section>`))
+	}
+	if !strings.Contains(page, "resource.provisioned") {
+		t.Errorf("the event log lacks the OSP event")
 	}
 }
