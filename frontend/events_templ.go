@@ -526,7 +526,7 @@ func eventsLive(v eventsView) templ.Component {
 			}
 		}
 		if len(v.BSPEvents) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<div class=\"empty\">No BSP events. Commands posted to a service's <code>POST /commands</code> produce them, and OSP provisioning events appear here too (as <code>OspResourceProvisioned</code> …).</div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<div class=\"empty\">No BSP events of the services' own. Commands posted to a service's <code>POST /commands</code> produce them.</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
