@@ -267,13 +267,14 @@ func apply(t *testing.T, src string, edits []protocol.TextEdit) string {
 	return src
 }
 
-func hasTitle(acts []protocol.CodeAction, prefix string) bool {
-	for _, a := range acts {
+// action is the code action whose title starts with prefix, or nil.
+func action(acts []protocol.CodeAction, prefix string) *protocol.CodeAction {
+	for i, a := range acts {
 		if strings.HasPrefix(a.Title, prefix) {
-			return true
+			return &acts[i]
 		}
 	}
-	return false
+	return nil
 }
 
 func codeActions(t *testing.T, c *client, uri string, r protocol.Range) []protocol.CodeAction {
@@ -314,24 +315,15 @@ func TestCodeActionsFixWhatTheyName(t *testing.T) {
 			t.Errorf("%s: the fixed text still has errors: %+v", name, rep.Errors)
 		}
 	}
-	var rename, add *protocol.CodeAction
 	acts := codeActions(t, c, uri, unknown.Range)
-	for i, a := range acts {
-		if strings.HasPrefix(a.Title, "Rename") {
-			rename = &acts[i]
-		}
-	}
+	rename := action(acts, "Rename")
 	if rename == nil || !strings.Contains(rename.Title, `"provider_name"`) {
 		t.Fatalf("no rename to provider_name among %+v", acts)
 	}
 	check("rename", apply(t, broken, rename.Edit.Changes[uri]))
 
 	acts = codeActions(t, c, uri, required.Range)
-	for i, a := range acts {
-		if strings.HasPrefix(a.Title, "Add the required member") {
-			add = &acts[i]
-		}
-	}
+	add := action(acts, "Add the required member")
 	if add == nil {
 		t.Fatalf("no add-member action among %+v", acts)
 	}
@@ -346,7 +338,7 @@ func TestCodeActionsFixWhatTheyName(t *testing.T) {
 		"contentChanges": []any{map[string]any{"text": good}}})
 	c.diagnosticsFor(uri)
 	line1 := protocol.Range{Start: protocol.Position{Line: 1}, End: protocol.Position{Line: 1}}
-	if acts := codeActions(t, c, uri, line1); hasTitle(acts, "Sign") {
+	if acts := codeActions(t, c, uri, line1); action(acts, "Sign") != nil {
 		t.Errorf("a sign action without a key: %+v", acts)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".ospbox", "keys", "acmedb.jwk")); err == nil {
@@ -355,13 +347,8 @@ func TestCodeActionsFixWhatTheyName(t *testing.T) {
 	if _, err := ws.ProviderKey("acmedb"); err != nil { // what ospbox serve or ospbox sign does
 		t.Fatal(err)
 	}
-	var sign *protocol.CodeAction
-	acts = codeActions(t, c, uri, protocol.Range{Start: protocol.Position{Line: 1}, End: protocol.Position{Line: 1}})
-	for i, a := range acts {
-		if strings.HasPrefix(a.Title, "Sign") {
-			sign = &acts[i]
-		}
-	}
+	acts = codeActions(t, c, uri, line1)
+	sign := action(acts, "Sign")
 	if sign == nil {
 		t.Fatalf("no sign action among %+v", acts)
 	}
