@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/check"
+	"github.com/ospbox/ospbox/mock/osp"
 )
 
 // TestRequestTimesShowTheirDateWhenNotToday: after the clock moved, a row of another day says its
@@ -73,5 +75,35 @@ func TestEventsPageListsAnOSPEventOnce(t *testing.T) {
 	}
 	if !strings.Contains(page, "resource.provisioned") {
 		t.Errorf("the event log lacks the OSP event")
+	}
+}
+
+// TestSpendChartHasAxesCapProjectionAndValues: the chart spans the whole period with money on
+// its axis, the cap labelled, the projection drawn when the spend is set to grow, and each day's
+// figure on hover.
+func TestSpendChartHasAxesCapProjectionAndValues(t *testing.T) {
+	usd := func(a string) manifests.MoneyAmount { return manifests.MoneyAmount{Amount: a, Currency: "USD"} }
+	p := osp.ProviderSpend{Projected: usd("75.00"), Cumulative: []osp.CapDay{{Date: "2026-12-01", Amount: "10.00"}, {Date: "2026-12-02", Amount: "25.00"}}}
+	p.Cap.MonthlyLimit = usd("100.00")
+	p.Cap.Period = map[string]string{"start": "2026-12-01", "end": "2026-12-31"}
+	c := chartOf(p)
+	var ys, xs []string
+	for _, tk := range c.YTicks {
+		ys = append(ys, tk.Label)
+	}
+	for _, tk := range c.XTicks {
+		xs = append(xs, tk.Label)
+	}
+	if strings.Join(ys, " ") != "USD 0.00 USD 30.00 USD 60.00 USD 90.00 USD 120.00" && strings.Join(ys, " ") != "$0.00 $30.00 $60.00 $90.00 $120.00" {
+		t.Errorf("y ticks %v", ys)
+	}
+	if xs[0] != "Dec 1" || xs[len(xs)-1] != "Dec 31" || len(xs) < 5 {
+		t.Errorf("x ticks %v: the chart must span the period", xs)
+	}
+	if c.Projection == "" || !strings.Contains(c.CapLabel, "100.00") || len(c.Days) != 2 || !strings.Contains(c.Days[1].Title, "Dec 2") || !strings.Contains(c.Days[1].Title, "25.00") {
+		t.Errorf("chart %+v", c)
+	}
+	if c.CapY <= chartTop || c.CapY >= chartH-chartBottom {
+		t.Errorf("the cap line at y %.1f is outside the plot", c.CapY)
 	}
 }
