@@ -107,3 +107,16 @@ func TestSpendChartHasAxesCapProjectionAndValues(t *testing.T) {
 		t.Errorf("the cap line at y %.1f is outside the plot", c.CapY)
 	}
 }
+
+func TestGlossaryExplainsTheTermsThePagesUse(t *testing.T) {
+	f := newFixture(t)
+	st, page := f.get(t, "/ui/glossary", authed())
+	for _, want := range []string{`id="dialect"`, "compatibility superset", `id="scenario"`, "soft_block"} {
+		if st.StatusCode != 200 || !strings.Contains(page, want) {
+			t.Errorf("glossary lacks %q", want)
+		}
+	}
+	if _, ov := f.get(t, "/ui/", authed()); !strings.Contains(ov, `href="/ui/glossary#dialect"`) || !strings.Contains(ov, `href="/ui/glossary"`) {
+		t.Errorf("the Overview does not link the glossary")
+	}
+}
