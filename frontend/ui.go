@@ -102,7 +102,7 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("GET /ui/requests", u.requests)
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/requests/{id}", u.requestDetail)
-	u.mux.HandleFunc("GET /ui/glossary", func(w http.ResponseWriter, r *http.Request) { u.render(w, r, glossaryPage(u.meta("Glossary", "glossary"))) })
+	u.mux.HandleFunc("GET /ui/glossary", u.glossary)
 	u.mux.HandleFunc("GET /ui/scenarios", u.scenarios)
 	u.mux.HandleFunc("GET /ui/scenarios/live", u.scenariosFragment)
 	u.mux.HandleFunc("POST /ui/scenarios", u.scenarioAction)

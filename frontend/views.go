@@ -473,3 +473,7 @@ func middle(s string, n int) string {
 	head := (n - 1) / 2
 	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
 }
+
+func (u *UI) glossary(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, glossaryPage(u.meta("Glossary", "glossary")))
+}
