@@ -268,7 +268,25 @@ func TestEphemeralServeForTestHarnesses(t *testing.T) {
 		_, err := (&http.Client{Timeout: time.Minute}).Get(ready.BaseURL + "/ospbox/v1/clock")
 		hung <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Wait until the request is held (the rule has hit it), not for a fixed time.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(ready.BaseURL + "/ospbox/v1/scenarios")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct {
+			Scenarios []struct{ Hits int } `json:"scenarios"`
+		}
+		json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if len(list.Scenarios) == 1 && list.Scenarios[0].Hits == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hanging request never reached the rule: %+v", list)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

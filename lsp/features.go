@@ -158,26 +158,6 @@ func (s *session) completion(_ *glsp.Context, p *protocol.CompletionParams) (any
 	return list, nil
 }
 
-func pointerOf(path []string) string {
-	var b strings.Builder
-	for _, p := range path {
-		b.WriteString("/" + jsondoc.PointerToken(p))
-	}
-	return b.String()
-}
-
-// splitPointer turns a JSON Pointer into its unescaped steps.
-func splitPointer(p string) []string {
-	if p == "" {
-		return nil
-	}
-	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	for i, s := range parts {
-		parts[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
-	}
-	return parts
-}
-
 var missingMember = regexp.MustCompile(`missing required member "((?:[^"\\]|\\.)*)"`)
 
 // codeAction offers the fixes that are obvious from a finding: add a missing required member,
@@ -235,7 +215,7 @@ func (s *session) addMember(d *document, doc *jsondoc.Document, f manifests.Diag
 	}
 	name := unquote([]byte(m[1]))
 	value := "\"\""
-	if h, ok := manifests.HelpAt(d.schema, append(splitPointer(f.Pointer), name)); ok {
+	if h, ok := manifests.HelpAt(d.schema, append(jsondoc.SplitPointer(f.Pointer), name)); ok {
 		value = skeleton(h)
 	}
 	insert := strconv.Quote(name) + ": " + value
@@ -289,12 +269,12 @@ var didYouMean = regexp.MustCompile(`did you mean "([^"]+)"`)
 
 // renameMember replaces a member name the schema does not know with the known name nearest to it.
 func (s *session) renameMember(d *document, doc *jsondoc.Document, f manifests.Diagnostic) (string, []protocol.TextEdit) {
-	steps := splitPointer(f.Pointer)
+	steps := jsondoc.SplitPointer(f.Pointer)
 	if len(steps) == 0 {
 		return "", nil
 	}
 	name, parentPath := steps[len(steps)-1], steps[:len(steps)-1]
-	parent := doc.Lookup(pointerOf(parentPath))
+	parent := doc.Lookup(jsondoc.Pointer(parentPath))
 	if parent == nil || parent.Kind != jsondoc.Object {
 		return "", nil
 	}

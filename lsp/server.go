@@ -327,7 +327,7 @@ func (s *session) publishDirty() {
 // validate checks a document's current text as `ospbox validate` and the running sandbox do.
 func (s *session) validate(d *document) {
 	switch {
-	case d.ws != nil && isWorkspaceFile(d.rel):
+	case d.ws != nil && manifests.IsWorkspaceFile(d.rel):
 		d.report = d.ws.ValidateText(d.rel, d.text.src)
 	case looksLikeManifest(d.text.src):
 		d.report = manifests.ValidateData(filepath.ToSlash(d.path), "", d.text.src)
@@ -339,22 +339,6 @@ func (s *session) validate(d *document) {
 	} else if d.report.Protocol == "settings" {
 		d.schema = "settings"
 	}
-}
-
-// isWorkspaceFile reports whether rel is a file ospbox reads from a workspace.
-func isWorkspaceFile(rel string) bool {
-	parts := strings.Split(rel, "/")
-	switch {
-	case rel == manifests.ConfigFile:
-		return true
-	case len(parts) == 3 && parts[0] == manifests.ProvidersDir && parts[2] == "osp.json":
-		return true
-	case (parts[0] == "bsp" || parts[0] == "oap") && strings.HasSuffix(rel, ".json"):
-		return true
-	case manifests.IsScenarioFile(rel):
-		return true
-	}
-	return false
 }
 
 // looksLikeManifest tells a manifest outside a workspace from any other JSON file an editor
@@ -391,10 +375,7 @@ func (s *session) diagnostics(d *document) []protocol.Diagnostic {
 		diag := protocol.Diagnostic{Range: findingRange(d.text, f), Severity: &sev, Source: &source,
 			Code: &protocol.IntegerOrString{Value: f.Rule}, Message: f.Message}
 		for _, rel := range f.Related {
-			loc, ok := s.relatedLocation(d, rel, others)
-			if ok {
-				diag.RelatedInformation = append(diag.RelatedInformation, loc)
-			}
+			diag.RelatedInformation = append(diag.RelatedInformation, s.relatedLocation(d, rel, others))
 		}
 		out = append(out, diag)
 	}
@@ -412,7 +393,7 @@ func findingRange(t *text, f manifests.Diagnostic) protocol.Range {
 
 // relatedLocation places a related finding in its file, whose text comes from the editor when
 // it is open there and from disk otherwise.
-func (s *session) relatedLocation(d *document, l manifests.Location, cache map[string]*text) (protocol.DiagnosticRelatedInformation, bool) {
+func (s *session) relatedLocation(d *document, l manifests.Location, cache map[string]*text) protocol.DiagnosticRelatedInformation {
 	path := l.File
 	if d.ws != nil && !filepath.IsAbs(path) {
 		path = filepath.Join(d.ws.Dir, filepath.FromSlash(l.File))
@@ -436,7 +417,7 @@ func (s *session) relatedLocation(d *document, l manifests.Location, cache map[s
 	if msg == "" {
 		msg = l.Pointer
 	}
-	return protocol.DiagnosticRelatedInformation{Location: protocol.Location{URI: uri, Range: protocol.Range{Start: pos, End: pos}}, Message: msg}, true
+	return protocol.DiagnosticRelatedInformation{Location: protocol.Location{URI: uri, Range: protocol.Range{Start: pos, End: pos}}, Message: msg}
 }
 
 // uriPath is the file path of a file: URI.

@@ -107,17 +107,16 @@ func (w *Workspace) LoadScenarios() []ScenarioFile {
 
 // memberAt is the object member a pointer names, with its name's place.
 func memberAt(doc *jsondoc.Document, pointer string) (jsondoc.Member, bool) {
-	i := strings.LastIndex(pointer, "/")
-	if i < 0 {
+	steps := jsondoc.SplitPointer(pointer)
+	if len(steps) == 0 {
 		return jsondoc.Member{}, false
 	}
-	parent := doc.Lookup(pointer[:i])
-	name := strings.NewReplacer("~1", "/", "~0", "~").Replace(pointer[i+1:])
+	parent := doc.Lookup(jsondoc.Pointer(steps[:len(steps)-1]))
 	if parent == nil || parent.Kind != jsondoc.Object {
 		return jsondoc.Member{}, false
 	}
 	for _, m := range parent.Members {
-		if m.Name == name {
+		if m.Name == steps[len(steps)-1] {
 			return m, true
 		}
 	}

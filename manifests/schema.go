@@ -184,19 +184,10 @@ func (r *reporter) checkSchema(name string, root *jsondoc.Node) {
 	r.schemaFailure(set, ve)
 }
 
-func pointerOf(loc []string) string {
-	var b strings.Builder
-	for _, t := range loc {
-		b.WriteByte('/')
-		b.WriteString(jsondoc.PointerToken(t))
-	}
-	return b.String()
-}
-
 // schemaFailure turns one failure (and its causes) into findings. A schema location with an
 // x-message speaks for everything below it, so alternatives (anyOf) read as one sentence.
 func (r *reporter) schemaFailure(set *schemaSet, ve *jsonschema.ValidationError) {
-	ptr := pointerOf(ve.InstanceLocation)
+	ptr := jsondoc.Pointer(ve.InstanceLocation)
 	msg := set.annotation(ve.SchemaURL, "x-message")
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:

@@ -1,10 +1,11 @@
 package manifests
 
 import (
+	"maps"
 	"path"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -201,9 +202,9 @@ func describe(set *schemaSet, locs []schemaLoc) Help {
 			}
 		}
 	}
-	h.Types = sortedKeys(types)
-	h.Enum = sortedKeys(enum)
-	for _, name := range sortedKeys(members) {
+	h.Types = slices.Sorted(maps.Keys(types))
+	h.Enum = slices.Sorted(maps.Keys(enum))
+	for _, name := range slices.Sorted(maps.Keys(members)) {
 		m := *members[name]
 		m.Required = h.Required[name]
 		h.Members = append(h.Members, m)
@@ -223,7 +224,7 @@ func describeShallow(set *schemaSet, l schemaLoc) Help {
 			types[t] = true
 		}
 	}
-	h.Types = sortedKeys(types)
+	h.Types = slices.Sorted(maps.Keys(types))
 	return h
 }
 
@@ -238,21 +239,12 @@ func typesOf(n *jsondoc.Node) []string {
 	return t.Strings()
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func mergeSorted(a, b []string) []string {
 	seen := map[string]bool{}
 	for _, s := range append(append([]string{}, a...), b...) {
 		seen[s] = true
 	}
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // settingsHelpAt walks the Config type along at, as checkSettingKeys does.
@@ -281,7 +273,7 @@ func settingsHelpAt(at []string) (Help, bool) {
 	h := Help{Types: []string{jsonTypeOf(t)}, Required: map[string]bool{}}
 	if t.Kind() == reflect.Struct {
 		fields := settingFields(t)
-		for _, name := range sortedKeys(fields) {
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
 			h.Members = append(h.Members, MemberHelp{Name: name, Types: []string{jsonTypeOf(fields[name])}})
 		}
 	}

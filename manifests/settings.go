@@ -1,7 +1,9 @@
 package manifests
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,7 +65,7 @@ func settingFields(t reflect.Type) map[string]reflect.Type {
 // closest is the known name nearest to name by edit distance, when it is near enough to be a
 // likely misspelling (at most a third of the name's length, and at least one edit).
 func closest(name string, known map[string]reflect.Type) string {
-	return ClosestName(name, sortedKeys(known))
+	return ClosestName(name, slices.Sorted(maps.Keys(known)))
 }
 
 // atName records a finding whose span is a member's name (the key itself is what is wrong).

@@ -205,6 +205,19 @@ func (w *Workspace) ValidateText(rel string, data []byte) Report {
 	return ValidateData(rel, "", data)
 }
 
+// IsWorkspaceFile reports whether rel (workspace-relative, forward slashes) is a file ospbox reads
+// from a workspace: ospbox.json, a provider's osp.json, JSON under bsp/ and oap/, a scenario file.
+func IsWorkspaceFile(rel string) bool {
+	parts := strings.Split(rel, "/")
+	switch {
+	case rel == ConfigFile, IsScenarioFile(rel):
+		return true
+	case len(parts) == 3 && parts[0] == ProvidersDir && parts[2] == "osp.json":
+		return true
+	}
+	return (parts[0] == "bsp" || parts[0] == "oap") && len(parts) > 1 && strings.HasSuffix(rel, ".json")
+}
+
 // EditableFiles lists the workspace files ospbox reads, workspace-relative, sorted: settings,
 // provider manifests, and everything JSON under bsp/ and oap/.
 func (w *Workspace) EditableFiles() []string {

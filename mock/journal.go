@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospbox/ospbox/manifests/jsondoc"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/mock/scenario"
@@ -260,8 +261,7 @@ func pointer(doc any, p string) (any, bool) {
 	if p == "" {
 		return doc, true
 	}
-	for _, tok := range strings.Split(p[1:], "/") {
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+	for _, tok := range jsondoc.SplitPointer(p) {
 		switch v := doc.(type) {
 		case map[string]any:
 			x, ok := v[tok]

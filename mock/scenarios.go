@@ -27,9 +27,6 @@ import (
 // scenarios carries a fired rule's effect out; it is the host's, on one sandbox.
 type scenarios struct{ s *Sandbox }
 
-// knownCode reports whether code is an error code of protocol ("" or ospbox: of any protocol).
-func knownCode(protocol, code string) bool { return manifests.KnownErrorCode(protocol, code) }
-
 // Scenarios are this sandbox's scenario rules, for the UI.
 func (s *Sandbox) Scenarios() *scenario.Set { return s.scenarioRules }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/mock/scenario"
@@ -101,7 +102,7 @@ func decodeRule(w http.ResponseWriter, r *http.Request) (scenario.Rule, bool) {
 		osp.WriteError(w, osp.InvalidRequest("the rule could not be read: "+err.Error()))
 		return scenario.Rule{}, false
 	}
-	rule, err := scenario.Decode(body, knownCode)
+	rule, err := scenario.Decode(body, manifests.KnownErrorCode)
 	var p *scenario.Problem
 	if errors.As(err, &p) {
 		osp.WriteError(w, osp.InvalidRequest("bad scenario rule: "+p.Error(), map[string]any{"pointer": p.Pointer, "message": p.Message}))

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 )
 
 // ScenarioRule is a stored scenario rule: its JSON text and its counters.
@@ -52,7 +51,7 @@ func (db *DB) ReplaceScenarioRules(ctx context.Context, rules []ScenarioRule) er
 func (db *DB) CountScenarioRules(ctx context.Context, counts []ScenarioRule) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		for _, c := range counts {
-			if _, err := tx.ExecContext(ctx, `UPDATE scenario_rules SET matched = ?, hits = ? WHERE id = ?`, c.Matched, c.Hits, c.ID); err != nil && err != sql.ErrNoRows {
+			if _, err := tx.ExecContext(ctx, `UPDATE scenario_rules SET matched = ?, hits = ? WHERE id = ?`, c.Matched, c.Hits, c.ID); err != nil {
 				return err
 			}
 		}

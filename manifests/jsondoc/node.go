@@ -160,6 +160,42 @@ func PointerToken(s string) string {
 
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
+// Pointer is the JSON Pointer of reference tokens (SplitPointer's inverse).
+func Pointer(tokens []string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(PointerToken(t))
+	}
+	return b.String()
+}
+
+// SplitPointer turns a JSON Pointer (RFC 6901) into its unescaped reference tokens; "", the
+// whole document, has none.
+func SplitPointer(p string) []string {
+	if p == "" {
+		return nil
+	}
+	var toks []string
+	cur := []byte{}
+	for i := 1; i < len(p); i++ {
+		switch {
+		case p[i] == '/':
+			toks = append(toks, string(cur))
+			cur = cur[:0]
+		case p[i] == '~' && i+1 < len(p) && p[i+1] == '0':
+			cur = append(cur, '~')
+			i++
+		case p[i] == '~' && i+1 < len(p) && p[i+1] == '1':
+			cur = append(cur, '/')
+			i++
+		default:
+			cur = append(cur, p[i])
+		}
+	}
+	return append(toks, string(cur))
+}
+
 // List returns an array's elements; nil for a missing value or anything but an array.
 func (n *Node) List() []*Node {
 	if n == nil || n.Kind != Array {

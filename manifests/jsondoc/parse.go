@@ -97,7 +97,7 @@ func (d *Document) Lookup(pointer string) *Node {
 	if pointer == "" {
 		return n
 	}
-	for _, tok := range splitPointer(pointer) {
+	for _, tok := range SplitPointer(pointer) {
 		switch {
 		case n == nil:
 			return nil
@@ -114,27 +114,6 @@ func (d *Document) Lookup(pointer string) *Node {
 		}
 	}
 	return n
-}
-
-func splitPointer(p string) []string {
-	var toks []string
-	cur := []byte{}
-	for i := 1; i < len(p); i++ {
-		switch {
-		case p[i] == '/':
-			toks = append(toks, string(cur))
-			cur = cur[:0]
-		case p[i] == '~' && i+1 < len(p) && p[i+1] == '0':
-			cur = append(cur, '~')
-			i++
-		case p[i] == '~' && i+1 < len(p) && p[i+1] == '1':
-			cur = append(cur, '/')
-			i++
-		default:
-			cur = append(cur, p[i])
-		}
-	}
-	return append(toks, string(cur))
 }
 
 type parser struct {
@@ -258,43 +237,55 @@ func (p *parser) literal(word string, k Kind) (*Node, error) {
 
 func (p *parser) number() (*Node, error) {
 	start := p.pos
-	digits := func() int {
-		n := 0
-		for p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '9' {
-			p.pos++
-			n++
-		}
-		return n
-	}
-	if p.src[p.pos] == '-' {
-		p.pos++
-	}
-	if p.pos < len(p.src) && p.src[p.pos] == '0' {
-		p.pos++
-		if p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '9' {
-			return nil, p.errf("numbers must not have leading zeros")
-		}
-	} else if digits() == 0 {
-		return nil, p.errf("invalid number: expected a digit")
-	}
-	if p.pos < len(p.src) && p.src[p.pos] == '.' {
-		p.pos++
-		if digits() == 0 {
-			return nil, p.errf("invalid number: expected a digit after the decimal point")
-		}
-	}
-	if p.pos < len(p.src) && (p.src[p.pos] == 'e' || p.src[p.pos] == 'E') {
-		p.pos++
-		if p.pos < len(p.src) && (p.src[p.pos] == '+' || p.src[p.pos] == '-') {
-			p.pos++
-		}
-		if digits() == 0 {
-			return nil, p.errf("invalid number: expected a digit in the exponent")
-		}
+	end, problem := NumberEnd(p.src, p.pos)
+	p.pos = end
+	if problem != "" {
+		return nil, p.errf("%s", problem)
 	}
 	n := p.node(Number, start)
 	n.Text, n.End = string(p.src[start:p.pos]), p.pos
 	return n, nil
+}
+
+// NumberEnd scans the JSON number (RFC 8259 §6) that starts at src[pos] and returns where it ends,
+// or where it goes wrong and why. The parser and the request log's redactor (which copies bodies
+// without a tree) share it, so both accept the same numbers.
+func NumberEnd(src []byte, pos int) (int, string) {
+	digits := func() int {
+		n := 0
+		for pos < len(src) && src[pos] >= '0' && src[pos] <= '9' {
+			pos++
+			n++
+		}
+		return n
+	}
+	if pos < len(src) && src[pos] == '-' {
+		pos++
+	}
+	if pos < len(src) && src[pos] == '0' {
+		pos++
+		if pos < len(src) && src[pos] >= '0' && src[pos] <= '9' {
+			return pos, "numbers must not have leading zeros"
+		}
+	} else if digits() == 0 {
+		return pos, "invalid number: expected a digit"
+	}
+	if pos < len(src) && src[pos] == '.' {
+		pos++
+		if digits() == 0 {
+			return pos, "invalid number: expected a digit after the decimal point"
+		}
+	}
+	if pos < len(src) && (src[pos] == 'e' || src[pos] == 'E') {
+		pos++
+		if pos < len(src) && (src[pos] == '+' || src[pos] == '-') {
+			pos++
+		}
+		if digits() == 0 {
+			return pos, "invalid number: expected a digit in the exponent"
+		}
+	}
+	return pos, ""
 }
 
 func (p *parser) str() (string, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,7 +190,7 @@ func (v *validator) object(n *jsondoc.Node, pointer string, allowed ...string) b
 		return false
 	}
 	for _, m := range n.Members {
-		if !contains(allowed, m.Name) {
+		if !slices.Contains(allowed, m.Name) {
 			v.fail(m.Value, pointer+"/"+jsondoc.PointerToken(m.Name), "%q is not a member ospbox knows here (known: %s)", m.Name, strings.Join(allowed, ", "))
 			return false
 		}
@@ -205,7 +206,7 @@ func (v *validator) str(n *jsondoc.Node, pointer string, allowed []string) strin
 		v.fail(n, pointer, "must be a string")
 		return ""
 	}
-	if allowed != nil && !contains(allowed, n.Text) {
+	if allowed != nil && !slices.Contains(allowed, n.Text) {
 		v.fail(n, pointer, "must be one of %s, not %q", strings.Join(allowed, ", "), n.Text)
 	}
 	return n.Text
@@ -437,13 +438,4 @@ func memberNames(n *jsondoc.Node) []string {
 		out = append(out, m.Name)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -114,41 +114,12 @@ func (c *redactCopier) literal(word string) error {
 	return nil
 }
 
-// number checks the JSON number grammar, as jsondoc's parser does.
+// number steps over a number by jsondoc's own grammar.
 func (c *redactCopier) number() error {
-	digits := func() int {
-		n := 0
-		for c.pos < len(c.src) && c.src[c.pos] >= '0' && c.src[c.pos] <= '9' {
-			c.pos++
-			n++
-		}
-		return n
-	}
-	if c.src[c.pos] == '-' {
-		c.pos++
-	}
-	if c.pos < len(c.src) && c.src[c.pos] == '0' {
-		c.pos++
-		if c.pos < len(c.src) && c.src[c.pos] >= '0' && c.src[c.pos] <= '9' {
-			return errTreePath
-		}
-	} else if digits() == 0 {
+	end, problem := jsondoc.NumberEnd(c.src, c.pos)
+	c.pos = end
+	if problem != "" {
 		return errTreePath
-	}
-	if c.pos < len(c.src) && c.src[c.pos] == '.' {
-		c.pos++
-		if digits() == 0 {
-			return errTreePath
-		}
-	}
-	if c.pos < len(c.src) && (c.src[c.pos] == 'e' || c.src[c.pos] == 'E') {
-		c.pos++
-		if c.pos < len(c.src) && (c.src[c.pos] == '+' || c.src[c.pos] == '-') {
-			c.pos++
-		}
-		if digits() == 0 {
-			return errTreePath
-		}
 	}
 	return nil
 }
