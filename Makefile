@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DESKTOP_TAGS := desktop,production,webkit2_41
 BIN := bin/ospbox
 DESKTOP_BIN := bin/ospbox-desktop
-DEBIAN_DESKTOP_PKGS := libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config
+DEBIAN_DESKTOP_PKGS := libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config xvfb xauth imagemagick xdotool
 # A desktop build needs WebKitGTK 4.1 and a display to show the window.
 HAVE_WEBKIT := $(shell pkg-config --exists webkit2gtk-4.1 2>/dev/null && echo yes)
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
@@ -80,9 +80,9 @@ screenshots: build ## run the browser tests and keep their screenshots in docs/s
 	cd frontend && SCREENSHOT_DIR=$(CURDIR)/docs/screenshots OSPBOX_BIN=$(CURDIR)/$(BIN) node --test tests/
 
 desktop-smoke: assets ## build the desktop app, open it under Xvfb, screenshot the window
-	@if pkg-config --exists webkit2gtk-4.1 && command -v Xvfb >/dev/null && command -v import >/dev/null; then \
+	@if pkg-config --exists webkit2gtk-4.1 && command -v Xvfb >/dev/null && command -v import >/dev/null && command -v xdotool >/dev/null; then \
 		$(MAKE) --no-print-directory build-desktop && scripts/desktop-smoke.sh $(DESKTOP_BIN); \
-	else echo "desktop-smoke: skipped (needs libwebkit2gtk-4.1-dev, xvfb and imagemagick: make deps-linux)"; fi
+	else echo "desktop-smoke: skipped (needs libwebkit2gtk-4.1-dev, xvfb, imagemagick and xdotool: make deps-linux)"; fi
 
 bench: ## run the Go benchmarks
 	go test -run '^$$' -bench . -benchmem ./...

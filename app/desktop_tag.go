@@ -2,12 +2,4 @@
 
 package app
 
-import (
-	"context"
-
-	wailsruntime "github.com/wailsapp/wails/v2/pkg/runtime"
-)
-
 const desktopBuild = true
-
-func quitWindow(ctx context.Context) { wailsruntime.Quit(ctx) }

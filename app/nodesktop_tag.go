@@ -2,8 +2,4 @@
 
 package app
 
-import "context"
-
 const desktopBuild = false
-
-func quitWindow(context.Context) {}

@@ -82,7 +82,7 @@ func (u *UI) exportState(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	name := "ospbox-" + u.Sandbox.Snapshot().Config.Name + "-" + u.Sandbox.Clock().Now.UTC().Format("20060102-150405") + ".db"
 	w.Header().Set("Content-Type", "application/vnd.sqlite3")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+safeFileName(name)+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+SafeFileName(name)+`"`)
 	http.ServeContent(w, r, name, time.Now(), f)
 }
 
@@ -111,8 +111,8 @@ func (u *UI) importState(w http.ResponseWriter, r *http.Request) {
 	u.stateAfter(w, r, "Imported: the sandbox runs on the imported state now.", err)
 }
 
-// safeFileName keeps letters, digits, dot, dash and underscore.
-func safeFileName(s string) string {
+// SafeFileName keeps letters, digits, dot, dash and underscore.
+func SafeFileName(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {

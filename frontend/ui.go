@@ -153,6 +153,18 @@ func (u *UI) namespaceOf(w http.ResponseWriter, r *http.Request) string {
 		http.SetCookie(w, &http.Cookie{Name: namespaceCookie, Value: id, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: map[bool]int{true: -1, false: 0}[id == ""]})
 		return id
 	}
+	return RequestNamespace(r)
+}
+
+// RequestNamespace is the namespace a UI request is for, by its ?ns= or the remembered choice
+// ("" for the default one). The desktop menu acts on it.
+func RequestNamespace(r *http.Request) string {
+	if ns, ok := r.URL.Query()["ns"]; ok {
+		if ns[0] == "default" {
+			return ""
+		}
+		return ns[0]
+	}
 	if c, err := r.Cookie(namespaceCookie); err == nil {
 		return c.Value
 	}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Desktop smoke test: start the real desktop binary under Xvfb on the Spend page, wait for the
 # window's DOM-ready log line, screenshot the whole screen, and fail when the screenshot is blank or
-# the app died; then run `ospbox demo` against it and screenshot the Spend page it filled.
+# the app died; open pages from the application menu by its shortcuts; then run `ospbox demo`
+# against it and screenshot the Spend page it filled. The window must open at the size and place
+# remembered from the last launch, and remember them again when it closes.
 set -euo pipefail
 bin=${1:?usage: desktop-smoke.sh path/to/ospbox-desktop}
 out=${SCREENSHOT_DIR:-frontend/test-results}
@@ -20,7 +22,11 @@ Xvfb "$display" -screen 0 1400x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 
-DISPLAY=$display WAYLAND_DISPLAY= OSPBOX_LOG_LEVEL=debug XDG_DATA_HOME="$work/data" "$bin" --addr 127.0.0.1:0 --page /ui/spend >"$work/app.out" 2>"$work/app.err" &
+# The geometry a previous launch remembered (app/desktop_menu.go).
+mkdir -p "$work/config/ospbox"
+echo '{"width": 1100, "height": 720, "x": 40, "y": 30, "placed": true}' >"$work/config/ospbox/window.json"
+
+DISPLAY=$display WAYLAND_DISPLAY= OSPBOX_LOG_LEVEL=debug XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" "$bin" --addr 127.0.0.1:0 --page /ui/spend >"$work/app.out" 2>"$work/app.err" &
 app_pid=$!
 
 # await_log PATTERN TENTHS: wait up to TENTHS × 0.1 s for the app to log a line matching PATTERN.
@@ -66,6 +72,33 @@ if [ "$colors" -lt 64 ] || [ "$accent" -lt 200 ]; then
   cat "$work/app.err" >&2
   exit 1
 fi
+win=$(DISPLAY=$display xdotool search --name '^ospbox — ' | head -1)
+geometry=$(DISPLAY=$display xdotool getwindowgeometry "$win" | tr -s ' \n' ' ')
+echo "desktop-smoke: window $win:$geometry"
+case "$geometry" in
+*"Position: 40,30 "*"Geometry: 1100x720"*) ;;
+*) echo "desktop-smoke: FAIL: the window did not open at the remembered 1100x720 at 40,30" >&2; exit 1 ;;
+esac
+# The Go menu's shortcuts, pressed as a person would (XTEST key events to the focused window):
+# Ctrl+5 is Requests, Ctrl+9 Spend again.
+DISPLAY=$display xdotool windowfocus --sync "$win"
+DISPLAY=$display xdotool key ctrl+5
+if ! await_log 'msg="desktop: request" method=GET path=/ui/requests$' 100; then
+  echo "desktop-smoke: FAIL: Go > Requests (Ctrl+5) did not open the Requests page" >&2
+  cat "$work/app.err" >&2
+  exit 1
+fi
+DISPLAY=$display import -window root "$out/desktop-menu.png"
+DISPLAY=$display xdotool key ctrl+9
+for _ in $(seq 100); do
+  [ "$(grep -c 'msg="desktop: request" method=GET path=/ui/spend$' "$work/app.err")" -ge 2 ] && break
+  sleep 0.1
+done
+if [ "$(grep -c 'msg="desktop: request" method=GET path=/ui/spend$' "$work/app.err")" -lt 2 ]; then
+  echo "desktop-smoke: FAIL: Go > Spend (Ctrl+9) did not open the Spend page" >&2
+  exit 1
+fi
+echo "desktop-smoke: the menu opened Requests and Spend"
 if ! grep -q "sandbox host listening" "$work/app.err"; then
   echo "desktop-smoke: FAIL: the sandbox host did not start" >&2
   exit 1
@@ -109,4 +142,9 @@ if kill -0 "$app_pid" 2>/dev/null; then
   exit 1
 fi
 app_pid=""
+if ! grep -q '"width": 1100' "$work/config/ospbox/window.json" || ! grep -q "window geometry saved" "$work/app.err"; then
+  echo "desktop-smoke: FAIL: the window's geometry was not remembered at exit" >&2
+  cat "$work/config/ospbox/window.json" >&2
+  exit 1
+fi
 echo "desktop-smoke: PASS"
