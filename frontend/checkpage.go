@@ -23,20 +23,21 @@ type checkView struct {
 	Run     checkState
 }
 
-// checkTarget is a provider of the workspace to check.
-type checkTarget struct{ Label, URL string }
+// checkTarget is a server of the workspace to check, and the protocol to check it for.
+type checkTarget struct{ Label, URL, Protocol string }
 
 func (u *UI) checkViewOf() checkView {
 	v := checkView{Run: u.checkState()}
 	for _, slug := range u.providerSlugs() {
-		v.Targets = append(v.Targets, checkTarget{Label: slug + " (this workspace)", URL: u.SandboxURL + "/providers/" + slug})
+		v.Targets = append(v.Targets, checkTarget{Label: slug + " — OSP provider", URL: u.SandboxURL + "/providers/" + slug, Protocol: "auto"})
 	}
 	snap := u.Sandbox.Snapshot()
 	if snap.OAP.Disk.Present {
-		v.Targets = append(v.Targets, checkTarget{Label: "OAP (this workspace; choose OAP)", URL: u.SandboxURL})
+		v.Targets = append(v.Targets, checkTarget{Label: "OAP server", URL: u.SandboxURL, Protocol: "oap"})
 	}
 	if snap.BSP.Disk.Present {
-		v.Targets = append(v.Targets, checkTarget{Label: "BSP/BEST (this workspace; choose BSP or BEST)", URL: u.SandboxURL})
+		v.Targets = append(v.Targets, checkTarget{Label: "BSP service", URL: u.SandboxURL, Protocol: "bsp"})
+		v.Targets = append(v.Targets, checkTarget{Label: "BEST service", URL: u.SandboxURL, Protocol: "best"})
 	}
 	return v
 }

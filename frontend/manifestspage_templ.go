@@ -216,14 +216,14 @@ func manifestsPage(m pageMeta, files []fileEntry, v fileView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span> <span class=\"mf-actions\"><span id=\"dirty\" class=\"badge warn\" hidden>unsaved</span> <button type=\"button\" id=\"save\" title=\"Save (Ctrl+S)\">Save</button></span></header><div id=\"conflict\" class=\"notice err\" hidden></div><div id=\"editor\" class=\"mf-editor\"><noscript><pre class=\"mono\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span> <span class=\"mf-actions\"><span id=\"dirty\" class=\"badge warn\" hidden>unsaved</span> <button type=\"button\" id=\"save\" title=\"Save (Ctrl+S)\">Save</button></span></header><div id=\"conflict\" class=\"notice err\" hidden></div><div id=\"editor\" class=\"mf-editor\"><noscript><pre class=\"mono\" tabindex=\"0\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var12 string
 				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(v.Text)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/manifestspage.templ`, Line: 45, Col: 33}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/manifestspage.templ`, Line: 45, Col: 46}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 				if templ_7745c5c3_Err != nil {

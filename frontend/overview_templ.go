@@ -157,7 +157,7 @@ func demoCard(d demoState) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if !d.Running {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<form hx-post=\"/ui/demo\" hx-target=\"#demo-card\" hx-swap=\"outerHTML\" method=\"post\" action=\"/ui/demo\"><p class=\"small\">A scripted agent — an ordinary OSP client — discovers the providers, provisions sandboxes and paid resources, lets time pass, hits a soft budget and overrides it, is stopped by the spending cap, rotates credentials and deprovisions. It runs in the namespace <b>demo</b>, made fresh each time, and the pages show that namespace as it goes; your default namespace is untouched. The same script is <code>ospbox demo</code>.</p><button type=\"submit\">Run the demo</button></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<form hx-post=\"/ui/demo\" hx-target=\"#demo-card\" hx-swap=\"outerHTML\" method=\"post\" action=\"/ui/demo\"><p class=\"small\">A scripted agent — an ordinary OSP client — discovers the providers, provisions sandboxes and paid resources, lets time pass, hits a soft budget and overrides it, is stopped by the spending cap, rotates credentials and deprovisions. It runs in the namespace <b>demo</b>, made fresh each time, and the pages show that namespace as it goes; your default namespace is untouched. The same script is <code>ospbox demo</code>.</p><button type=\"submit\" class=\"primary\">Run the demo</button></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -173,7 +173,7 @@ func TestSpendPageListsBudgetAlerts(t *testing.T) {
 	f.api(t, "POST", "/providers/acmedb/osp/v1/provision", `{"offering_id":"acmedb/postgres","tier_id":"pro","payment_method":"stripe_spt","payment_proof":"tok","project_name":"shop"}`)
 	_, page := f.get(t, "/ui/spend", authed())
 	alerts := page[strings.Index(page, "Budget alerts"):]
-	if !strings.Contains(alerts, b["budget_id"].(string)) || !strings.Contains(alerts, "$25.00 / $30.00") || !strings.Contains(alerts, "threshold reached") {
+	if !strings.Contains(alerts, b["budget_id"].(string)) || !strings.Contains(alerts, `$25.00</span> <span class="nowrap muted">of $30.00`) || !strings.Contains(alerts, "threshold reached") {
 		t.Errorf("alerts: %.800s", alerts)
 	}
 }

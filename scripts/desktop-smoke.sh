@@ -126,7 +126,7 @@ fi
 warn=0
 for _ in $(seq 40); do
   DISPLAY=$display import -window root "$out/desktop-spend.png"
-  warn=$(pixels "$out/desktop-spend.png" '#b35c00')
+  warn=$(pixels "$out/desktop-spend.png" '#a35400')
   [ "$warn" -ge 100 ] && break
   sleep 0.5
 done

@@ -45,6 +45,19 @@ document.addEventListener("click", async (event) => {
   }
 });
 
+// A picker that fills other fields: choosing one of the workspace's servers on the Check page
+// puts its URL and protocol in the form, "another server" clears the URL for typing.
+document.addEventListener("change", (event) => {
+  const picker = event.target.closest("select[data-fill-url]");
+  if (!picker) return;
+  const url = document.querySelector(picker.dataset.fillUrl);
+  const protocol = document.querySelector(picker.dataset.fillProtocol);
+  const option = picker.selectedOptions[0];
+  url.value = option.value;
+  if (protocol && option.dataset.protocol) protocol.value = option.dataset.protocol;
+  if (!option.value) url.focus();
+});
+
 // Show the live-connection state in the header.
 document.addEventListener("htmx:sseOpen", () => document.body.dataset.live = "open");
 document.addEventListener("htmx:sseError", () => document.body.dataset.live = "error");

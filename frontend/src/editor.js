@@ -6,6 +6,35 @@ import { keymap } from "@codemirror/view";
 import { EditorState } from "@codemirror/state";
 import { json } from "@codemirror/lang-json";
 import { linter, lintGutter, forceLinting } from "@codemirror/lint";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
+
+// look is both editors' appearance: JSON colours from the stylesheet's variables (so the dark
+// theme has readable ones), the page's font, and a name for screen readers. tabindex makes the
+// text area a stop of the Tab order, which is also how keyboard users scroll it.
+function look(label) {
+  return [
+    syntaxHighlighting(
+      HighlightStyle.define([
+        { tag: tags.propertyName, color: "var(--syn-property)" },
+        { tag: tags.string, color: "var(--syn-string)" },
+        { tag: tags.number, color: "var(--syn-number)" },
+        { tag: [tags.bool, tags.null], color: "var(--syn-keyword)" },
+        { tag: tags.invalid, color: "var(--err)" },
+      ]),
+    ),
+    EditorView.contentAttributes.of({ "aria-label": label, tabindex: "0" }),
+    EditorView.theme({
+      "&": { color: "var(--text)", backgroundColor: "var(--panel)" },
+      ".cm-scroller": { fontFamily: "ui-monospace, Menlo, Consolas, monospace" },
+      ".cm-gutters": { backgroundColor: "var(--code)", color: "var(--muted)", borderRight: "1px solid var(--border)" },
+      ".cm-activeLine": { backgroundColor: "var(--accent-soft)" },
+      ".cm-activeLineGutter": { backgroundColor: "var(--accent-soft)" },
+      ".cm-cursor": { borderLeftColor: "var(--text)" },
+      "&.cm-focused": { outline: "none" }, // app.css draws the ring with :focus-within
+    }),
+  ];
+}
 
 const pane = document.getElementById("editor-pane");
 if (pane) start(pane);
@@ -174,7 +203,8 @@ function start(pane) {
         serverLint,
         keymap.of([{ key: "Mod-s", preventDefault: true, run: (v) => (save(v), true) }]),
         EditorView.updateListener.of((u) => u.docChanged && setDirty(u.view)),
-        EditorView.theme({ "&": { height: "100%" }, ".cm-scroller": { fontFamily: "ui-monospace, Menlo, Consolas, monospace" } }),
+        EditorView.theme({ "&": { height: "100%" } }),
+        look(`Contents of ${path}`),
       ],
     }),
   });
@@ -235,6 +265,7 @@ function startRuleEditor(el) {
         json(),
         lintGutter(),
         lint,
+        look("Scenario rule (JSON)"),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) textarea.value = u.state.doc.toString();
         }),

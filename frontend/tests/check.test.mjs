@@ -29,13 +29,34 @@ test("the BSP checks run against this workspace with its own credential", async 
   await page.goto(ospbox.uiURL);
   await page.goto(`${ospbox.base}/ui/check`);
   await page.waitForFunction(() => document.body.dataset.live === "open");
-  await page.locator("#check-url").fill(ospbox.base);
-  await page.locator("#check-protocol").selectOption("bsp");
+  // The workspace's servers are offered by name; picking one fills the URL and the protocol.
+  await page.locator("#check-target").selectOption({ label: "BSP service" });
+  assert.equal(await page.locator("#check-url").inputValue(), ospbox.base);
+  assert.equal(await page.locator("#check-protocol").inputValue(), "bsp");
   await page.getByRole("button", { name: "Run checks" }).click();
   await page.locator('[data-check="bsp.events.stream"]').waitFor({ timeout: 30_000 });
   await page.locator("#check-results .badge", { hasText: "conformant" }).waitFor({ timeout: 30_000 });
   assert.equal(await page.locator('[data-status="fail"]').count(), 0);
   assert.equal(await page.locator('[data-check="bsp.auth.required"]').getAttribute("data-status"), "pass");
   await page.screenshot({ path: `${shots}/check-bsp.png`, fullPage: true });
+  await page.close();
+});
+
+test("the level is a segmented control that works from the keyboard", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  await page.goto(ospbox.uiURL);
+  await page.goto(`${ospbox.base}/ui/check`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+  // Tab to the group, then the arrow keys move the choice: All → MUST, SHOULD → MUST.
+  await page.locator('#seg-level input[value="all"]').focus();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.locator('#seg-level input:checked').getAttribute("value"), "must");
+  await page.locator("#check-nd").check();
+  await page.getByRole("button", { name: "Run checks" }).click();
+  await page.locator("#check-results .badge", { hasText: "conformant" }).waitFor({ timeout: 30_000 });
+  const levels = await page.locator("#check-results tr[data-check] td:nth-child(2)").allInnerTexts();
+  assert.ok(levels.length > 0);
+  assert.deepEqual([...new Set(levels)], ["MUST"]);
   await page.close();
 });
