@@ -16,6 +16,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -31,10 +32,12 @@ type resourceDetailView struct {
 	SeedMode  string             //
 	Children  []storage.Resource // sandboxes seeded from this resource
 	Usage     []usageRow
-	Cost      resourceCost
-	Tiers     []manifests.Tier // the offering's tiers, for a tier change
-	Message   string           // the outcome of the last action
-	Error     string
+	// UsageHistory is the period's usage per metered dimension, day by day, for the charts.
+	UsageHistory []osp.DimensionHistory
+	Cost         resourceCost
+	Tiers        []manifests.Tier // the offering's tiers, for a tier change
+	Message      string           // the outcome of the last action
+	Error        string
 }
 
 // usageRow is one metered dimension of the usage report.
@@ -86,7 +89,63 @@ func (u *UI) resourceDetailViewOf(ctx context.Context, id string) (resourceDetai
 			v.Usage = usageRows(body)
 		}
 	}
+	// After the usage report, which settles the accrued usage the last day shows.
+	if v.UsageHistory, err = u.Sandbox.OSP().Ledger().UsageHistory(ctx, res); err != nil {
+		return v, err
+	}
 	return v, nil
+}
+
+// usageChartOf charts one dimension's usage over the period against its included quantity.
+func usageChartOf(h osp.DimensionHistory) chart {
+	s := series{Start: h.PeriodStart, End: h.PeriodEnd.AddDate(0, 0, -1), Values: h.Daily, Projected: h.Projected,
+		Format: func(v float64) string { return withUnit(v, h.Unit) }, AxisFormat: quantity, Unit: h.Unit}
+	if h.Included > 0 {
+		s.Limit, s.LimitLabel, s.LimitClass = h.Included, "included: "+withUnit(h.Included, h.Unit), "included"
+	}
+	return s.chart()
+}
+
+func usageChartLabel(h osp.DimensionHistory) string {
+	last := 0.0
+	if len(h.Daily) > 0 {
+		last = h.Daily[len(h.Daily)-1]
+	}
+	out := h.Dimension + " used this period: " + withUnit(last, h.Unit) + " so far, projected " + withUnit(h.Projected, h.Unit) + " by the period's end"
+	if h.Included > 0 {
+		out += ", " + withUnit(h.Included, h.Unit) + " included"
+	}
+	return out
+}
+
+func usageChartCaption(h osp.DimensionHistory) string {
+	out := "Cumulative usage (" + h.Unit + ") at the end of each day; dashed: the projection if the resource stays live"
+	if h.Included > 0 {
+		out += "; above the included quantity, usage is billed as overage"
+	}
+	if h.Injected > 0 {
+		out += ". Injected usage (" + withUnit(h.Injected, h.Unit) + ") counts from today: ospbox keeps its total, not its time"
+	}
+	return out + "."
+}
+
+// withUnit writes a quantity in its unit: "12.5 GB", or "3 × 100k requests" for a unit that is
+// itself a number of something.
+func withUnit(v float64, unit string) string {
+	if unit != "" && unit[0] >= '0' && unit[0] <= '9' {
+		return quantity(v) + " × " + unit
+	}
+	return quantity(v) + " " + unit
+}
+
+// quantity writes a quantity with at most two decimals and no trailing zeros.
+func quantity(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 2, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "" || s == "-" {
+		return "0"
+	}
+	return s
 }
 
 // usageRows reads the dimensions of a usage report.

@@ -132,3 +132,34 @@ func TestResourcesPageShowsQuotas(t *testing.T) {
 		}
 	}
 }
+
+// TestResourcePageChartsUsagePerDimension: a metered resource's page charts each dimension over
+// the period, with its included quantity labelled, today's figure equal to the usage table's,
+// and the projection drawn.
+func TestResourcePageChartsUsagePerDimension(t *testing.T) {
+	f := newFixture(t)
+	st, res := f.api(t, "POST", "/providers/acmedb/osp/v1/provision", `{"offering_id":"acmedb/redis","tier_id":"pay-as-you-go","payment_method":"x402","payment_proof":"p"}`)
+	if st != 201 && st != 200 {
+		t.Fatalf("provision: %d %v", st, res)
+	}
+	id := res["resource_id"].(string)
+	f.api(t, "POST", "/ospbox/v1/clock/advance", `{"seconds": 180000}`)
+	f.api(t, "POST", "/ospbox/v1/resources/"+id+"/usage", `{"metrics": {"requests": 2}, "mode": "add"}`)
+	_, page := f.get(t, "/ui/resources/"+id, authed())
+	charts := cutOut(page, `id="usage-charts"`, `</section>`)
+	for _, want := range []string{`data-usage-dimension="requests"`, `class="cap-line included"`, "included: 10 × 100k requests", `class="projection"`, "Injected usage (2 × 100k requests)"} {
+		if !strings.Contains(charts, want) {
+			t.Errorf("the usage chart lacks %q:\n%.1500s", want, charts)
+		}
+	}
+	// The table's quantity is the chart's last day.
+	table := cutOut(page, `id="cost-h"`, `</table>`)
+	i := strings.Index(table, `<td class="mono">requests</td><td class="num mono">`)
+	if i < 0 {
+		t.Fatalf("no requests row: %s", table)
+	}
+	qty := strings.Fields(table[i+len(`<td class="mono">requests</td><td class="num mono">`):])[0]
+	if !strings.Contains(charts, ": "+qty+" × 100k requests so far</title>") {
+		t.Errorf("the table says %s; the chart's days: %s", qty, charts)
+	}
+}

@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"errors"
-	"math"
 	"math/big"
 	"net/http"
 	"strconv"
@@ -167,120 +166,30 @@ func enforcementClass(e string) string {
 	return "accent"
 }
 
-// The spend chart is server-rendered SVG: a plot of the period's cumulative spend per day with a
-// y axis in money, date ticks over the whole period, the cap labelled, the projection to the
-// period's end dashed, and each day's value on hover (an SVG title). No charting library: the
-// page already has the numbers, and a static SVG needs no script, prints, and stays readable in
-// both themes through CSS.
-const (
-	chartW, chartH         = 720, 200
-	chartLeft, chartBottom = 64, 22 // room for the y labels and the dates
-	chartTop, chartRight   = 12, 12
-	plotW, plotH           = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
-)
-
-// chart is a spend chart's SVG geometry, in viewBox units.
-type chart struct {
-	Points     int
-	Line, Area string
-	Projection string // the dashed line from today to the period's end, "" when flat
-	CapY       float64
-	CapLabel   string
-	YTicks     []chartTick
-	XTicks     []chartTick
-	Days       []chartDay // one hover band per day so far
-	From, To   string
-	Summary    string
-}
-
-type chartTick struct {
-	At    float64
-	Label string
-}
-
-type chartDay struct {
-	X, W  float64
-	Title string
-}
-
-// chartOf lays the cumulative daily spend out over the whole period, scaled to the larger of the
-// cap, the spend and the projection.
+// chartOf lays a provider's cumulative daily spend out over the whole period, against its cap.
 func chartOf(p osp.ProviderSpend) chart {
-	c := chart{Points: len(p.Cumulative)}
-	if c.Points == 0 {
-		return c
-	}
 	cur := p.Cap.MonthlyLimit.Currency
-	limit := ratFloat(p.Cap.MonthlyLimit.Amount)
-	projected := ratFloat(p.Projected.Amount)
-	top := max(limit, projected)
+	s := series{Projected: ratFloat(p.Projected.Amount), Limit: ratFloat(p.Cap.MonthlyLimit.Amount),
+		LimitLabel: "cap " + money(p.Cap.MonthlyLimit.Amount, cur),
+		Format:     func(v float64) string { return money(strconv.FormatFloat(v, 'f', 2, 64), cur) }}
 	for _, d := range p.Cumulative {
-		top = max(top, ratFloat(d.Amount))
+		s.Values = append(s.Values, ratFloat(d.Amount))
 	}
-	top = niceCeiling(top * 1.05)
-	start, end := time.Now(), time.Now()
-	days := float64(len(p.Cumulative))
-	if s, err := time.Parse(time.DateOnly, p.Cap.Period["start"]); err == nil {
+	if len(p.Cumulative) == 0 {
+		return chart{}
+	}
+	s.Start, _ = time.Parse(time.DateOnly, p.Cumulative[0].Date)
+	s.End = s.Start.AddDate(0, 0, len(p.Cumulative)-1)
+	if st, err := time.Parse(time.DateOnly, p.Cap.Period["start"]); err == nil {
 		if e, err := time.Parse(time.DateOnly, p.Cap.Period["end"]); err == nil {
-			start, end = s, e
-			days = e.Sub(s).Hours()/24 + 1
+			s.Start, s.End = st, e
 		}
 	}
-	x := func(day float64) float64 { return chartLeft + day/days*plotW }
-	y := func(v float64) float64 { return chartTop + plotH - v/top*plotH }
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-	var line, area []string
-	area = append(area, f(x(0))+","+f(y(0)))
-	for i, d := range p.Cumulative {
-		v := y(ratFloat(d.Amount))
-		x0, x1 := x(float64(i)), x(float64(i+1))
-		line = append(line, f(x0)+","+f(v), f(x1)+","+f(v))
-		area = append(area, f(x0)+","+f(v), f(x1)+","+f(v))
-		label := d.Date
-		if t, err := time.Parse(time.DateOnly, d.Date); err == nil {
-			label = t.Format("Jan 2")
-		}
-		c.Days = append(c.Days, chartDay{X: x0, W: x1 - x0, Title: label + ": " + money(d.Amount, cur) + " so far"})
-	}
-	lastX := x(float64(len(p.Cumulative)))
-	area = append(area, f(lastX)+","+f(y(0)))
-	c.Line, c.Area = strings.Join(line, " "), strings.Join(area, " ")
-	lastV := ratFloat(p.Cumulative[len(p.Cumulative)-1].Amount)
-	if projected > lastV && float64(len(p.Cumulative)) < days {
-		c.Projection = f(lastX) + "," + f(y(lastV)) + " " + f(x(days)) + "," + f(y(projected))
-	}
-	c.CapY = y(limit)
-	c.CapLabel = "cap " + money(p.Cap.MonthlyLimit.Amount, cur)
-	for i := range 5 {
-		v := top * float64(i) / 4
-		c.YTicks = append(c.YTicks, chartTick{At: y(v), Label: money(strconv.FormatFloat(v, 'f', 2, 64), cur)})
-	}
-	for d := start; !d.After(end); d = d.AddDate(0, 0, 7) {
-		c.XTicks = append(c.XTicks, chartTick{At: x(d.Sub(start).Hours() / 24), Label: d.Format("Jan 2")})
-	}
-	c.XTicks = append(c.XTicks, chartTick{At: x(days), Label: end.Format("Jan 2")})
-	c.From, c.To = p.Cumulative[0].Date, p.Cumulative[len(p.Cumulative)-1].Date
+	c := s.chart()
 	c.Summary = money(p.Cumulative[len(p.Cumulative)-1].Amount, cur) + " by " + c.To + ", projected " +
-		money(p.Projected.Amount, p.Projected.Currency) + " by " + end.Format(time.DateOnly) + ", against a cap of " + money(p.Cap.MonthlyLimit.Amount, cur)
+		money(p.Projected.Amount, p.Projected.Currency) + " by " + s.End.Format(time.DateOnly) + ", against a cap of " + money(p.Cap.MonthlyLimit.Amount, cur)
 	return c
 }
-
-// niceCeiling rounds v up to a round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of
-// ten), so the axis's quarters read as round figures without much empty room above.
-func niceCeiling(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
-		if v <= m*p {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
-func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 func ratFloat(s string) float64 {
 	r, ok := new(big.Rat).SetString(s)

@@ -1,6 +1,7 @@
 package osp_test
 
 import (
+	"context"
 	"math/big"
 	"testing"
 	"time"
@@ -50,3 +51,50 @@ func TestUsageAccruesDeterministically(t *testing.T) {
 func mustRat(s string) *big.Rat { r, _ := new(big.Rat).SetString(s); return r }
 
 func mustFloat(s string) float64 { f, _ := mustRat(s).Float64(); return f }
+
+// TestUsageHistoryIsTheAccrualDayByDay: the resource page's usage chart has one exact value per
+// day so far (the seeded rate times the hours live), today's equal to the usage report, and the
+// projection to the month's end.
+func TestUsageHistoryIsTheAccrualDayByDay(t *testing.T) {
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
+	clock := agenttest.Agent{T: t, Base: f.URL + "/ospbox/v1/clock"}
+	clock.Call("POST", "/freeze", "", nil)
+	_, _, now := clock.Call("GET", "", "", nil)
+	cur, _ := time.Parse(time.RFC3339, now["now"].(string))
+	start := time.Date(cur.Year(), cur.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	clock.Call("POST", "/advance", "", map[string]any{"seconds": int(start.Sub(cur).Seconds())})
+	_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "pay-as-you-go", "payment_method": "x402", "payment_proof": "p"})
+	id := res["resource_id"].(string)
+	clock.Call("POST", "/advance", "", map[string]any{"seconds": 10*86400 + 6*3600})
+	_, _, report := a.Call("GET", "/resources/"+id+"/usage", "", nil)
+
+	stored, err := f.DB.ResourceByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := f.OSP().Ledger().UsageHistory(context.Background(), stored)
+	if err != nil || len(hist) != 1 || hist[0].Dimension != "requests" {
+		t.Fatalf("history %+v, %v", hist, err)
+	}
+	h := hist[0]
+	if len(h.Daily) != 11 || h.Included != 10 || !h.PeriodStart.Equal(start) {
+		t.Fatalf("%d days, included %v, from %v", len(h.Daily), h.Included, h.PeriodStart)
+	}
+	rate := osp.AccrualRate(id, "requests", "10")
+	at := func(hours int64) float64 {
+		return mustFloat(new(big.Rat).Mul(rate, big.NewRat(hours, 1)).FloatString(2))
+	}
+	for day := range 10 {
+		if h.Daily[day] != at(int64(24*(day+1))) {
+			t.Errorf("day %d: %v, want %v", day+1, h.Daily[day], at(int64(24*(day+1))))
+		}
+	}
+	if h.Daily[10] != report["metrics"].(map[string]any)["requests"] {
+		t.Errorf("today %v, the report says %v", h.Daily[10], report["metrics"])
+	}
+	_, end := osp.MonthBounds(start)
+	if want := at(int64(end.Sub(start).Hours())); h.Projected != want {
+		t.Errorf("projected %v, want %v", h.Projected, want)
+	}
+}
