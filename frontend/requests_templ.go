@@ -592,7 +592,7 @@ func requestDetailPage(m pageMeta, v requestDetailView) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = pageHeader(v.Method+" "+v.Path, v.At.Format(time.RFC3339Nano)+" · "+v.Provider+" · "+latency(v.Request)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var30), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = pageHeader(v.Method+" "+v.Path, joinDot(v.At.UTC().Format("Jan 2 15:04:05.000 UTC"), v.Provider, latency(v.Request))).Render(templ.WithChildren(ctx, templ_7745c5c3_Var30), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -477,3 +477,14 @@ func middle(s string, n int) string {
 func (u *UI) glossary(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, glossaryPage(u.meta("Glossary", "glossary")))
 }
+
+// joinDot joins the non-empty parts with " · ".
+func joinDot(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " · ")
+}
