@@ -64,6 +64,7 @@ test("rotating from the detail page makes the API refuse the old token", async (
   assert.equal(refused.status, 401);
   assert.equal((await refused.json()).error.code, "credentials_rotated");
   await page.locator("main").getByText("credentials.rotated").first().waitFor({ timeout: 10_000 });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky sidebar is drawn where the page is scrolled to
   await page.screenshot({ path: `${shots}/resource-actions.png`, fullPage: true });
   await page.close();
 });
