@@ -30,7 +30,8 @@ type importRule struct {
 	why                string
 }
 
-var protocols = []string{"mock/osp", "mock/bsp", "mock/oap"}
+// The protocol engines, and the orchestrator, which is a party of its own with the same rules.
+var protocols = []string{"mock/osp", "mock/bsp", "mock/oap", "mock/orchestrator"}
 
 var importRules = []importRule{
 	{pkgs: protocols, allowed: []string{"mock/kernel", "manifests/...", "storage/..."},

@@ -58,8 +58,9 @@ type chart struct {
 }
 
 type chartTick struct {
-	At    float64
-	Label string
+	At     float64
+	Label  string
+	Anchor string // the label's text-anchor: "middle", or "end" at the right edge
 }
 
 type chartDay struct {
@@ -116,9 +117,9 @@ func (s series) chart() chart {
 	}
 	// Weekly ticks, and the period's last day (without a weekly tick too close to it).
 	for d := s.Start; s.End.Sub(d) >= 72*time.Hour; d = d.AddDate(0, 0, 7) {
-		c.XTicks = append(c.XTicks, chartTick{At: x(d.Sub(s.Start).Hours() / 24), Label: d.Format("Jan 2")})
+		c.XTicks = append(c.XTicks, chartTick{At: x(d.Sub(s.Start).Hours() / 24), Label: d.Format("Jan 2"), Anchor: "middle"})
 	}
-	c.XTicks = append(c.XTicks, chartTick{At: x(days), Label: s.End.Format("Jan 2")})
+	c.XTicks = append(c.XTicks, chartTick{At: x(days), Label: s.End.Format("Jan 2"), Anchor: "end"})
 	c.From, c.To = s.Start.Format(time.DateOnly), s.Start.AddDate(0, 0, len(s.Values)-1).Format(time.DateOnly)
 	return c
 }

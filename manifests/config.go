@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests/jsondoc"
@@ -30,7 +32,43 @@ type Config struct {
 	OAP      OAPConfig      `json:"oap"`
 	// Namespaces is namespaces.* (spec/control.md §1).
 	Namespaces NamespacesConfig `json:"namespaces"`
+	// Orchestrator is orchestrator.* (spec/orchestrator.md).
+	Orchestrator OrchestratorConfig `json:"orchestrator"`
 }
+
+// OrchestratorConfig is orchestrator.*: the signed-in user ospbox plays, the orchestrator's
+// spending caps, and how each workspace provider authorizes it (spec/orchestrator.md §1).
+type OrchestratorConfig struct {
+	User OrchestratorUser `json:"user"`
+	Caps OrchestratorCaps `json:"caps"`
+	// Providers is keyed by the provider's slug.
+	Providers map[string]OrchestratorProvider `json:"providers"`
+}
+
+// OrchestratorUser is orchestrator.user: the identity in the user's ID tokens.
+type OrchestratorUser struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+}
+
+// OrchestratorCaps is orchestrator.caps: what payment tokens may reserve each month, per
+// provider and for the user across providers. By default the per-provider cap is
+// caps.default_monthly_limit and the user's is two and a half times it.
+type OrchestratorCaps struct {
+	PerProvider MoneyAmount `json:"per_provider"`
+	User        MoneyAmount `json:"user"`
+}
+
+// OrchestratorProvider is orchestrator.providers.<slug>: "attested" account creation (the
+// default) or "oauth" consent, and the scopes the provider offers.
+type OrchestratorProvider struct {
+	AccountCreation string   `json:"account_creation"`
+	Scopes          []string `json:"scopes"`
+}
+
+// AccountCreations are the accepted values of orchestrator.providers.<slug>.account_creation.
+var AccountCreations = []string{"attested", "oauth"}
 
 // NamespacesConfig is namespaces.*.
 type NamespacesConfig struct {
@@ -240,13 +278,16 @@ func LoadConfig(path string) (Config, error) {
 }
 
 func defaultConfig() Config {
-	return Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"},
+	cfg := Config{Listen: DefaultListen, OSP: OSPConfig{EndpointStyle: "brace"},
 		Caps: CapsConfig{DefaultMonthlyLimit: MoneyAmount{Amount: "100.00", Currency: "USD"}}}
+	cfg.Orchestrator.complete(cfg.Caps.DefaultMonthlyLimit)
+	return cfg
 }
 
 // decodeConfig reads the settings ospbox uses from a parsed-clean ospbox.json, with defaults.
 func decodeConfig(data []byte) (Config, error) {
 	cfg := defaultConfig()
+	cfg.Orchestrator = OrchestratorConfig{} // its defaults depend on what is set (complete, below)
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&cfg); err != nil {
 		return cfg, err
 	}
@@ -280,7 +321,54 @@ func decodeConfig(data []byte) (Config, error) {
 			return cfg, fmt.Errorf("bsp.credentials[%d] needs a token", i)
 		}
 	}
+	if err := cfg.Orchestrator.complete(cfg.Caps.DefaultMonthlyLimit); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// complete fills orchestrator.* defaults and checks what was set.
+func (o *OrchestratorConfig) complete(providerDefault MoneyAmount) error {
+	if o.User.UserID == "" {
+		o.User.UserID = "usr_dev"
+	}
+	if o.User.Email == "" {
+		o.User.Email = "dev@example.test"
+	}
+	if o.User.Name == "" {
+		o.User.Name = "Dev User"
+	}
+	if !strings.Contains(o.User.Email, "@") {
+		return fmt.Errorf("orchestrator.user.email %q is not an email address", o.User.Email)
+	}
+	if o.Caps.PerProvider.Amount == "" {
+		o.Caps.PerProvider = providerDefault
+	}
+	if o.Caps.User.Amount == "" {
+		whole, _ := new(big.Rat).SetString(o.Caps.PerProvider.Amount)
+		if whole == nil {
+			whole = new(big.Rat)
+		}
+		o.Caps.User = MoneyAmount{Amount: whole.Mul(whole, big.NewRat(5, 2)).FloatString(2), Currency: o.Caps.PerProvider.Currency}
+	}
+	for name, m := range map[string]MoneyAmount{"per_provider": o.Caps.PerProvider, "user": o.Caps.User} {
+		if !amountSetting.MatchString(m.Amount) || !currencyCode.MatchString(m.Currency) {
+			return fmt.Errorf("orchestrator.caps.%s must be {\"amount\": \"100.00\", \"currency\": \"USD\"}", name)
+		}
+	}
+	if o.Caps.User.Currency != o.Caps.PerProvider.Currency {
+		return fmt.Errorf("orchestrator.caps.user and orchestrator.caps.per_provider must be in one currency")
+	}
+	for slug, p := range o.Providers {
+		if p.AccountCreation == "" {
+			p.AccountCreation = "attested"
+			o.Providers[slug] = p
+		}
+		if !contains(AccountCreations, p.AccountCreation) {
+			return fmt.Errorf("orchestrator.providers.%s.account_creation %q is not one of attested, oauth", slug, p.AccountCreation)
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

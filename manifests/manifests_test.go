@@ -227,3 +227,25 @@ func TestRulesDocIsCurrent(t *testing.T) {
 		t.Errorf("docs/validation-rules.md is stale: go test ./manifests -run RulesDoc -update")
 	}
 }
+
+func TestOrchestratorSettingsDefaultsAndChecks(t *testing.T) {
+	cfg, err := decodeConfig([]byte(`{}`))
+	if err != nil || cfg.Orchestrator.User.Email != "dev@example.test" || cfg.Orchestrator.Caps.PerProvider.Amount != "100.00" || cfg.Orchestrator.Caps.User.Amount != "250.00" {
+		t.Fatalf("defaults: %+v %v", cfg.Orchestrator, err)
+	}
+	cfg, err = decodeConfig([]byte(`{"orchestrator": {"caps": {"per_provider": {"amount": "40.00", "currency": "USD"}}, "providers": {"acmedb": {}}}}`))
+	if err != nil || cfg.Orchestrator.Caps.User.Amount != "100.00" || cfg.Orchestrator.Providers["acmedb"].AccountCreation != "attested" {
+		t.Errorf("the user cap follows the provider cap, account creation defaults to attested: %+v %v", cfg.Orchestrator, err)
+	}
+	for body, want := range map[string]string{
+		`{"orchestrator": {"user": {"email": "nobody"}}}`:                                      "orchestrator.user.email",
+		`{"orchestrator": {"providers": {"acmedb": {"account_creation": "magic"}}}}`:           "account_creation",
+		`{"orchestrator": {"caps": {"user": {"amount": "ten", "currency": "USD"}}}}`:           "orchestrator.caps.user",
+		`{"orchestrator": {"caps": {"user": {"amount": "10.00", "currency": "EUR"}}}}`:         "one currency",
+		`{"orchestrator": {"caps": {"per_provider": {"amount": "10.00", "currency": "usd"}}}}`: "orchestrator.caps.per_provider",
+	} {
+		if _, err := decodeConfig([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %q", body, err, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/mock/orchestrator"
 	"github.com/ospbox/ospbox/mock/osp"
 )
 
@@ -43,6 +44,10 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, origin string) {
 			return
 		}
 		s.serveProvider(w, r, p, origin+"/providers/"+slug, "/"+sub)
+		return
+	}
+	if orchestrator.IsPath(r.URL.Path) {
+		s.logged(w, r, "orchestrator", "", func(w http.ResponseWriter) { s.orch.Serve(w, r, origin) })
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/ospbox/v1/") || strings.HasPrefix(r.URL.Path, "/schemas/") {

@@ -21,6 +21,7 @@ import (
 	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/oap"
+	"github.com/ospbox/ospbox/mock/orchestrator"
 	"github.com/ospbox/ospbox/mock/osp"
 	"github.com/ospbox/ospbox/mock/scenario"
 	"github.com/ospbox/ospbox/storage"
@@ -42,6 +43,9 @@ type Sandbox struct {
 	ticking  sync.WaitGroup
 	// osp is the OSP simulation of every provider of the workspace.
 	osp *osp.Engine
+	// orch is the orchestrator side (spec/orchestrator.md): the user's OpenID Provider and the
+	// payment tokens.
+	orch *orchestrator.Engine
 	// oap is the OAP simulation (its own lock; kept in the state database).
 	oap *oap.Engine
 	// bsp is the BSP/BEST simulation (its stream hub in memory, its state in the database).
@@ -112,6 +116,8 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		snap := s.Snapshot()
 		return osp.View{Providers: snap.Providers, Config: &snap.Config}
 	}})
+	s.orch = orchestrator.New(orchestrator.Deps{DB: db, Clock: o.Clock, KeysDir: ws.KeysDir(),
+		Config: func() manifests.OrchestratorConfig { return s.Snapshot().Config.Orchestrator }})
 	s.requests = newRequestLog(db, o.Logger)
 	rules, err := scenario.Open(ctx, db)
 	if err != nil {

@@ -121,10 +121,12 @@ if ! await_log 'msg="desktop: request" method=GET path=/ui/spend/live' 100; then
   echo "desktop-smoke: FAIL: the window did not refresh after the demo (SSE in the window)" >&2
   exit 1
 fi
-# The refused provisions (402 and 403 budget_exceeded) are in the warning colour, once the last
-# refresh of the burst is painted.
+# The refused provisions (402 and 403 budget_exceeded) are in the warning colour at the foot of
+# the page, once the last refresh of the burst is painted: End scrolls there, as a person would.
+DISPLAY=$display xdotool windowfocus --sync "$win"
 warn=0
 for _ in $(seq 40); do
+  DISPLAY=$display xdotool key End
   DISPLAY=$display import -window root "$out/desktop-spend.png"
   warn=$(pixels "$out/desktop-spend.png" '#a35400')
   [ "$warn" -ge 100 ] && break

@@ -15,7 +15,7 @@ import (
 const Redacted = "[redacted]"
 
 // secretParts are fragments of member names whose scalar values are secrets.
-var secretParts = []string{"password", "secret", "token", "api_key", "apikey", "private_key", "ciphertext", "authorization", "passphrase"}
+var secretParts = []string{"password", "secret", "token", "api_key", "apikey", "private_key", "redemption_key", "ciphertext", "authorization", "passphrase"}
 
 // wholeSecrets are member names whose entire value, object or not, holds secrets: credential
 // bundles and the private part of a JWK.

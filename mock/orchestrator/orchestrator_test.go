@@ -1,0 +1,243 @@
+package orchestrator_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/mocktest"
+)
+
+// TestIDTokensVerifyWithGoOIDC: a real OIDC client (coreos/go-oidc) discovers ospbox as the
+// user's OpenID Provider — at the root and inside a namespace, each its own issuer — fetches the
+// JWKS and verifies an ID token for a provider's audience.
+func TestIDTokensVerifyWithGoOIDC(t *testing.T) {
+	f := mocktest.New(t)
+	ctl := agenttest.Agent{T: t, Base: f.URL}
+	if st, _, _ := ctl.Call("POST", "/ospbox/v1/namespaces", "", map[string]any{"id": "ci-1"}); st != 201 {
+		t.Fatalf("namespace: %d", st)
+	}
+	for _, issuer := range []string{f.URL, f.URL + "/ns/ci-1"} {
+		ctx := context.Background()
+		provider, err := oidc.NewProvider(ctx, issuer)
+		if err != nil {
+			t.Fatalf("discovery at %s: %v", issuer, err)
+		}
+		a := agenttest.Agent{T: t, Base: issuer}
+		st, _, body := a.Call("POST", "/orchestrator/v1/id_token", "", map[string]any{"audience": "acmedb.example", "nonce": "n-1"})
+		if st != 201 {
+			t.Fatalf("id_token: %d %v", st, body)
+		}
+		tok, err := provider.Verifier(&oidc.Config{ClientID: "acmedb.example"}).Verify(ctx, body["id_token"].(string))
+		if err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		var claims struct {
+			Email    string `json:"email"`
+			Verified bool   `json:"email_verified"`
+			Nonce    string `json:"nonce"`
+			JTI      string `json:"jti"`
+		}
+		tok.Claims(&claims)
+		if tok.Issuer != issuer || tok.Subject != "usr_dev" || claims.Email != "dev@example.test" || !claims.Verified || claims.Nonce != "n-1" || claims.JTI == "" {
+			t.Errorf("token %+v claims %+v", tok, claims)
+		}
+		// Another audience's verifier refuses it.
+		if _, err := provider.Verifier(&oidc.Config{ClientID: "skyhost.example"}).Verify(ctx, body["id_token"].(string)); err == nil {
+			t.Error("a token for acmedb verified for skyhost")
+		}
+	}
+	a := agenttest.Agent{T: t, Base: f.URL}
+	for _, bad := range []string{`{}`, `{"audience": "x", "expires_in_seconds": 301}`, `{"audience": "x", "extra": 1}`, `not json`} {
+		if st, _, body := a.Call("POST", "/orchestrator/v1/id_token", "", bad); st != 400 || agenttest.ErrCode(body) != "invalid_request" {
+			t.Errorf("%s: %d %v", bad, st, body)
+		}
+	}
+}
+
+// call sends a JSON request without the testing helpers, for use from many goroutines.
+func call(method, url string, body any, hdr ...string) (int, map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, url, bytes.NewReader(b))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return resp.StatusCode, out, nil
+}
+
+const tightCaps = `{"name": "caps", "orchestrator": {"caps": {"per_provider": {"amount": "100.00", "currency": "USD"}, "user": {"amount": "250.00", "currency": "USD"}}}}`
+
+// TestConcurrentIssuesNeverReservePastACap: 500 token issues at once across three providers
+// never reserve more than a provider's cap or the user's; every refusal is 402 budget_exceeded,
+// and what /spend reports is exactly what was issued.
+func TestConcurrentIssuesNeverReservePastACap(t *testing.T) {
+	f := mocktest.NewWith(t, map[string]string{"ospbox.json": tightCaps})
+	providers := []string{"acmedb.example", "skyhost.example", "third.example"}
+	var mu sync.Mutex
+	issued := map[string]int64{}
+	var wg sync.WaitGroup
+	errs := make(chan string, 500)
+	for i := range 500 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			provider := providers[i%3]
+			c := int64(100 + (i*37)%900) // 1.00 … 9.99
+			st, body, err := call("POST", f.URL+"/orchestrator/v1/payment_tokens", map[string]any{"provider_id": provider,
+				"max_amount": map[string]string{"amount": fmt.Sprintf("%d.%02d", c/100, c%100), "currency": "USD"}})
+			switch {
+			case err != nil:
+				errs <- err.Error()
+			case st == 201:
+				mu.Lock()
+				issued[provider] += c
+				mu.Unlock()
+			case st != 402 || agenttest.ErrCode(body) != "budget_exceeded":
+				errs <- fmt.Sprintf("%d %v", st, body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	var total int64
+	for p, c := range issued {
+		total += c
+		if c > 10000 {
+			t.Errorf("%s: %d cents reserved past its 100.00 cap", p, c)
+		}
+	}
+	if total > 25000 {
+		t.Errorf("%d cents reserved past the user's 250.00 cap", total)
+	}
+	if total < 24000 {
+		t.Errorf("only %d cents issued: the caps refused tokens that fit", total)
+	}
+	_, _, spend := agenttest.Agent{T: t, Base: f.URL}.Call("GET", "/orchestrator/v1/spend", "", nil)
+	if got := spend["user"].(map[string]any)["reserved"].(map[string]any)["amount"]; got != fmt.Sprintf("%d.%02d", total/100, total%100) {
+		t.Errorf("spend says %v reserved, the issues add up to %d cents", got, total)
+	}
+}
+
+// TestRedemption: the provider redeems with its key, at most the token's maximum, once, before
+// expiry; everything else gets its documented error, and an expired token's reservation is
+// released so the cap has room again.
+func TestRedemption(t *testing.T) {
+	f := mocktest.NewWith(t, map[string]string{"ospbox.json": tightCaps})
+	a := agenttest.Agent{T: t, Base: f.URL}
+	_, _, key := a.Call("GET", "/orchestrator/v1/providers/acmedb.example/redemption_key", "", nil)
+	_, _, other := a.Call("GET", "/orchestrator/v1/providers/skyhost.example/redemption_key", "", nil)
+	acmeKey, skyKey := key["redemption_key"].(string), other["redemption_key"].(string)
+	if !strings.HasPrefix(acmeKey, "orp_") || acmeKey == skyKey {
+		t.Fatalf("keys %q %q", acmeKey, skyKey)
+	}
+	st, _, tok := a.Call("POST", "/orchestrator/v1/payment_tokens", "", map[string]any{"provider_id": "acmedb.example", "max_amount": map[string]string{"amount": "25.00", "currency": "USD"}})
+	if st != 201 || tok["status"] != "issued" || !strings.HasPrefix(tok["id"].(string), "spt_") {
+		t.Fatalf("issue: %d %v", st, tok)
+	}
+	redeem := "/orchestrator/v1/payment_tokens/" + tok["id"].(string) + "/redeem"
+	charge := map[string]any{"amount": "20.00", "currency": "USD", "resource_id": "res_1"}
+	for _, c := range []struct {
+		why, provider, key string
+		body               any
+		status             int
+		code               string
+	}{
+		{"no credential", "", "", charge, 401, "unauthorized"},
+		{"a wrong key", "acmedb.example", skyKey, charge, 401, "unauthorized"},
+		{"another provider", "skyhost.example", skyKey, charge, 403, "payment_token_not_yours"},
+		{"over the maximum", "acmedb.example", acmeKey, map[string]any{"amount": "25.01", "currency": "USD"}, 402, "amount_exceeds_token"},
+		{"another currency", "acmedb.example", acmeKey, map[string]any{"amount": "5.00", "currency": "EUR"}, 400, "invalid_request"},
+		{"an unknown member", "acmedb.example", acmeKey, `{"amount": "5.00", "currency": "USD", "tip": "1"}`, 400, "invalid_request"},
+		{"the redemption", "acmedb.example", acmeKey, charge, 200, ""},
+		{"a second redemption", "acmedb.example", acmeKey, charge, 409, "payment_token_redeemed"},
+	} {
+		st, _, body := a.Call("POST", redeem, c.key, c.body, "X-Provider-Id", c.provider)
+		if st != c.status || agenttest.ErrCode(body) != c.code {
+			t.Errorf("%s: %d %v, want %d %s", c.why, st, body, c.status, c.code)
+		}
+		if c.status == 200 && (body["status"] != "redeemed" || body["released"].(map[string]any)["amount"] != "5.00") {
+			t.Errorf("redeemed: %v", body)
+		}
+	}
+	if st, _, body := a.Call("POST", "/orchestrator/v1/payment_tokens/spt_nope/redeem", acmeKey, charge, "X-Provider-Id", "acmedb.example"); st != 404 {
+		t.Errorf("unknown token: %d %v", st, body)
+	}
+	// Fill acmedb's cap: 20.00 spent, 80.00 reserved; the next token does not fit.
+	a.Call("POST", "/ospbox/v1/clock/freeze", "", nil)
+	st, _, big := a.Call("POST", "/orchestrator/v1/payment_tokens", "", map[string]any{"provider_id": "acmedb.example", "expires_in_seconds": 60, "max_amount": map[string]string{"amount": "80.00", "currency": "USD"}})
+	if st != 201 {
+		t.Fatalf("80.00: %d %v", st, big)
+	}
+	if st, _, body := a.Call("POST", "/orchestrator/v1/payment_tokens", "", map[string]any{"provider_id": "acmedb.example", "max_amount": map[string]string{"amount": "0.01", "currency": "USD"}}); st != 402 || body["error"].(map[string]any)["details"].(map[string]any)["scope"] != "provider" {
+		t.Fatalf("past the cap: %d %v", st, body)
+	}
+	// Its expiry releases the reservation: the cap has room again, and redeeming it is too late.
+	a.Call("POST", "/ospbox/v1/clock/advance", "", map[string]any{"seconds": 61})
+	if st, _, body := a.Call("POST", "/orchestrator/v1/payment_tokens", "", map[string]any{"provider_id": "acmedb.example", "max_amount": map[string]string{"amount": "80.00", "currency": "USD"}}); st != 201 {
+		t.Errorf("after the expiry: %d %v", st, body)
+	}
+	if st, _, body := a.Call("POST", "/orchestrator/v1/payment_tokens/"+big["id"].(string)+"/redeem", acmeKey, charge, "X-Provider-Id", "acmedb.example"); st != 402 || agenttest.ErrCode(body) != "payment_token_expired" {
+		t.Errorf("expired: %d %v", st, body)
+	}
+	_, _, got := a.Call("GET", "/orchestrator/v1/payment_tokens/"+big["id"].(string), "", nil)
+	if got["status"] != "released" {
+		t.Errorf("the expired token is %v", got["status"])
+	}
+	// The request log keeps neither the keys nor the ID token.
+	_, _, idt := a.Call("POST", "/orchestrator/v1/id_token", "", map[string]any{"audience": "acmedb.example"})
+	_, _, log := a.Call("GET", "/ospbox/v1/requests?limit=200", "", nil)
+	raw, _ := json.Marshal(log)
+	for _, secret := range []string{acmeKey, skyKey, idt["id_token"].(string)} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the request log holds a secret: %.20s…", secret)
+		}
+	}
+}
+
+func TestBadIssuesAndMethods(t *testing.T) {
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL}
+	for _, bad := range []any{
+		`{"max_amount": {"amount": "1.00", "currency": "USD"}}`,
+		`{"provider_id": "acmedb.example"}`,
+		`{"provider_id": "acmedb.example", "max_amount": {"amount": "1.001", "currency": "USD"}}`,
+		`{"provider_id": "acmedb.example", "max_amount": {"amount": "0", "currency": "USD"}}`,
+		`{"provider_id": "acmedb.example", "max_amount": {"amount": "1.00", "currency": "EUR"}}`,
+		`{"provider_id": "acmedb.example", "max_amount": {"amount": "1.00", "currency": "USD"}, "expires_in_seconds": 86401}`,
+		`{"provider_id": "a b", "max_amount": {"amount": "1.00", "currency": "USD"}}`,
+		`{"provider_id": 7}`, `[]`, ``,
+	} {
+		if st, _, body := a.Call("POST", "/orchestrator/v1/payment_tokens", "", bad); st != 400 || agenttest.ErrCode(body) != "invalid_request" {
+			t.Errorf("%s: %d %v", bad, st, body)
+		}
+	}
+	if st, h, _ := a.Call("DELETE", "/orchestrator/v1/payment_tokens", "", nil); st != 405 || h.Get("Allow") != "GET, POST" {
+		t.Errorf("DELETE: %d %v", st, h)
+	}
+	if st, _, body := a.Call("GET", "/orchestrator/v1/nothing", "", nil); st != 404 || agenttest.ErrCode(body) != "not_found" {
+		t.Errorf("unknown: %d %v", st, body)
+	}
+	if st, _, _ := a.Call("GET", "/orchestrator/v1/spend", "", nil, "Sec-Fetch-Site", "cross-site"); st != 403 {
+		t.Errorf("a cross-site request: %d", st)
+	}
+}
