@@ -112,12 +112,12 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 		snap := s.Snapshot()
 		return bsp.View{BSP: &snap.BSP, Config: &snap.Config}
 	}})
-	s.osp = osp.New(osp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Workspace: ws, Events: &s.bridge, View: func() osp.View {
+	s.orch = orchestrator.New(orchestrator.Deps{DB: db, Clock: o.Clock, KeysDir: ws.KeysDir(),
+		Config: func() manifests.OrchestratorConfig { return s.Snapshot().Config.Orchestrator }})
+	s.osp = osp.New(osp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Workspace: ws, Events: &s.bridge, Payments: s.orch, View: func() osp.View {
 		snap := s.Snapshot()
 		return osp.View{Providers: snap.Providers, Config: &snap.Config}
 	}})
-	s.orch = orchestrator.New(orchestrator.Deps{DB: db, Clock: o.Clock, KeysDir: ws.KeysDir(),
-		Config: func() manifests.OrchestratorConfig { return s.Snapshot().Config.Orchestrator }})
 	s.requests = newRequestLog(db, o.Logger)
 	rules, err := scenario.Open(ctx, db)
 	if err != nil {

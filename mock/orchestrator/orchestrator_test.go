@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
@@ -239,5 +240,60 @@ func TestBadIssuesAndMethods(t *testing.T) {
 	}
 	if st, _, _ := a.Call("GET", "/orchestrator/v1/spend", "", nil, "Sec-Fetch-Site", "cross-site"); st != 403 {
 		t.Errorf("a cross-site request: %d", st)
+	}
+}
+
+// TestProvisioningRedeemsAToken: a workspace provider's paid provisioning takes
+// payment_method orchestrator_token, redeems the token for the charge in the same transaction,
+// and refuses a spent, too small or foreign token without making a resource.
+func TestProvisioningRedeemsAToken(t *testing.T) {
+	f := mocktest.New(t)
+	a := agenttest.Agent{T: t, Base: f.URL}
+	acme := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
+	issue := func(provider, amount string) string {
+		t.Helper()
+		st, _, tok := a.Call("POST", "/orchestrator/v1/payment_tokens", "", map[string]any{"provider_id": provider, "max_amount": map[string]string{"amount": amount, "currency": "USD"}})
+		if st != 201 {
+			t.Fatalf("issue: %d %v", st, tok)
+		}
+		return tok["id"].(string)
+	}
+	provision := func(token any) (int, map[string]any) {
+		st, _, body := acme.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/postgres", "tier_id": "pro", "payment_method": "orchestrator_token", "payment_proof": token})
+		return st, body
+	}
+	tok := issue("acmedb.example", "30.00")
+	st, res := provision(tok)
+	if st != 201 && st != 202 {
+		t.Fatalf("provision: %d %v", st, res)
+	}
+	_, _, got := a.Call("GET", "/orchestrator/v1/payment_tokens/"+tok, "", nil)
+	// The ledger's charge for the resource is what the token paid.
+	charges, err := f.DB.ResourceCharges(context.Background(), res["resource_id"].(string), time.Time{}, time.Now().AddDate(1, 0, 0))
+	if err != nil || len(charges) != 1 {
+		t.Fatalf("charges %v %v", charges, err)
+	}
+	redeemed, _ := got["redeemed"].(map[string]any)
+	if got["status"] != "redeemed" || got["resource_id"] != res["resource_id"] || redeemed["amount"] != charges[0].Amount {
+		t.Errorf("token %v, the resource's charge %+v", got, charges[0])
+	}
+	before, _ := f.DB.Counts(context.Background())
+	for _, c := range []struct {
+		why    string
+		token  any
+		status int
+		code   string
+	}{
+		{"a spent token", tok, 409, "payment_token_redeemed"},
+		{"a token below the price", map[string]any{"token": issue("acmedb.example", "10.00")}, 402, "amount_exceeds_token"},
+		{"another provider's token", issue("skyhost.example", "30.00"), 403, "payment_token_not_yours"},
+		{"no token", "", 402, "payment_required"},
+	} {
+		if st, body := provision(c.token); st != c.status || agenttest.ErrCode(body) != c.code {
+			t.Errorf("%s: %d %v, want %d %s", c.why, st, body, c.status, c.code)
+		}
+	}
+	if after, _ := f.DB.Counts(context.Background()); after.Resources != before.Resources {
+		t.Errorf("a refused token made a resource: %d → %d", before.Resources, after.Resources)
 	}
 }

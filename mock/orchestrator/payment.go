@@ -164,9 +164,35 @@ func (e *Engine) RedeemPaymentToken(ctx context.Context, id, provider string, re
 	if !ok {
 		return storage.PaymentToken{}, badRequest("amount must be a decimal string with at most two decimals, e.g. \"25.00\"")
 	}
-	now := e.clock.Now()
 	var t storage.PaymentToken
 	err := e.db.Update(ctx, func(tx *storage.Tx) error {
+		var err error
+		t, err = e.redeemIn(ctx, tx, id, provider, req, charged)
+		return err
+	})
+	return t, err
+}
+
+// RedeemInTx is kernel.Payments: a workspace provider redeeming a token while it provisions,
+// inside its transaction. Refusals come back as *kernel.Refusal.
+func (e *Engine) RedeemInTx(ctx context.Context, tx *storage.Tx, token, provider, amount, currency, resourceID string) error {
+	charged, ok := cents(amount)
+	if !ok {
+		return &kernel.Refusal{Status: http.StatusPaymentRequired, Code: "payment_failed", Message: "the tier's price " + amount + " cannot be charged to a payment token"}
+	}
+	_, err := e.redeemIn(ctx, tx, token, provider, RedeemRequest{Amount: amount, Currency: currency, ResourceID: resourceID}, charged)
+	var oe *Error
+	if errors.As(err, &oe) {
+		return &kernel.Refusal{Status: oe.Status, Code: oe.Code, Message: oe.Message}
+	}
+	return err
+}
+
+// redeemIn is a redemption inside tx.
+func (e *Engine) redeemIn(ctx context.Context, tx *storage.Tx, id, provider string, req RedeemRequest, charged int64) (storage.PaymentToken, error) {
+	now := e.clock.Now()
+	var t storage.PaymentToken
+	err := func() error {
 		if _, err := tx.ReleaseExpiredTokens(ctx, now); err != nil {
 			return err
 		}
@@ -196,7 +222,7 @@ func (e *Engine) RedeemPaymentToken(ctx context.Context, id, provider string, re
 		}
 		t.Status, t.RedeemedCents, t.ResourceID, t.SettledAt = "redeemed", charged, req.ResourceID, &now
 		return nil
-	})
+	}()
 	return t, err
 }
 

@@ -29,6 +29,8 @@ type core struct {
 	ws    *manifests.Workspace
 	view  func() View
 	sink  kernel.EventSink
+	// payments redeems orchestrator payment tokens (nil: none).
+	payments kernel.Payments
 }
 
 // Engine is the OSP simulation of one workspace: every provider's API and the lifecycle of
@@ -81,11 +83,14 @@ type Deps struct {
 	View func() View
 	// Events receives every OSP event after its commit (nil: nowhere).
 	Events kernel.EventSink
+	// Payments redeems the orchestrator's payment tokens (payment_method orchestrator_token);
+	// nil refuses that method.
+	Payments kernel.Payments
 }
 
 // New makes the engine and its ledger.
 func New(d Deps) *Engine {
-	c := &core{db: d.DB, clock: d.Clock, log: d.Log, ws: d.Workspace, view: d.View, sink: d.Events}
+	c := &core{db: d.DB, clock: d.Clock, log: d.Log, ws: d.Workspace, view: d.View, sink: d.Events, payments: d.Payments}
 	return &Engine{core: c, ledger: &Ledger{core: c}, limits: newRateLimiter(), started: time.Now()}
 }
 

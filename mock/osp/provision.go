@@ -243,6 +243,37 @@ func fingerprint(b *jsondoc.Node) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// OrchestratorToken is the payment method of the orchestrator's payment tokens
+// (spec/orchestrator.md §4): every workspace provider accepts it, whatever its manifest lists,
+// and redeems the token before it answers.
+const OrchestratorToken = "orchestrator_token"
+
+// redeemToken redeems the request's orchestrator payment token for the charge, inside tx.
+func (c *core) redeemToken(ctx context.Context, tx *storage.Tx, p *ProviderState, req provisionRequest, charge *storage.Charge, resourceID string) error {
+	if req.PaymentMethod != OrchestratorToken || charge == nil {
+		return nil
+	}
+	if c.payments == nil {
+		return &Error{Status: 402, Code: "payment_required", Message: "this sandbox has no orchestrator to redeem payment tokens"}
+	}
+	token := ""
+	if req.PaymentProof != nil {
+		token = req.PaymentProof.Text
+		if req.PaymentProof.Kind == jsondoc.Object {
+			token = req.PaymentProof.Str("token")
+		}
+	}
+	if token == "" {
+		return &Error{Status: 402, Code: "payment_required", Message: `payment_method orchestrator_token needs the token as payment_proof ("spt_…" or {"token": "spt_…"})`}
+	}
+	err := c.payments.RedeemInTx(ctx, tx, token, p.Serving.Manifest.ProviderID, charge.Amount, charge.Currency, resourceID)
+	var refusal *kernel.Refusal
+	if errors.As(err, &refusal) {
+		return &Error{Status: refusal.Status, Code: refusal.Code, Message: "the payment token was refused: " + refusal.Message}
+	}
+	return err
+}
+
 // paymentOutcome applies spec/osp.md §6.3 to a paid, non-sandbox request.
 func paymentOutcome(root, tier *jsondoc.Node, req provisionRequest) *Error {
 	accepted := tier.Get("accepted_payment_methods")
@@ -267,6 +298,9 @@ func paymentOutcome(root, tier *jsondoc.Node, req provisionRequest) *Error {
 	}
 	if req.PaymentMethod == "" || req.PaymentProof == nil || proof == `""` || proof == "{}" {
 		return &Error{Status: 402, Code: "payment_required", Message: "tier " + tier.Str("tier_id") + " costs " + price.Str("currency") + " " + price.Str("amount") + ": send payment_method and payment_proof (or payment_context)", Details: details}
+	}
+	if req.PaymentMethod == OrchestratorToken {
+		return nil // redeemed against the orchestrator in the provisioning's transaction (redeemToken)
 	}
 	if !slices.Contains(methods, req.PaymentMethod) {
 		return &Error{Status: 402, Code: "payment_required", Message: "payment method " + req.PaymentMethod + " is not accepted for this tier", Details: details}

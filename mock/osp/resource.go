@@ -147,6 +147,9 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		return 0, nil, req.Fault
 	}
 	id := kernel.NewID("res_", now)
+	if err := s.redeemToken(ctx, tx, p, req, charge, id); err != nil {
+		return 0, nil, err
+	}
 	res := storage.Resource{ID: id, Provider: p.Slug, OfferingID: req.OfferingID, TierID: req.TierID,
 		ProjectID: "proj_" + req.ProjectName, Status: "provisioned", Sandbox: req.Sandbox, Owner: req.Owner, CreatedAt: now, UpdatedAt: now}
 	data := resourceData{Region: region, ProjectName: req.ProjectName, Metadata: req.Metadata, RequestID: requestID,
