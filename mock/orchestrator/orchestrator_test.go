@@ -297,3 +297,79 @@ func TestProvisioningRedeemsAToken(t *testing.T) {
 		t.Errorf("a refused token made a resource: %d → %d", before.Resources, after.Resources)
 	}
 }
+
+// TestAttestedAccountCreation: a provider makes an account from the user's ID token verified
+// against the orchestrator's JWKS over HTTP, keyed by issuer and subject; a replayed, foreign,
+// forged, misaddressed or expired attestation is refused; the account's key authenticates its
+// provisioning.
+func TestAttestedAccountCreation(t *testing.T) {
+	f := mocktest.NewWith(t, map[string]string{"ospbox.json": `{"name": "accounts", "orchestrator": {"providers": {"skyhost": {"account_creation": "oauth"}}}}`})
+	a := agenttest.Agent{T: t, Base: f.URL}
+	acme := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
+	idToken := func(base, audience string) string {
+		t.Helper()
+		st, _, body := agenttest.Agent{T: t, Base: base}.Call("POST", "/orchestrator/v1/id_token", "", map[string]any{"audience": audience})
+		if st != 201 {
+			t.Fatalf("id_token: %d %v", st, body)
+		}
+		return body["id_token"].(string)
+	}
+	att := idToken(f.URL, "acmedb.example")
+	st, _, acct := acme.Call("POST", "/accounts", "", map[string]any{"attestation": att})
+	if st != 201 || acct["created"] != true || acct["email"] != "dev@example.test" || !strings.HasPrefix(acct["api_key"].(string), "osp_ak_acct_") {
+		t.Fatalf("account: %d %v", st, acct)
+	}
+	firstKey := acct["api_key"].(string)
+	reason := func(body map[string]any) string {
+		d, _ := body["error"].(map[string]any)["details"].(map[string]any)
+		r, _ := d["reason"].(string)
+		return r
+	}
+	if st, _, body := acme.Call("POST", "/accounts", "", map[string]any{"attestation": att}); st != 401 || reason(body) != "replayed" {
+		t.Errorf("a replayed attestation: %d %v", st, body)
+	}
+	st, _, again := acme.Call("POST", "/accounts", "", map[string]any{"attestation": idToken(f.URL, "acmedb.example")})
+	if st != 200 || again["created"] != false || again["account_id"] != acct["account_id"] || again["api_key"] == firstKey {
+		t.Errorf("the same user again: %d %v", st, again)
+	}
+	// The account's current key provisions as the account; the key it replaced no longer works.
+	st, _, res := acme.Call("POST", "/provision", again["api_key"].(string), map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"})
+	if st != 201 {
+		t.Fatalf("provision with the account key: %d %v", st, res)
+	}
+	if stored, _ := f.DB.ResourceByID(context.Background(), res["resource_id"].(string)); stored.Owner != acct["account_id"] {
+		t.Errorf("the resource's owner is %q, want the account %v", stored.Owner, acct["account_id"])
+	}
+	if st, _, body := acme.Call("POST", "/provision", firstKey, map[string]any{"offering_id": "acmedb/redis", "tier_id": "free"}); st != 403 || agenttest.ErrCode(body) != "identity_verification_failed" {
+		t.Errorf("the replaced key: %d %v", st, body)
+	}
+	// Misaddressed, from another namespace's orchestrator, and expired attestations.
+	if st, _, body := acme.Call("POST", "/accounts", "", map[string]any{"attestation": idToken(f.URL, "skyhost.example")}); st != 401 || reason(body) != "audience_mismatch" {
+		t.Errorf("another audience: %d %v", st, body)
+	}
+	a.Call("POST", "/ospbox/v1/namespaces", "", map[string]any{"id": "other"})
+	if st, _, body := acme.Call("POST", "/accounts", "", map[string]any{"attestation": idToken(f.URL+"/ns/other", "acmedb.example")}); st != 403 || agenttest.ErrCode(body) != "identity_issuer_unknown" {
+		t.Errorf("another namespace's issuer: %d %v", st, body)
+	}
+	late := idToken(f.URL, "acmedb.example")
+	a.Call("POST", "/ospbox/v1/clock/advance", "", map[string]any{"seconds": 360})
+	if st, _, body := acme.Call("POST", "/accounts", "", map[string]any{"attestation": late}); st != 401 || reason(body) != "expired" {
+		t.Errorf("an expired attestation: %d %v", st, body)
+	}
+	// A token whose signature was tampered with.
+	parts := strings.Split(idToken(f.URL, "acmedb.example"), ".")
+	forged := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	if st, _, body := acme.Call("POST", "/accounts", "", map[string]any{"attestation": forged}); st != 401 || reason(body) != "bad_signature" {
+		t.Errorf("a forged attestation: %d %v", st, body)
+	}
+	for _, bad := range []string{`{}`, `{"attestation": 1}`, `{"attestation": "x", "more": 1}`, `nope`} {
+		if st, _, body := acme.Call("POST", "/accounts", "", bad); st != 400 && st != 401 {
+			t.Errorf("%s: %d %v", bad, st, body)
+		}
+	}
+	// A provider that wants OAuth consent does not create accounts from an attestation.
+	sky := agenttest.Agent{T: t, Base: f.URL + "/providers/skyhost/osp/v1"}
+	if st, _, body := sky.Call("POST", "/accounts", "", map[string]any{"attestation": idToken(f.URL, "skyhost.example")}); st != 403 || agenttest.ErrCode(body) != "account_creation_not_offered" {
+		t.Errorf("an OAuth provider: %d %v", st, body)
+	}
+}

@@ -67,7 +67,7 @@ func (s *core) callerOf(w http.ResponseWriter, r *http.Request, p *ProviderState
 		}
 		return caller{resourceID: resID}, true
 	}
-	id, ierr := s.identify(r, nil, p.Serving.Manifest)
+	id, ierr := s.identify(r, nil, p.Slug, p.Serving.Manifest)
 	if ierr == nil && id == nil {
 		ierr = &Error{Status: 401, Code: "unauthorized", Message: "unrecognised bearer value"}
 	}

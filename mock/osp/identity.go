@@ -209,7 +209,7 @@ func tapPolicy(cfg manifests.Config) TAPPolicy {
 // identify verifies every identity carrier of a request (spec/osp.md §19.1): the bearer
 // value, the body's agent_attestation and agent_identity. It returns nil without any carrier;
 // carriers that disagree on the subject are 400 invalid_request.
-func (s *core) identify(r *http.Request, body *jsondoc.Node, m *manifests.OSPManifest) (*Identity, *Error) {
+func (s *core) identify(r *http.Request, body *jsondoc.Node, slug string, m *manifests.OSPManifest) (*Identity, *Error) {
 	cfg := *s.view().Config
 	now := s.clock.Now()
 	providerID := m.ProviderID
@@ -219,6 +219,13 @@ func (s *core) identify(r *http.Request, body *jsondoc.Node, m *manifests.OSPMan
 		switch {
 		case strings.HasPrefix(token, "osp_rat_"):
 			return nil // a resource access token: not an agent identity
+		case strings.HasPrefix(token, AccountKeyPrefix):
+			id, verr := s.accountIdentity(r.Context(), slug, token)
+			if verr != nil {
+				return verr
+			}
+			found = append(found, id)
+			return nil
 		case strings.HasPrefix(token, "osp_ak_"):
 			for _, k := range cfg.Identity.APIKeys {
 				if k.Key == token {

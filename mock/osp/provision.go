@@ -409,7 +409,7 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 		return
 	}
 	// Steps 5 and 6: identity, then trust tier (spec/osp.md §19).
-	identity, ierr := s.identify(r, doc.Root, m)
+	identity, ierr := s.identify(r, doc.Root, p.Slug, m)
 	if ierr != nil {
 		WriteError(w, ierr)
 		return

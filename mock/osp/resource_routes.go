@@ -111,7 +111,7 @@ func (s *Engine) authorize(w http.ResponseWriter, r *http.Request, res storage.R
 	}
 	if !strings.HasPrefix(token, "osp_rat_") {
 		// An agent identity: only the resource's owner may use it here (§19.6).
-		id, ierr := s.identify(r, nil, s.view().Provider(res.Provider).Serving.Manifest)
+		id, ierr := s.identify(r, nil, res.Provider, s.view().Provider(res.Provider).Serving.Manifest)
 		if ierr != nil {
 			WriteError(w, ierr)
 			return false

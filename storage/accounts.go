@@ -1,0 +1,90 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// ProviderAccount is an account a provider made from an identity attestation.
+type ProviderAccount struct {
+	Provider, Issuer, Subject, ID, Email string
+	CreatedAt, UpdatedAt                 time.Time
+}
+
+// UseJTI records an attestation's jti for provider; it reports false when the provider has
+// already accepted it. Entries past their expiry are dropped on the way.
+func (tx *Tx) UseJTI(ctx context.Context, provider, jti string, expires, now time.Time) (bool, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM attestation_jtis WHERE expires_at < ?`, ts(now.Add(-time.Hour))); err != nil {
+		return false, err
+	}
+	r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO attestation_jtis (provider, jti, expires_at) VALUES (?, ?, ?)`, provider, jti, ts(expires))
+	if err != nil {
+		return false, err
+	}
+	n, _ := r.RowsAffected()
+	return n == 1, nil
+}
+
+// UpsertAccount makes the account of (provider, issuer, subject) or finds it, and gives it a
+// new API key hash; it reports whether the account is new.
+func (tx *Tx) UpsertAccount(ctx context.Context, a ProviderAccount, keyHash string) (ProviderAccount, bool, error) {
+	var existing ProviderAccount
+	var created string
+	err := tx.QueryRowContext(ctx, `SELECT id, email, created_at FROM provider_accounts WHERE provider = ? AND issuer = ? AND subject = ?`,
+		a.Provider, a.Issuer, a.Subject).Scan(&existing.ID, &existing.Email, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.ExecContext(ctx, `INSERT INTO provider_accounts (provider, issuer, subject, id, email, api_key_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Provider, a.Issuer, a.Subject, a.ID, a.Email, keyHash, ts(a.CreatedAt), ts(a.UpdatedAt))
+		if err == nil {
+			tx.Changed("provider_accounts", a.ID, "insert")
+		}
+		return a, true, err
+	case err != nil:
+		return a, false, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE provider_accounts SET email = ?, api_key_hash = ?, updated_at = ? WHERE id = ?`, a.Email, keyHash, ts(a.UpdatedAt), existing.ID)
+	if err == nil {
+		tx.Changed("provider_accounts", existing.ID, "update")
+	}
+	a.ID = existing.ID
+	a.CreatedAt, _ = time.Parse(TimeFormat, created)
+	return a, false, err
+}
+
+// AccountByKey finds provider's account whose API key hashes to keyHash.
+func (db *DB) AccountByKey(ctx context.Context, provider, keyHash string) (ProviderAccount, error) {
+	var a ProviderAccount
+	var created, updated string
+	err := db.read.QueryRowContext(ctx, `SELECT provider, issuer, subject, id, email, created_at, updated_at FROM provider_accounts WHERE provider = ? AND api_key_hash = ?`,
+		provider, keyHash).Scan(&a.Provider, &a.Issuer, &a.Subject, &a.ID, &a.Email, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	a.CreatedAt, _ = time.Parse(TimeFormat, created)
+	a.UpdatedAt, _ = time.Parse(TimeFormat, updated)
+	return a, err
+}
+
+// ProviderAccounts lists every provider's accounts, newest first.
+func (db *DB) ProviderAccounts(ctx context.Context) ([]ProviderAccount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT provider, issuer, subject, id, email, created_at, updated_at FROM provider_accounts ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ProviderAccount
+	for rows.Next() {
+		var a ProviderAccount
+		var created, updated string
+		if err := rows.Scan(&a.Provider, &a.Issuer, &a.Subject, &a.ID, &a.Email, &created, &updated); err != nil {
+			return nil, err
+		}
+		a.CreatedAt, _ = time.Parse(TimeFormat, created)
+		a.UpdatedAt, _ = time.Parse(TimeFormat, updated)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
