@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/ospbox/ospbox/app"
@@ -175,7 +177,7 @@ Agents talk to the sandbox host, by default http://127.0.0.1:7410:
 	}
 	f.register(root, addrListen)
 	root.Flags().StringVar(&f.page, "page", "", "the UI page the desktop window opens on, e.g. /ui/spend (default: the Overview)")
-	root.AddCommand(serveCommand(), validateCommand(), signCommand(), lspCommand(), demoCommand(), checkCommand(), mcpCommand(), versionCommand())
+	root.AddCommand(serveCommand(), validateCommand(), signCommand(), lspCommand(), demoCommand(), checkCommand(), mcpCommand(), projectsCommand(), versionCommand())
 	return root
 }
 
@@ -408,4 +410,220 @@ func versionCommand() *cobra.Command {
 				b.Version, b.Commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, storage.SQLiteVersion(), desktop)
 		},
 	}
+}
+
+// projectsCommand is `ospbox projects`: the orchestrator's flow from zero to a running service
+// (spec/orchestrator.md §2), over HTTP against a running ospbox.
+func projectsCommand() *cobra.Command {
+	var target, workspace string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "projects",
+		Short: "The orchestrator's flow: a project, services added with attestation and payment, a vault",
+		Long: `projects plays the agent's side of the orchestrator (Stripe Projects' init / catalog / add / env)
+against a running ospbox: it makes a project, adds services from the aggregated catalog — an account
+created at the provider from the user's attested identity, a payment token capped at the tier's
+price when it costs money, provisioning with it — and keeps their credentials in the project's
+vault, handed out by env (redacted unless --reveal). The project's token is kept in
+~/.config/ospbox/projects.json, one per target.`,
+		Example: `  ospbox projects init my-app
+  ospbox projects catalog
+  ospbox projects add acmedb/redis            # the default tier
+  ospbox projects add acmedb/postgres:pro     # a paid tier: a payment token pays it
+  ospbox projects env --format dotenv > .env --reveal
+  ospbox projects revoke`,
+	}
+	cmd.PersistentFlags().StringVar(&target, "target", "", "the ospbox to use (default: the one serving --workspace, else "+app.DefaultListen+")")
+	cmd.PersistentFlags().StringVarP(&workspace, "workspace", "w", "", "find the running ospbox of this workspace (default: the per-user one)")
+	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON, for agents")
+	client := func(c *cobra.Command, wait time.Duration) *app.Projects {
+		return app.ProjectsClient(target, workspace, wait, c.ErrOrStderr())
+	}
+	printJSON := func(c *cobra.Command, v any) error {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.OutOrStdout(), string(b))
+		return nil
+	}
+	init := &cobra.Command{Use: "init [NAME]", Short: "Make a project and make it the current one", Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := "default"
+			if len(args) == 1 {
+				name = args[0]
+			}
+			p, err := client(c, 0).Init(c.Context(), name)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, p)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "project %s (%s)\ntoken   %s (kept for this target; the vault needs it)\n", p.ID, p.Name, p.Token)
+			return nil
+		}}
+	catalog := &cobra.Command{Use: "catalog", Short: "The aggregated catalog, with what the orchestrator's caps leave per provider", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cl := client(c, 0)
+			cat, raw, err := cl.Catalog(c.Context())
+			if err != nil {
+				return err
+			}
+			spend, err := cl.Spend(c.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, map[string]json.RawMessage{"catalog": raw, "orchestrator_spend": spend})
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERVICE\tPROVIDER\tTIERS")
+			for _, s := range cat.Services {
+				var tiers []string
+				for _, t := range s.Tiers {
+					price := "free"
+					if strings.Trim(t.Price.Amount, "0.") != "" {
+						price = t.Price.Currency + " " + t.Price.Amount
+					}
+					tiers = append(tiers, t.TierID+" ("+price+")")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.OfferingID, s.ProviderID, strings.Join(tiers, ", "))
+			}
+			tw.Flush()
+			var standing struct {
+				User struct {
+					Remaining struct{ Amount, Currency string } `json:"remaining"`
+				} `json:"user"`
+			}
+			json.Unmarshal(spend, &standing)
+			fmt.Fprintf(c.OutOrStdout(), "\nthe user's cap leaves %s %s this month (ospbox projects spend)\n", standing.User.Remaining.Currency, standing.User.Remaining.Amount)
+			return nil
+		}}
+	var wait time.Duration
+	add := &cobra.Command{Use: "add PROVIDER/SERVICE[:TIER]", Short: "Add a service to the project: account, payment, provisioning, credentials into the vault", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			added, err := client(c, wait).Add(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, added)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "added %s (%s) to %s: resource %s, %s\ncredentials in the vault: %s (ospbox projects env)\n",
+				added.OfferingID, added.TierID, added.ProjectID, added.ResourceID, added.Status, strings.Join(added.Stored, ", "))
+			return nil
+		}}
+	add.Flags().DurationVar(&wait, "wait", time.Minute, "how long to wait for an asynchronous resource's credentials")
+	var reveal bool
+	var format string
+	env := &cobra.Command{Use: "env", Short: "The project's credentials as environment variables (redacted unless --reveal)", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if asJSON {
+				format = "json"
+			}
+			if format != "dotenv" && format != "json" {
+				return fmt.Errorf("--format is dotenv or json, not %q", format)
+			}
+			vars, err := client(c, 0).Env(c.Context(), reveal)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return printJSON(c, vars)
+			}
+			for _, v := range vars {
+				fmt.Fprintf(c.OutOrStdout(), "%s=%s\n", v.Name, v.Value)
+			}
+			if !reveal && len(vars) > 0 {
+				fmt.Fprintln(c.ErrOrStderr(), "ospbox projects: values are redacted; --reveal prints them")
+			}
+			return nil
+		}}
+	env.Flags().BoolVar(&reveal, "reveal", false, "print the secrets themselves (the read is recorded)")
+	env.Flags().StringVar(&format, "format", "dotenv", "dotenv or json")
+	list := &cobra.Command{Use: "list", Short: "The project's resources", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			p, resources, err := client(c, 0).List(c.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, map[string]any{"project_id": p.ID, "name": p.Name, "resources": resources})
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "project %s (%s)\nRESOURCE\tSERVICE\tTIER\tPROVIDER\tACCOUNT\n", p.ID, p.Name)
+			for _, r := range resources {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ResourceID, r.OfferingID, r.TierID, r.ProviderID, r.AccountID)
+			}
+			return tw.Flush()
+		}}
+	remove := &cobra.Command{Use: "remove RESOURCE", Short: "Deprovision one of the project's resources and forget its credentials", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := client(c, 0).Remove(c.Context(), args[0]); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, map[string]string{"removed": args[0]})
+			}
+			fmt.Fprintln(c.OutOrStdout(), "removed", args[0])
+			return nil
+		}}
+	spend := &cobra.Command{Use: "spend", Short: "Payment tokens against the orchestrator's caps this month", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			raw, err := client(c, 0).Spend(c.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, raw)
+			}
+			var s struct {
+				User      orchestratorStanding   `json:"user"`
+				Providers []orchestratorStanding `json:"providers"`
+			}
+			json.Unmarshal(raw, &s)
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "CAP\tLIMIT\tRESERVED\tREDEEMED\tREMAINING")
+			s.User.ProviderID = "user (all providers)"
+			for _, p := range append([]orchestratorStanding{s.User}, s.Providers...) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ProviderID, p.Cap.Amount, p.Reserved.Amount, p.Redeemed.Amount, p.Remaining.Amount)
+			}
+			return tw.Flush()
+		}}
+	revoke := &cobra.Command{Use: "revoke", Short: "Revoke every credential of the project at every provider and deprovision its resources", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			raw, err := client(c, 0).Revoke(c.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(c, raw)
+			}
+			var out struct {
+				Revoked []struct {
+					ResourceID string `json:"resource_id"`
+					Rotated    bool   `json:"rotated"`
+					Removed    bool   `json:"deprovisioned"`
+					Error      string `json:"error"`
+				} `json:"revoked"`
+			}
+			json.Unmarshal(raw, &out)
+			for _, r := range out.Revoked {
+				fmt.Fprintf(c.OutOrStdout(), "%s: rotated %v, deprovisioned %v %s\n", r.ResourceID, r.Rotated, r.Removed, r.Error)
+			}
+			fmt.Fprintln(c.OutOrStdout(), "the project is revoked")
+			return nil
+		}}
+	cmd.AddCommand(init, catalog, add, env, list, remove, spend, revoke)
+	return cmd
+}
+
+// orchestratorStanding is one cap's line of /orchestrator/v1/spend.
+type orchestratorStanding struct {
+	ProviderID string                            `json:"provider_id"`
+	Cap        struct{ Amount, Currency string } `json:"cap"`
+	Reserved   struct{ Amount, Currency string } `json:"reserved"`
+	Redeemed   struct{ Amount, Currency string } `json:"redeemed"`
+	Remaining  struct{ Amount, Currency string } `json:"remaining"`
 }

@@ -173,6 +173,8 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, origin string) {
 		e.servePaymentTokens(w, r)
 	case strings.HasPrefix(path, "/orchestrator/v1/payment_tokens/"):
 		e.servePaymentToken(w, r, strings.TrimPrefix(path, "/orchestrator/v1/payment_tokens/"))
+	case path == "/orchestrator/v1/projects" || strings.HasPrefix(path, "/orchestrator/v1/projects/"):
+		e.serveProjects(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "/orchestrator/v1/projects"), "/"))
 	case path == "/orchestrator/v1/spend":
 		e.serveSpend(w, r)
 	case strings.HasPrefix(path, "/orchestrator/v1/providers/") && strings.HasSuffix(path, "/redemption_key"):

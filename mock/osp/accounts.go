@@ -117,8 +117,11 @@ func attestationFailed(reason, message string) *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: "invalid_attestation", Message: message, Details: map[string]any{"reason": reason}}
 }
 
-// serveAccounts is POST /osp/v1/accounts.
-func (s *Engine) serveAccounts(w http.ResponseWriter, r *http.Request, p *ProviderState, mount string) {
+// accounts is the provider's account desk: attested creation and the keys it hands out.
+type accounts struct{ *core }
+
+// serve is POST /osp/v1/accounts.
+func (s accounts) serve(w http.ResponseWriter, r *http.Request, p *ProviderState, mount string) {
 	if !Allow(w, r, http.MethodPost) {
 		return
 	}
@@ -154,7 +157,7 @@ func (s *Engine) serveAccounts(w http.ResponseWriter, r *http.Request, p *Provid
 }
 
 // createAccount verifies an attestation and makes or finds its account, with a new API key.
-func (s *Engine) createAccount(ctx context.Context, slug string, m *manifests.OSPManifest, cfg manifests.Config, token string, trusted []string) (storage.ProviderAccount, string, bool, *Error) {
+func (s accounts) createAccount(ctx context.Context, slug string, m *manifests.OSPManifest, cfg manifests.Config, token string, trusted []string) (storage.ProviderAccount, string, bool, *Error) {
 	tok, err := jwt.ParseSigned(token, oidcAlgorithms)
 	if err != nil {
 		return storage.ProviderAccount{}, "", false, attestationFailed("malformed", "the attestation is not a signed JWT (EdDSA, ES256 or RS256)")

@@ -92,7 +92,7 @@ func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, p *ProviderState,
 	}
 	switch {
 	case path == "/osp/v1/accounts":
-		s.serveAccounts(w, r, p, mount)
+		accounts{s.core}.serve(w, r, p, mount)
 	case path == "/osp/v1/cost-summary":
 		s.ledger.serveCostSummary(w, r, p)
 	case projectCostPath.MatchString(path):
