@@ -15,13 +15,41 @@ import (
 // spendView is the Spend page: the engine's spend view, and the error of the last action.
 type spendView struct {
 	Spend osp.Spend
-	Error string
+	// Tokens counts the orchestrator's payment tokens by status, and what was redeemed.
+	Tokens tokenCounts
+	Error  string
+}
+
+// tokenCounts is the orchestrator's payment tokens at a glance.
+type tokenCounts struct {
+	Issued, Redeemed, Released int
+	RedeemedAmount, Currency   string
 }
 
 func (u *UI) spendViewOf(r *http.Request) (spendView, error) {
 	s, err := u.Sandbox.OSP().Ledger().SpendView(r.Context())
+	if err != nil {
+		return spendView{}, err
+	}
 	_, failure := u.flashOf("spend")
-	return spendView{Spend: s, Error: failure}, err
+	v := spendView{Spend: s, Error: failure}
+	user, _, err := u.Sandbox.Orchestrator().Spend(r.Context()) // releases expired tokens first
+	if err != nil {
+		return v, err
+	}
+	tokens, err := u.DB.PaymentTokens(r.Context(), "", 1000)
+	for _, t := range tokens {
+		switch t.Status {
+		case "issued":
+			v.Tokens.Issued++
+		case "redeemed":
+			v.Tokens.Redeemed++
+		default:
+			v.Tokens.Released++
+		}
+	}
+	v.Tokens.RedeemedAmount, v.Tokens.Currency = user.Redeemed.Amount, user.Redeemed.Currency
+	return v, err
 }
 
 func (u *UI) spend(w http.ResponseWriter, r *http.Request) {

@@ -103,6 +103,8 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("GET /ui/requests/live", u.requestsFragment)
 	u.mux.HandleFunc("GET /ui/requests/{id}", u.requestDetail)
 	u.mux.HandleFunc("GET /ui/glossary", u.glossary)
+	u.mux.HandleFunc("GET /ui/orchestrator", u.orchestratorPage)
+	u.mux.HandleFunc("GET /ui/orchestrator/live", u.orchestratorFragment)
 	u.mux.HandleFunc("GET /ui/scenarios", u.scenarios)
 	u.mux.HandleFunc("GET /ui/scenarios/live", u.scenariosFragment)
 	u.mux.HandleFunc("POST /ui/scenarios", u.scenarioAction)

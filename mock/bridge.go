@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/ospbox/ospbox/mock/bsp"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // ospBridge is the sink OSP publishes its events to (kernel.EventSink), connected to the BSP
@@ -60,7 +61,7 @@ func (s *Sandbox) flushOSPBridge() {
 	if len(events) == 0 {
 		return
 	}
-	if err := s.bsp.PublishOSPEvents(context.Background(), events); err != nil && !s.stopped() {
+	if err := s.bsp.PublishOSPEvents(context.Background(), events); err != nil && !kernel.Closed(s.stop) {
 		s.log.Error("publishing OSP events on the BSP streams", "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/mock/bsp"
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 // deliverDue makes the next attempt of every webhook delivery that has fallen due, OSP's and
@@ -17,7 +18,7 @@ func (s *Sandbox) deliverDue(ctx context.Context) {
 		return
 	}
 	for _, d := range due {
-		if s.stopped() {
+		if kernel.Closed(s.stop) {
 			return
 		}
 		if (scenarios{s}).failDelivery(ctx, d) {

@@ -197,9 +197,6 @@ func (s *Sandbox) every(interval time.Duration, fn func()) {
 // FlushRequestLog waits until every request answered so far is in the request log.
 func (s *Sandbox) FlushRequestLog() { s.requests.Flush() }
 
-// stopped reports whether Close has been called.
-func (s *Sandbox) stopped() bool { return kernel.Closed(s.stop) }
-
 // Close writes the queued request log entries and stops background work. Call it after the HTTP
 // server has drained and before the database closes.
 func (s *Sandbox) Close() {
@@ -352,6 +349,9 @@ func (s *Sandbox) BSP() *bsp.Engine { return s.bsp }
 
 // OSP is the workspace's OSP simulation, for the UI, the demo and the MCP binding.
 func (s *Sandbox) OSP() *osp.Engine { return s.osp }
+
+// Orchestrator is the namespace's orchestrator (spec/orchestrator.md), for the UI.
+func (s *Sandbox) Orchestrator() *orchestrator.Engine { return s.orch }
 
 // Tick applies every timer due on the workspace clock: OSP's (asynchronous provisioning, TTLs,
 // accrual, the monthly roll-over), then the 0.6 BSP services' heartbeat windows. It runs once a

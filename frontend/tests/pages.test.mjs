@@ -7,7 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import { bin, session, shots } from "./helpers.mjs";
 
@@ -25,6 +27,12 @@ let pages = [];
 async function fillWorkspace() {
   const demo = spawnSync(bin, ["demo", "--target", ospbox.base, "--namespace", "default", "--speed", "0"], { encoding: "utf8", timeout: 120_000 });
   assert.equal(demo.status, 0, `ospbox demo failed:\n${demo.stdout}\n${demo.stderr}`);
+  // The orchestrator's flow from zero, as an agent runs it: a project, a free and a paid service.
+  const config = mkdtempSync(join(tmpdir(), "ospbox-projects-"));
+  for (const args of [["init", "shop"], ["add", "acmedb/redis"], ["add", "acmedb/redis:pay-as-you-go"], ["env"]]) {
+    const run = spawnSync(bin, ["projects", "--target", ospbox.base, ...args], { encoding: "utf8", timeout: 60_000, env: { ...process.env, XDG_CONFIG_HOME: config } });
+    assert.equal(run.status, 0, `ospbox projects ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
+  }
   const post = (path, body) => fetch(`${ospbox.base}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   await post("/ospbox/v1/scenarios", { match: { operation: "osp.health", path: "/osp/v1/health/detailed" }, effect: { latency: { distribution: "uniform", min_ms: 1, max_ms: 2 } } });
   await post("/ospbox/v1/namespaces", { id: "ci-tenant", from: "empty" });
@@ -50,6 +58,7 @@ async function fillWorkspace() {
     ["events", "/ui/event-log"],
     ["agents", "/ui/agents"],
     ["spend", "/ui/spend"],
+    ["orchestrator", "/ui/orchestrator"],
     ["sandbox", "/ui/sandbox"],
     ["namespaces", "/ui/namespaces"],
     ["check", "/ui/check"],

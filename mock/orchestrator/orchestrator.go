@@ -223,3 +223,6 @@ func decodeStrict(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// User is the signed-in user the orchestrator plays (orchestrator.user).
+func (e *Engine) User() manifests.OrchestratorUser { return e.config().User }
