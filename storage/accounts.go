@@ -27,8 +27,8 @@ func (tx *Tx) UseJTI(ctx context.Context, provider, jti string, expires, now tim
 	return n == 1, nil
 }
 
-// UpsertAccount makes the account of (provider, issuer, subject) or finds it, and gives it a
-// new API key hash; it reports whether the account is new.
+// UpsertAccount makes the account of (provider, issuer, subject) or finds it, and adds an API
+// key (by its hash) to it; keys given before stay valid. It reports whether the account is new.
 func (tx *Tx) UpsertAccount(ctx context.Context, a ProviderAccount, keyHash string) (ProviderAccount, bool, error) {
 	var existing ProviderAccount
 	var created string
@@ -36,29 +36,41 @@ func (tx *Tx) UpsertAccount(ctx context.Context, a ProviderAccount, keyHash stri
 		a.Provider, a.Issuer, a.Subject).Scan(&existing.ID, &existing.Email, &created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.ExecContext(ctx, `INSERT INTO provider_accounts (provider, issuer, subject, id, email, api_key_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.Provider, a.Issuer, a.Subject, a.ID, a.Email, keyHash, ts(a.CreatedAt), ts(a.UpdatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO provider_accounts (provider, issuer, subject, id, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			a.Provider, a.Issuer, a.Subject, a.ID, a.Email, ts(a.CreatedAt), ts(a.UpdatedAt))
 		if err == nil {
 			tx.Changed("provider_accounts", a.ID, "insert")
+		}
+		if err == nil {
+			err = addAccountKey(ctx, tx, a, keyHash)
 		}
 		return a, true, err
 	case err != nil:
 		return a, false, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE provider_accounts SET email = ?, api_key_hash = ?, updated_at = ? WHERE id = ?`, a.Email, keyHash, ts(a.UpdatedAt), existing.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE provider_accounts SET email = ?, updated_at = ? WHERE id = ?`, a.Email, ts(a.UpdatedAt), existing.ID)
 	if err == nil {
 		tx.Changed("provider_accounts", existing.ID, "update")
 	}
 	a.ID = existing.ID
 	a.CreatedAt, _ = time.Parse(TimeFormat, created)
+	if err == nil {
+		err = addAccountKey(ctx, tx, a, keyHash)
+	}
 	return a, false, err
 }
 
-// AccountByKey finds provider's account whose API key hashes to keyHash.
+func addAccountKey(ctx context.Context, tx *Tx, a ProviderAccount, keyHash string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_keys (key_hash, provider, account_id, created_at) VALUES (?, ?, ?, ?)`, keyHash, a.Provider, a.ID, ts(a.UpdatedAt))
+	return err
+}
+
+// AccountByKey finds provider's account that has an API key hashing to keyHash.
 func (db *DB) AccountByKey(ctx context.Context, provider, keyHash string) (ProviderAccount, error) {
 	var a ProviderAccount
 	var created, updated string
-	err := db.read.QueryRowContext(ctx, `SELECT provider, issuer, subject, id, email, created_at, updated_at FROM provider_accounts WHERE provider = ? AND api_key_hash = ?`,
+	err := db.read.QueryRowContext(ctx, `SELECT a.provider, a.issuer, a.subject, a.id, a.email, a.created_at, a.updated_at
+		FROM account_keys k JOIN provider_accounts a ON a.id = k.account_id WHERE k.provider = ? AND k.key_hash = ?`,
 		provider, keyHash).Scan(&a.Provider, &a.Issuer, &a.Subject, &a.ID, &a.Email, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound

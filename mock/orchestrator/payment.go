@@ -104,7 +104,6 @@ func (e *Engine) IssuePaymentToken(ctx context.Context, req IssueRequest) (stora
 		ttl = time.Duration(req.ExpiresInSeconds) * time.Second
 	}
 	now := e.clock.Now()
-	from, to := month(now)
 	t := storage.PaymentToken{ID: kernel.NewID("spt_", now), ProviderID: req.ProviderID, ProjectID: req.ProjectID, Currency: currency,
 		MaxCents: maxCents, Status: "issued", IssuedAt: now, ExpiresAt: now.Add(ttl)}
 	err := e.db.Update(ctx, func(tx *storage.Tx) error {
@@ -115,7 +114,7 @@ func (e *Engine) IssuePaymentToken(ctx context.Context, req IssueRequest) (stora
 			scope, provider string
 			cap             manifests.MoneyAmount
 		}{{"provider", req.ProviderID, cfg.Caps.PerProvider}, {"user", "", cfg.Caps.User}} {
-			held, err := tx.TokenReservation(ctx, c.provider, from, to)
+			held, err := tx.TokenReservation(ctx, c.provider, now)
 			if err != nil {
 				return err
 			}
@@ -217,7 +216,7 @@ func (e *Engine) redeemIn(ctx context.Context, tx *storage.Tx, id, provider stri
 			return &Error{Status: http.StatusPaymentRequired, Code: CodeOverMax, Message: fmt.Sprintf("%s %s is more than the token's maximum", req.Amount, req.Currency),
 				Details: map[string]any{"max_amount": money(t.MaxCents)}}
 		}
-		if err := tx.RedeemPaymentToken(ctx, id, charged, req.ResourceID, now); err != nil {
+		if err := tx.RedeemPaymentToken(ctx, t, charged, req.ResourceID, now); err != nil {
 			return err
 		}
 		t.Status, t.RedeemedCents, t.ResourceID, t.SettledAt = "redeemed", charged, req.ResourceID, &now
@@ -382,9 +381,8 @@ type CapSpend struct {
 func (e *Engine) Spend(ctx context.Context) (user CapSpend, providers []CapSpend, err error) {
 	cfg := e.config()
 	now := e.clock.Now()
-	from, to := month(now)
 	standing := func(tx *storage.Tx, provider string, cap manifests.MoneyAmount) (CapSpend, error) {
-		held, err := tx.TokenReservation(ctx, provider, from, to)
+		held, err := tx.TokenReservation(ctx, provider, now)
 		cur, limit := cap.Currency, capCents(cap)
 		return CapSpend{ProviderID: provider, Cap: Money{amountOf(limit), cur}, Reserved: Money{amountOf(held.OutstandingCents), cur},
 			Redeemed: Money{amountOf(held.RedeemedCents), cur}, Remaining: Money{amountOf(max(limit-held.Total(), 0)), cur}}, err
@@ -397,7 +395,7 @@ func (e *Engine) Spend(ctx context.Context) (user CapSpend, providers []CapSpend
 		if user, err = standing(tx, "", cfg.Caps.User); err != nil {
 			return err
 		}
-		ids, err := tx.TokenProviders(ctx, from)
+		ids, err := tx.TokenProviders(ctx, now)
 		for _, id := range ids {
 			s, err := standing(tx, id, cfg.Caps.PerProvider)
 			if err != nil {

@@ -29,8 +29,9 @@ import (
 // trusts — this namespace's own (its issuer is the namespace's origin) or one the manifest
 // advertises — verified against the issuer's JWKS fetched over HTTP: audience the provider id,
 // an expiry at most five minutes after issue, a jti the provider has never accepted. The account
-// is keyed by (issuer, subject); each attestation gives it a fresh API key (osp_ak_…), which
-// authenticates the account's provisioning from then on.
+// is keyed by (issuer, subject); each attestation gives it one more API key (osp_ak_acct_…), which
+// authenticates the account's provisioning; earlier keys stay valid, so clients adding services
+// at once do not invalidate each other's.
 
 // AccountKeyPrefix starts an account's API key.
 const AccountKeyPrefix = "osp_ak_acct_"

@@ -17,3 +17,18 @@ CREATE TABLE payment_tokens (
 );
 CREATE INDEX payment_tokens_status ON payment_tokens (status, expires_at);
 CREATE INDEX payment_tokens_provider ON payment_tokens (provider_id, issued_at);
+
+-- Running totals, kept in the transactions that change tokens, so checking a cap reads a row per
+-- provider instead of summing every token: what outstanding tokens reserve, per provider, and
+-- what redeemed tokens charged, per provider and calendar month (YYYY-MM, UTC).
+CREATE TABLE token_outstanding (
+    provider_id  TEXT PRIMARY KEY,
+    cents        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE token_redeemed (
+    provider_id  TEXT NOT NULL,
+    month        TEXT NOT NULL,
+    cents        INTEGER NOT NULL,
+    PRIMARY KEY (provider_id, month)
+) WITHOUT ROWID;

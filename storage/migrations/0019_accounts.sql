@@ -1,6 +1,7 @@
 -- Provider accounts created from an orchestrator's identity attestation
--- (spec/orchestrator.md §3), keyed by (provider, issuer, subject), and the attestations' jti
--- values each provider has accepted, so none is accepted twice.
+-- (spec/orchestrator.md §3), keyed by (provider, issuer, subject); the API keys attestations
+-- gave them (one per attestation, so concurrent clients do not invalidate each other's); and the
+-- attestations' jti values each provider has accepted, so none is accepted twice.
 
 CREATE TABLE provider_accounts (
     provider      TEXT NOT NULL,
@@ -8,10 +9,16 @@ CREATE TABLE provider_accounts (
     subject       TEXT NOT NULL,
     id            TEXT NOT NULL UNIQUE,
     email         TEXT NOT NULL,
-    api_key_hash  TEXT NOT NULL UNIQUE,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
     PRIMARY KEY (provider, issuer, subject)
+);
+
+CREATE TABLE account_keys (
+    key_hash    TEXT PRIMARY KEY,
+    provider    TEXT NOT NULL,
+    account_id  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
 );
 
 CREATE TABLE attestation_jtis (
