@@ -26,6 +26,7 @@ func TestMCPServerOverStdio(t *testing.T) {
 	os.MkdirAll(filepath.Join(ws, "scenarios"), 0o755)
 	os.WriteFile(filepath.Join(ws, "scenarios", "down.json"), []byte(`{"rules": [{"id": "costs-down", "match": {"operation": "osp.cost"}, "effect": {"error": "provider_unavailable"}}]}`), 0o644)
 	cmd := exec.Command(bin, "mcp", "--workspace", ws)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "OSPBOX_PROJECT_TOKEN=", "OSPBOX_PROJECT_ID=")
 	client := mcp.NewClient(&mcp.Implementation{Name: "ospbox-test", Version: "1"}, nil)
 	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
@@ -45,7 +46,8 @@ func TestMCPServerOverStdio(t *testing.T) {
 			provision = tool
 		}
 	}
-	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces", "bsp_commands", "bsp_send_command", "bsp_events", "ospbox_scenarios"} {
+	for _, want := range []string{"osp_discover", "osp_provision", "osp_status", "osp_usage", "osp_rotate", "osp_deprovision", "osp_cost", "oap_agents", "oap_send_event", "oap_traces", "bsp_commands", "bsp_send_command", "bsp_events", "ospbox_scenarios",
+		"ospbox_projects_init", "ospbox_projects_catalog", "ospbox_projects_add", "ospbox_projects_env", "ospbox_projects_list", "ospbox_projects_remove", "ospbox_projects_spend", "ospbox_projects_revoke"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("tool %s missing: %v", want, names)
 		}
@@ -107,6 +109,19 @@ func TestMCPServerOverStdio(t *testing.T) {
 	rules, _ := call("ospbox_scenarios", nil)["scenarios"].([]any)
 	if len(rules) != 1 || rules[0].(map[string]any)["id"] != "costs-down" || rules[0].(map[string]any)["hits"] != float64(1) {
 		t.Errorf("ospbox_scenarios: %v", rules)
+	}
+	// The orchestrator's flow as tools: a project, a paid service, its credentials redacted.
+	call("ospbox_projects_init", map[string]any{"name": "mcp-app"})
+	added := call("ospbox_projects_add", map[string]any{"service": "acmedb/redis", "tier": "pay-as-you-go"})
+	if added["payment_token"] == nil || added["resource_id"] == nil {
+		t.Errorf("projects add: %v", added)
+	}
+	vars, _ := call("ospbox_projects_env", nil)["variables"].([]any)
+	if len(vars) != 2 || vars[0].(map[string]any)["redacted"] != true {
+		t.Errorf("projects env: %v", vars)
+	}
+	if spend := call("ospbox_projects_spend", nil); spend["user"].(map[string]any)["redeemed"].(map[string]any)["amount"] != "5.00" {
+		t.Errorf("projects spend: %v", spend)
 	}
 	// A provider error comes back as a tool error with the envelope.
 	bad, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "osp_status", Arguments: map[string]any{"resource_id": "res_missing"}})

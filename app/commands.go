@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
@@ -100,6 +101,7 @@ func RunMCP(ctx context.Context, cfg Config, provider string) error {
 	if err != nil {
 		return err
 	}
+	mcptools.AddProjectTools(srv, ProjectsClient(a.URL, "", time.Minute, nil))
 	if cfg.Out != nil {
 		fmt.Fprintln(cfg.Out, "ospbox mcp: sandbox host", a.URL, "— MCP on stdio")
 	}
@@ -124,6 +126,7 @@ func attachMCP(ctx context.Context, cfg Config, provider string) error {
 	if err != nil {
 		return err
 	}
+	mcptools.AddProjectTools(srv, ProjectsClient(url, "", time.Minute, nil))
 	if cfg.Out != nil {
 		fmt.Fprintln(cfg.Out, "ospbox mcp: the workspace is served by the ospbox at", url, "— its tools go there; MCP on stdio")
 	}
