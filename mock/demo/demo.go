@@ -16,12 +16,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/osp"
+	"github.com/ospbox/ospbox/mock/projects"
 )
 
 // Options configures a run.
@@ -42,6 +45,9 @@ type Report struct {
 	OldTokenDenied bool     // the rotated-away token got 401 credentials_rotated
 	Decrypted      bool     // the encrypted bundle opened with the agent's key
 	OutageRetried  bool     // a scenario rule's 503 was retried through
+	// FromZero: the orchestrator act added a paid service to a new project (an attested account,
+	// a payment token), and after revoke its credential was refused.
+	FromZero bool
 }
 
 type agent struct {
@@ -358,5 +364,61 @@ func (a *agent) script(ctx context.Context) error {
 		return err
 	}
 	a.report.OutageRetried = true
-	return a.step(ctx, "retried: deprovisioned %s; the demo is done — see Resources, Requests, Scenarios, Events and Spend", str(site, "resource_id"))
+	if err := a.step(ctx, "retried: deprovisioned %s", str(site, "resource_id")); err != nil {
+		return err
+	}
+	if err := a.fromZero(ctx); err != nil {
+		return err
+	}
+	return a.step(ctx, "the demo is done — see Resources, Requests, Scenarios, Events, Spend and Orchestrator")
+}
+
+// fromZero is the orchestrator act (spec/orchestrator.md §2): what `ospbox projects` does, from
+// no account and no token to a paid service, its credentials from the vault, and revocation.
+func (a *agent) fromZero(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "ospbox-demo-projects-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	c := &projects.Client{Target: a.o.Target, HTTP: a.o.Client, StateFile: filepath.Join(dir, "projects.json"), Wait: time.Minute}
+	p, err := c.Init(ctx, "demo-app")
+	if err != nil {
+		return err
+	}
+	if err := a.step(ctx, "from zero, as the orchestrator's client: project %s (ospbox projects init)", p.ID); err != nil {
+		return err
+	}
+	added, err := c.Add(ctx, "skyhost/object-storage:standard")
+	if err != nil {
+		return err
+	}
+	if err := a.step(ctx, "added skyhost/object-storage standard: account %s made from the user's attested identity, payment token %s redeemed, resource %s", added.AccountID, added.PaidWith, added.ResourceID); err != nil {
+		return err
+	}
+	vars, err := c.Env(ctx, true)
+	if err != nil {
+		return err
+	}
+	token := ""
+	for _, v := range vars {
+		if strings.HasSuffix(v.Name, "_RESOURCE_ACCESS_TOKEN") {
+			token = v.Value
+		}
+	}
+	if err := a.step(ctx, "read %s from the project's vault (ospbox projects env)", manifests.Plural(len(vars), "credential")); err != nil {
+		return err
+	}
+	if _, err := c.Revoke(ctx); err != nil {
+		return err
+	}
+	st, body, err := a.call(ctx, "GET", "/providers/skyhost/osp/v1/resources/"+added.ResourceID, token, nil)
+	if err != nil {
+		return err
+	}
+	if st != http.StatusUnauthorized {
+		return fmt.Errorf("after revoke the agent's credential should be refused, got %d %s", st, describe(body))
+	}
+	a.report.FromZero = true
+	return a.step(ctx, "revoked the project: the credential the agent was handed is refused (401 %s)", errorCode(body))
 }

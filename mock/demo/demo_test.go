@@ -23,7 +23,7 @@ func TestDemoPlaysAgainstTheSampleWorkspace(t *testing.T) {
 	if !strings.Contains(strings.Join(logged, "\n"), "catalog: 6 services") {
 		t.Errorf("catalog not read: %v", logged[:2])
 	}
-	if !rep.Decrypted || !rep.SoftBlocked || !rep.CapBlocked || !rep.OldTokenDenied || !rep.OutageRetried || len(rep.Resources) < 5 {
+	if !rep.Decrypted || !rep.SoftBlocked || !rep.CapBlocked || !rep.OldTokenDenied || !rep.OutageRetried || !rep.FromZero || len(rep.Resources) < 5 {
 		t.Errorf("report %+v", rep)
 	}
 	// What the demo did is in the state the UI reads.
