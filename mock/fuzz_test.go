@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -60,6 +61,44 @@ func FuzzControlAPI(f *testing.F) {
 		fx.sb.ServeHTTP(rec, req)
 		if rec.Code != 200 && rec.Code != 400 {
 			t.Fatalf("GET requests?%s: %d %s", query, rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzOrchestratorAPI sends arbitrary bodies to the orchestrator's endpoints and to attested
+// account creation: each answer is a success or an error in the envelope, never a 500, never a
+// panic.
+func FuzzOrchestratorAPI(f *testing.F) {
+	fx := newFixture(f)
+	issue := httptest.NewRequest("POST", "http://127.0.0.1:7410/orchestrator/v1/payment_tokens",
+		strings.NewReader(`{"provider_id":"acmedb.example","max_amount":{"amount":"5.00","currency":"USD"},"expires_in_seconds":86400}`))
+	rec := httptest.NewRecorder()
+	fx.sb.ServeHTTP(rec, issue)
+	var tok struct{ ID string }
+	json.Unmarshal(rec.Body.Bytes(), &tok)
+	key, err := fx.sb.Orchestrator().RedemptionKey("acmedb.example")
+	if tok.ID == "" || err != nil {
+		f.Fatalf("setup: %s %v", rec.Body, err)
+	}
+	for _, s := range []string{
+		`{"provider_id":"acmedb.example","max_amount":{"amount":"1.00","currency":"USD"}}`, `{"audience":"acmedb.example","nonce":"n"}`,
+		`{"name":"shop"}`, `{"amount":"1.00","currency":"USD","resource_id":"r"}`, `{"attestation":"a.b.c"}`,
+		`{"attestation":"eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjc0MTAifQ.AAAA"}`, `[]`, `{"max_amount":[]}`, `1e999`, ``,
+	} {
+		f.Add(s)
+	}
+	paths := []string{"/orchestrator/v1/payment_tokens", "/orchestrator/v1/id_token", "/orchestrator/v1/projects",
+		"/orchestrator/v1/payment_tokens/" + tok.ID + "/redeem", "/providers/acmedb/osp/v1/accounts"}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, p := range paths {
+			req := httptest.NewRequest("POST", "http://127.0.0.1:7410"+p, strings.NewReader(body))
+			req.Header.Set("X-Provider-Id", "acmedb.example")
+			req.Header.Set("Authorization", "Bearer "+key)
+			rec := httptest.NewRecorder()
+			fx.sb.ServeHTTP(rec, req)
+			if rec.Code >= 500 || rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":{`) {
+				t.Fatalf("POST %s %q: %d %s", p, body, rec.Code, rec.Body)
+			}
 		}
 	})
 }
