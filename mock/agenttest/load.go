@@ -1,6 +1,7 @@
 package agenttest
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,31 +28,45 @@ func LoadParallel(b *testing.B, urls []string, body func() string, want int) (fl
 // LoadParallelMethod is LoadParallel with another method (GET sends no body; body may be nil).
 func LoadParallelMethod(b *testing.B, method string, urls []string, body func() string, want int) (float64, time.Duration) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var mu sync.Mutex
-	var lat []time.Duration
 	var next atomic.Int64
-	b.SetParallelism(16)
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
+	return LoadParallelFunc(b, func() func() error {
 		url := urls[int(next.Add(1)-1)%len(urls)]
-		for pb.Next() {
+		return func() error {
 			var rd io.Reader
 			if body != nil {
 				rd = strings.NewReader(body())
 			}
 			req, _ := http.NewRequest(method, url, rd)
 			req.Header.Set("Content-Type", "application/json")
-			t0 := time.Now()
 			resp, err := client.Do(req)
 			if err != nil {
-				b.Error(err)
-				return
+				return err
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != want {
-				b.Errorf("status %d", resp.StatusCode)
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}
+	})
+}
+
+// LoadParallelFunc runs b.N operations from 32 concurrent clients (16 × GOMAXPROCS 2) and returns
+// the throughput and the p99 latency. client is called once per client for its operation; an
+// operation's error fails the benchmark and ends that client.
+func LoadParallelFunc(b *testing.B, client func() func() error) (float64, time.Duration) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.SetParallelism(16)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		op := client()
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			if err := op(); err != nil {
+				b.Error(err)
 				return
 			}
 			mine = append(mine, time.Since(t0))

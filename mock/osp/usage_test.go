@@ -14,17 +14,7 @@ import (
 // TestUsageAccruesDeterministically advances the clock a full day on a metered resource and
 // checks the accrued quantity and its charge against the seeded rate.
 func TestUsageAccruesDeterministically(t *testing.T) {
-	f := mocktest.New(t)
-	a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
-	clock := agenttest.Agent{T: t, Base: f.URL + "/ospbox/v1/clock"}
-	clock.Call("POST", "/freeze", "", nil)
-	_, _, now := clock.Call("GET", "", "", nil)
-	cur, _ := time.Parse(time.RFC3339, now["now"].(string))
-	// Start at the beginning of next month so the whole day falls in one period.
-	start := time.Date(cur.Year(), cur.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
-	clock.Call("POST", "/advance", "", map[string]any{"seconds": int(start.Sub(cur).Seconds())})
-	_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "pay-as-you-go", "payment_method": "x402", "payment_proof": "p"})
-	id := res["resource_id"].(string)
+	_, a, clock, id, _ := meteredAtMonthStart(t)
 	clock.Call("POST", "/advance", "", map[string]any{"seconds": 30 * 86400})
 	_, _, u := a.Call("GET", "/resources/"+id+"/usage", "", nil)
 	rate := osp.AccrualRate(id, "requests", "10")
@@ -48,14 +38,10 @@ func TestUsageAccruesDeterministically(t *testing.T) {
 	}
 }
 
-func mustRat(s string) *big.Rat { r, _ := new(big.Rat).SetString(s); return r }
-
-func mustFloat(s string) float64 { f, _ := mustRat(s).Float64(); return f }
-
-// TestUsageHistoryIsTheAccrualDayByDay: the resource page's usage chart has one exact value per
-// day so far (the seeded rate times the hours live), today's equal to the usage report, and the
-// projection to the month's end.
-func TestUsageHistoryIsTheAccrualDayByDay(t *testing.T) {
+// meteredAtMonthStart freezes a fresh sandbox's clock at the start of next month, so what
+// follows falls in one period, and provisions a metered resource (acmedb/redis pay-as-you-go).
+func meteredAtMonthStart(t *testing.T) (*mocktest.Sandbox, agenttest.Agent, agenttest.Agent, string, time.Time) {
+	t.Helper()
 	f := mocktest.New(t)
 	a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
 	clock := agenttest.Agent{T: t, Base: f.URL + "/ospbox/v1/clock"}
@@ -65,7 +51,18 @@ func TestUsageHistoryIsTheAccrualDayByDay(t *testing.T) {
 	start := time.Date(cur.Year(), cur.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 	clock.Call("POST", "/advance", "", map[string]any{"seconds": int(start.Sub(cur).Seconds())})
 	_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "pay-as-you-go", "payment_method": "x402", "payment_proof": "p"})
-	id := res["resource_id"].(string)
+	return f, a, clock, res["resource_id"].(string), start
+}
+
+func mustRat(s string) *big.Rat { r, _ := new(big.Rat).SetString(s); return r }
+
+func mustFloat(s string) float64 { f, _ := mustRat(s).Float64(); return f }
+
+// TestUsageHistoryIsTheAccrualDayByDay: the resource page's usage chart has one exact value per
+// day so far (the seeded rate times the hours live), today's equal to the usage report, and the
+// projection to the month's end.
+func TestUsageHistoryIsTheAccrualDayByDay(t *testing.T) {
+	f, a, clock, id, start := meteredAtMonthStart(t)
 	clock.Call("POST", "/advance", "", map[string]any{"seconds": 10*86400 + 6*3600})
 	_, _, report := a.Call("GET", "/resources/"+id+"/usage", "", nil)
 

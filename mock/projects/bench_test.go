@@ -3,7 +3,6 @@ package projects_test
 import (
 	"context"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -40,29 +39,15 @@ func BenchmarkOrchestrator(b *testing.B) {
 	if _, err := c.Init(context.Background(), "bench"); err != nil {
 		b.Fatal(err)
 	}
-	var lat []time.Duration
-	b.SetParallelism(16)
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			t0 := time.Now()
-			if _, err := c.Add(context.Background(), "acmedb/redis"); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(t0))
+	add, addP99 := agenttest.LoadParallelFunc(b, func() func() error {
+		return func() error {
+			_, err := c.Add(context.Background(), "acmedb/redis")
+			return err
 		}
-		mu.Lock()
-		lat = append(lat, mine...)
-		mu.Unlock()
 	})
-	elapsed := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) == 0 {
+	if add == 0 {
 		b.Fatal("no add finished")
 	}
-	add, addP99 := float64(len(lat))/elapsed.Seconds(), lat[len(lat)*99/100]
 	b.ReportMetric(provision, "provision-req/s")
 	b.ReportMetric(ms(provisionP99), "provision-p99-ms")
 	b.ReportMetric(issue, "token-req/s")
