@@ -337,12 +337,17 @@ capability. BSP/BEST: the public manifest and its schema, tenant rules, the rout
 capability, authentication as declared (--api-key is presented the way the manifest says), the
 command catalogue and schema documents, rejected commands, the event list and its cursor, the
 SSE stream and webhook target rules; --tenant checks a tenant's services. Each check has an id,
-a level (MUST, SHOULD, MAY), the request it made and, when it fails, the evidence. Exit status:
-0 when no MUST check fails, 1 when one does, 2 when URL cannot be reached.`,
+a level (MUST, SHOULD, MAY), the request it made and, when it fails, the evidence.
+--protocol orchestrator checks an OSP provider's side of the orchestrator profile against this
+ospbox's orchestrator (or --orchestrator): accounts from attestations, replay and audience
+refusals, OAuth metadata when it wants consent, and a payment token redeemed once (see
+docs/orchestrator.md). Exit status: 0 when no MUST check fails, 1 when one does, 2 when URL cannot
+be reached.`,
 		Example: `  ospbox check http://127.0.0.1:7410
   ospbox check https://api.example.com --non-destructive --level must
   ospbox check http://127.0.0.1:7410 --format junit > ospbox-check.xml
-  ospbox check http://127.0.0.1:7410 --protocol bsp --api-key bsp_sk_…`,
+  ospbox check http://127.0.0.1:7410 --protocol bsp --api-key bsp_sk_…
+  ospbox check http://127.0.0.1:9000 --protocol orchestrator --orchestrator http://127.0.0.1:7410`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
@@ -356,7 +361,8 @@ a level (MUST, SHOULD, MAY), the request it made and, when it fails, the evidenc
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.Protocol, "protocol", "auto", "osp, bsp, best, oap or auto")
+	cmd.Flags().StringVar(&opts.Protocol, "protocol", "auto", "osp, bsp, best, oap, orchestrator or auto")
+	cmd.Flags().StringVar(&opts.Orchestrator, "orchestrator", "", "--protocol orchestrator: the orchestrator (default: the target's ospbox)")
 	cmd.Flags().StringVar(&opts.Level, "level", "all", "the checks to run: must, should (MUST and SHOULD) or all")
 	cmd.Flags().BoolVar(&opts.NonDestructive, "non-destructive", false, "skip the checks that create or change resources")
 	cmd.Flags().BoolVar(&opts.InPlace, "in-place", false, "check an ospbox's default namespace itself, not a throwaway namespace")

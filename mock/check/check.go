@@ -58,6 +58,9 @@ type Options struct {
 	Client         *http.Client
 	// InPlace checks an ospbox's root as it is, instead of in a throwaway namespace.
 	InPlace bool
+	// Orchestrator is the orchestrator the orchestrator checks use (its base URL); "" is the
+	// target's own ospbox when the target is one, else the default ospbox address.
+	Orchestrator string
 }
 
 // Report is a whole run.
@@ -239,6 +242,8 @@ func definitionsFor(protocol string) []definition {
 		return oapChecks
 	case "bsp", "best":
 		return bspChecks
+	case "orchestrator":
+		return orchestratorChecks
 	}
 	return nil
 }

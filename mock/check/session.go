@@ -152,11 +152,20 @@ func (s *session) detect(ctx context.Context) (string, error) {
 	if want == "" {
 		want = "auto"
 	}
+	if want == "orchestrator" {
+		// The provider side of the orchestrator profile: an OSP provider, checked against an
+		// orchestrator (this ospbox's, or --orchestrator).
+		s.opts.Protocol = "osp"
+		if _, err := s.detect(ctx); err != nil {
+			return "", err
+		}
+		return "orchestrator", nil
+	}
 	paths := discoveryPaths
 	order := []string{"osp", "bsp", "best", "oap"}
 	if want != "auto" {
 		if _, ok := paths[want]; !ok {
-			return "", fmt.Errorf("unknown protocol %q: osp, bsp, best, oap or auto", want)
+			return "", fmt.Errorf("unknown protocol %q: osp, bsp, best, oap, orchestrator or auto", want)
 		}
 		order = []string{want}
 	}

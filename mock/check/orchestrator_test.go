@@ -1,0 +1,63 @@
+package check
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ospbox/ospbox/mock/mocktest"
+)
+
+// TestOrchestratorChecks: ospbox's providers pass the provider side of the orchestrator profile
+// (its OAuth check skipped: they create accounts from attestations); a provider that refuses
+// attestations and one that does not redeem payment tokens fail the MUST checks that say so.
+func TestOrchestratorChecks(t *testing.T) {
+	srv := httptest.NewServer(sandbox(t))
+	defer srv.Close()
+	rep, err := Run(t.Context(), Options{Target: srv.URL, Protocol: "orchestrator"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Protocol != "orchestrator" || len(rep.Results) != len(orchestratorChecks) {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, r := range rep.Results {
+		if r.Status != Pass && r.ID != "orchestrator.oauth.metadata" {
+			t.Errorf("%s %s: %s (%s)", r.ID, r.Status, r.Evidence, r.Request)
+		}
+	}
+	if got := statuses(rep)["orchestrator.oauth.metadata"]; got != Skip {
+		t.Errorf("the OAuth check of an attested provider: %s", got)
+	}
+
+	// skyhost wants OAuth consent, so it makes no account from an attestation.
+	oauth := mocktest.NewWith(t, map[string]string{"ospbox.json": `{"name": "o", "orchestrator": {"providers": {"skyhost": {"account_creation": "oauth"}}}}`})
+	rep, err = Run(t.Context(), Options{Target: oauth.URL + "/providers/skyhost", Protocol: "orchestrator", InPlace: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(rep); s["orchestrator.accounts.attested"] != Fail || rep.MustFailed == 0 {
+		t.Errorf("a provider refusing attestations: %v", s)
+	}
+
+	// A provider that takes the token as proof but never redeems it.
+	sb := mocktest.New(t)
+	lazy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/osp/v1/provision") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(201)
+			w.Write([]byte(`{"resource_id": "res_lazy", "status": "provisioned"}`))
+			return
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	defer lazy.Close()
+	rep, err = Run(t.Context(), Options{Target: lazy.URL, Protocol: "orchestrator", InPlace: true, Orchestrator: sb.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(rep); s["orchestrator.payment.redeem"] != Fail || s["orchestrator.payment.once"] != Fail {
+		t.Errorf("a provider that does not redeem: %v", s)
+	}
+}
