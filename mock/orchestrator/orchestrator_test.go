@@ -227,6 +227,7 @@ func TestBadIssuesAndMethods(t *testing.T) {
 		`{"provider_id": "acmedb.example", "max_amount": {"amount": "1.00", "currency": "USD"}, "expires_in_seconds": 86401}`,
 		`{"provider_id": "a b", "max_amount": {"amount": "1.00", "currency": "USD"}}`,
 		`{"provider_id": 7}`, `[]`, ``,
+		`{"provider_id": "acmedb.example", "max_amount": {"amount": "1.00", "currency": "USD"}, "project_id": "prj_nope"}`,
 	} {
 		if st, _, body := a.Call("POST", "/orchestrator/v1/payment_tokens", "", bad); st != 400 || agenttest.ErrCode(body) != "invalid_request" {
 			t.Errorf("%s: %d %v", bad, st, body)

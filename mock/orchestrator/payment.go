@@ -95,6 +95,13 @@ func (e *Engine) IssuePaymentToken(ctx context.Context, req IssueRequest) (stora
 	case req.ExpiresInSeconds < 0 || time.Duration(req.ExpiresInSeconds)*time.Second > MaxTokenLifetime:
 		return storage.PaymentToken{}, badRequest("expires_in_seconds must be between 1 and %d", int(MaxTokenLifetime/time.Second))
 	}
+	if req.ProjectID != "" {
+		if _, err := e.db.Project(ctx, req.ProjectID); errors.Is(err, storage.ErrNotFound) {
+			return storage.PaymentToken{}, badRequest("project_id %q names no project", req.ProjectID)
+		} else if err != nil {
+			return storage.PaymentToken{}, err
+		}
+	}
 	maxCents, ok := cents(req.MaxAmount.Amount)
 	if !ok || maxCents == 0 {
 		return storage.PaymentToken{}, badRequest("max_amount.amount must be a positive decimal string with at most two decimals, e.g. \"25.00\"")
