@@ -28,3 +28,18 @@ func TestOrchestratorPageShowsTokensCapsAndProjects(t *testing.T) {
 		t.Errorf("the Spend page does not count the token: %s", cutOut(spend, `id="spend-tokens"`, `</p>`))
 	}
 }
+
+// TestResourcePaidWithATokenSaysSo: a resource provisioned with an orchestrator payment token
+// names the token on its page, and the ledger's charge carries it.
+func TestResourcePaidWithATokenSaysSo(t *testing.T) {
+	f := newFixture(t)
+	_, tok := f.api(t, "POST", "/orchestrator/v1/payment_tokens", `{"provider_id": "acmedb.example", "max_amount": {"amount": "5.00", "currency": "USD"}}`)
+	st, res := f.api(t, "POST", "/providers/acmedb/osp/v1/provision", `{"offering_id": "acmedb/redis", "tier_id": "pay-as-you-go", "payment_method": "orchestrator_token", "payment_proof": "`+tok["id"].(string)+`"}`)
+	if st != 201 {
+		t.Fatalf("provision: %d %v", st, res)
+	}
+	_, page := f.get(t, "/ui/resources/"+res["resource_id"].(string), authed())
+	if !strings.Contains(page, `data-paid-with="`+tok["id"].(string)+`"`) {
+		t.Errorf("the resource page does not name the token: %s", cutOut(page, `id="cost-h"`, `</dl>`))
+	}
+}

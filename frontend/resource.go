@@ -34,6 +34,8 @@ type resourceDetailView struct {
 	Usage     []usageRow
 	// UsageHistory is the period's usage per metered dimension, day by day, for the charts.
 	UsageHistory []osp.DimensionHistory
+	// PaidWith is the orchestrator payment token that paid the resource's charges, if one did.
+	PaidWith string
 	Cost         resourceCost
 	Tiers        []manifests.Tier // the offering's tiers, for a tier change
 	Message      string           // the outcome of the last action
@@ -77,6 +79,15 @@ func (u *UI) resourceDetailViewOf(ctx context.Context, id string) (resourceDetai
 		return v, err
 	}
 	v.Cost = c
+	charges, err := u.DB.ResourceCharges(ctx, res.ID, time.Time{}, clock.Now.AddDate(1, 0, 0))
+	if err != nil {
+		return v, err
+	}
+	for _, ch := range charges {
+		if ch.PaymentToken != "" {
+			v.PaidWith = ch.PaymentToken
+		}
+	}
 	if p := u.Sandbox.Snapshot().Provider(res.Provider); p != nil && p.Serving != nil {
 		for _, o := range p.Serving.Manifest.Offerings {
 			if o.ID == res.OfferingID {

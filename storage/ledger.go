@@ -21,6 +21,8 @@ type Charge struct {
 	At         time.Time
 	// Metric is the usage metric of a metered charge ("" for other kinds).
 	Metric string
+	// PaymentToken is the orchestrator payment token that paid the charge ("" otherwise).
+	PaymentToken string
 }
 
 // PostCharge appends a ledger entry and adds it to the daily rollup. Amounts are whole cents
@@ -30,8 +32,8 @@ func (tx *Tx) PostCharge(ctx context.Context, c Charge) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (resource_id, project_id, provider, kind, amount, currency, at, metric) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ResourceID, c.ProjectID, c.Provider, c.Kind, c.Amount, c.Currency, ts(c.At), c.Metric); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (resource_id, project_id, provider, kind, amount, currency, at, metric, payment_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ResourceID, c.ProjectID, c.Provider, c.Kind, c.Amount, c.Currency, ts(c.At), c.Metric, c.PaymentToken); err != nil {
 		return err
 	}
 	negative := 0
@@ -105,7 +107,7 @@ func charges(ctx context.Context, q querier, query string, args ...any) ([]Charg
 	for rows.Next() {
 		var c Charge
 		var at string
-		if err := rows.Scan(&c.ResourceID, &c.ProjectID, &c.Provider, &c.Kind, &c.Amount, &c.Currency, &at, &c.Metric); err != nil {
+		if err := rows.Scan(&c.ResourceID, &c.ProjectID, &c.Provider, &c.Kind, &c.Amount, &c.Currency, &at, &c.Metric, &c.PaymentToken); err != nil {
 			return nil, err
 		}
 		c.At, _ = time.Parse(TimeFormat, at)
@@ -114,7 +116,7 @@ func charges(ctx context.Context, q querier, query string, args ...any) ([]Charg
 	return out, rows.Err()
 }
 
-const chargeColumns = `resource_id, project_id, provider, kind, amount, currency, at, metric`
+const chargeColumns = `resource_id, project_id, provider, kind, amount, currency, at, metric, payment_token`
 
 // ProviderCharges lists a provider's charges in [from, to) inside the transaction — the cap
 // check reads and posts in one transaction, so concurrent provisions cannot both pass it.

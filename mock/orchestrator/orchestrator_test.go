@@ -275,7 +275,7 @@ func TestProvisioningRedeemsAToken(t *testing.T) {
 		t.Fatalf("charges %v %v", charges, err)
 	}
 	redeemed, _ := got["redeemed"].(map[string]any)
-	if got["status"] != "redeemed" || got["resource_id"] != res["resource_id"] || redeemed["amount"] != charges[0].Amount {
+	if got["status"] != "redeemed" || got["resource_id"] != res["resource_id"] || redeemed["amount"] != charges[0].Amount || charges[0].PaymentToken != tok {
 		t.Errorf("token %v, the resource's charge %+v", got, charges[0])
 	}
 	before, _ := f.DB.Counts(context.Background())

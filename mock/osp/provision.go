@@ -248,7 +248,8 @@ func fingerprint(b *jsondoc.Node) string {
 // and redeems the token before it answers.
 const OrchestratorToken = "orchestrator_token"
 
-// redeemToken redeems the request's orchestrator payment token for the charge, inside tx.
+// redeemToken redeems the request's orchestrator payment token for the charge, inside tx, and
+// marks the charge as paid with it.
 func (c *core) redeemToken(ctx context.Context, tx *storage.Tx, p *ProviderState, req provisionRequest, charge *storage.Charge, resourceID string) error {
 	if req.PaymentMethod != OrchestratorToken || charge == nil {
 		return nil
@@ -270,6 +271,9 @@ func (c *core) redeemToken(ctx context.Context, tx *storage.Tx, p *ProviderState
 	var refusal *kernel.Refusal
 	if errors.As(err, &refusal) {
 		return &Error{Status: refusal.Status, Code: refusal.Code, Message: "the payment token was refused: " + refusal.Message}
+	}
+	if err == nil {
+		charge.PaymentToken = token
 	}
 	return err
 }

@@ -32,3 +32,6 @@ CREATE TABLE token_redeemed (
     cents        INTEGER NOT NULL,
     PRIMARY KEY (provider_id, month)
 ) WITHOUT ROWID;
+
+-- The orchestrator payment token a charge was paid with ("" for every other payment).
+ALTER TABLE ledger ADD COLUMN payment_token TEXT NOT NULL DEFAULT '';
