@@ -36,10 +36,10 @@ type resourceDetailView struct {
 	UsageHistory []osp.DimensionHistory
 	// PaidWith is the orchestrator payment token that paid the resource's charges, if one did.
 	PaidWith string
-	Cost         resourceCost
-	Tiers        []manifests.Tier // the offering's tiers, for a tier change
-	Message      string           // the outcome of the last action
-	Error        string
+	Cost     resourceCost
+	Tiers    []manifests.Tier // the offering's tiers, for a tier change
+	Message  string           // the outcome of the last action
+	Error    string
 }
 
 // usageRow is one metered dimension of the usage report.
