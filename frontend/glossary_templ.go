@@ -23,6 +23,10 @@ var glossaryTerms = []struct{ Term, ID, Text string }{
 	{"Scenario rule", "scenario", "A rule that fails, delays or cuts the calls it matches, server side, so an agent that knows nothing of ospbox meets a provider that is down, slow or flaky (Scenarios page)."},
 	{"BSP / BEST", "bsp", "Behavioral State Protocol (BEST from generation 0.9): services that take agents' commands and publish events, described by a manifest at /.well-known/bsp (or /best), with commands validated against their schemas, an event log and an SSE stream."},
 	{"OAP", "oap", "Open Agent Protocol: agents in a registry that consume events, produce commands and leave traces."},
+	{"Orchestrator", "orchestrator", "The party that holds the signed-in user, pays with capped payment tokens and keeps the credentials, between the agent and the providers. ospbox plays it (Orchestrator page, ospbox projects)."},
+	{"Attestation", "attestation", "The user's ID token, signed by the orchestrator for one provider and valid five minutes at most: a provider makes an account from it (POST /osp/v1/accounts), and never accepts the same one twice."},
+	{"Payment token", "payment-token", "A token (spt_…) the orchestrator issues for one provider up to a maximum; it reserves that much against the caps until the provider redeems it for what it charged, or it expires."},
+	{"Vault", "vault", "Where a project keeps its resources' credentials, sealed; the agent reads them with the project's token (ospbox projects env), and every read is recorded. Revoking a project rotates and deprovisions everything in it."},
 	{"Notice", "notice", "A warning or note of the validator: the manifest is served, but something may not be what you meant."},
 	{"MUST, SHOULD, MAY", "levels", "How binding a conformance check is. A failed MUST makes a server not conformant; a failed SHOULD or MAY does not."},
 }
@@ -90,7 +94,7 @@ func glossaryPage(m pageMeta) templ.Component {
 				var templ_7745c5c3_Var4 string
 				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.ResolveAttributeValue(g.ID)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 29, Col: 18}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 33, Col: 18}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 				if templ_7745c5c3_Err != nil {
@@ -103,7 +107,7 @@ func glossaryPage(m pageMeta) templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(g.Term)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 29, Col: 29}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 33, Col: 29}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -116,7 +120,7 @@ func glossaryPage(m pageMeta) templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(g.Text)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 30, Col: 17}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 34, Col: 17}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
