@@ -23,6 +23,10 @@ func TestOrchestratorPageShowsTokensCapsAndProjects(t *testing.T) {
 			t.Errorf("the Orchestrator page lacks %q", want)
 		}
 	}
+	_, overview := f.get(t, "/ui/", authed())
+	if tile := cutOut(overview, `id="tile-tokens"`, `</a>`); !strings.Contains(tile, `href="/ui/orchestrator"`) || !strings.Contains(tile, ">1<") {
+		t.Errorf("the Overview's token tile: %s", tile)
+	}
 	_, spend := f.get(t, "/ui/spend", authed())
 	if !strings.Contains(cutOut(spend, `id="spend-tokens"`, `</p>`), "<b>1</b> outstanding") {
 		t.Errorf("the Spend page does not count the token: %s", cutOut(spend, `id="spend-tokens"`, `</p>`))

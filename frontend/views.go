@@ -25,6 +25,7 @@ type overviewView struct {
 	SandboxURL   string
 	WorkspaceDir string
 	Counts       storage.Counts
+	Tokens       int // the orchestrator's payment tokens
 	Providers    []providerView
 	BSP, OAP     kernel.SurfaceState
 	Demo         demoState
@@ -56,6 +57,9 @@ func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
 		return overviewView{}, err
 	}
 	v := overviewView{SandboxURL: u.SandboxURL, WorkspaceDir: u.Sandbox.Workspace().Dir, Counts: counts, BSP: snap.BSP, OAP: snap.OAP, Demo: u.demo.state()}
+	if v.Tokens, err = u.DB.PaymentTokenCount(ctx); err != nil {
+		return v, err
+	}
 	for _, p := range snap.Providers {
 		v.Providers = append(v.Providers, providerViewOf(p, snap, u.SandboxURL, per[p.Slug]))
 	}

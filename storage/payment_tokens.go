@@ -176,3 +176,11 @@ func (tx *Tx) TokenProviders(ctx context.Context, at time.Time) ([]string, error
 	}
 	return out, rows.Err()
 }
+
+// PaymentTokenCount is how many payment tokens the orchestrator has issued, whatever their status.
+// (Not part of Counts: idle namespace files from before the orchestrator are read as they are.)
+func (db *DB) PaymentTokenCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM payment_tokens`).Scan(&n)
+	return n, err
+}
