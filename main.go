@@ -498,9 +498,7 @@ vault, handed out by env (redacted unless --reveal). The project's token is kept
 			}
 			tw.Flush()
 			var standing struct {
-				User struct {
-					Remaining struct{ Amount, Currency string } `json:"remaining"`
-				} `json:"user"`
+				User app.CapSpend `json:"user"`
 			}
 			json.Unmarshal(spend, &standing)
 			fmt.Fprintf(c.OutOrStdout(), "\nthe user's cap leaves %s %s this month (ospbox projects spend)\n", standing.User.Remaining.Currency, standing.User.Remaining.Amount)
@@ -585,14 +583,14 @@ vault, handed out by env (redacted unless --reveal). The project's token is kept
 				return printJSON(c, raw)
 			}
 			var s struct {
-				User      orchestratorStanding   `json:"user"`
-				Providers []orchestratorStanding `json:"providers"`
+				User      app.CapSpend   `json:"user"`
+				Providers []app.CapSpend `json:"providers"`
 			}
 			json.Unmarshal(raw, &s)
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "CAP\tLIMIT\tRESERVED\tREDEEMED\tREMAINING")
 			s.User.ProviderID = "user (all providers)"
-			for _, p := range append([]orchestratorStanding{s.User}, s.Providers...) {
+			for _, p := range append([]app.CapSpend{s.User}, s.Providers...) {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ProviderID, p.Cap.Amount, p.Reserved.Amount, p.Redeemed.Amount, p.Remaining.Amount)
 			}
 			return tw.Flush()
@@ -623,13 +621,4 @@ vault, handed out by env (redacted unless --reveal). The project's token is kept
 		}}
 	cmd.AddCommand(init, catalog, add, env, list, remove, spend, revoke)
 	return cmd
-}
-
-// orchestratorStanding is one cap's line of /orchestrator/v1/spend.
-type orchestratorStanding struct {
-	ProviderID string                            `json:"provider_id"`
-	Cap        struct{ Amount, Currency string } `json:"cap"`
-	Reserved   struct{ Amount, Currency string } `json:"reserved"`
-	Redeemed   struct{ Amount, Currency string } `json:"redeemed"`
-	Remaining  struct{ Amount, Currency string } `json:"remaining"`
 }

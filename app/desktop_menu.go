@@ -215,7 +215,7 @@ func (d *desktop) openWorkspace() {
 		d.window.Tell("Open workspace", dir+" is the workspace open now.", false)
 		return
 	}
-	if !isWorkspace(dir) && !d.window.Ask("Open workspace", dir+" has no ospbox.json. Make it a workspace, with the sample manifests?") {
+	if !manifests.IsWorkspaceDir(dir) && !d.window.Ask("Open workspace", dir+" has no ospbox.json. Make it a workspace, with the sample manifests?") {
 		return
 	}
 	if lock, err := lockWorkspace(dir); err != nil {
@@ -249,17 +249,6 @@ func (d *desktop) failed(action string, err error) {
 	}
 	d.app.log.Warn("desktop: "+strings.ToLower(action)+" failed", "err", err)
 	d.window.Tell(action, err.Error(), true)
-}
-
-// isWorkspace reports whether dir already is an ospbox workspace (otherwise opening it writes
-// the samples into it).
-func isWorkspace(dir string) bool {
-	for _, marker := range []string{manifests.ConfigFile, manifests.ProvidersDir} {
-		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // relaunchArgs is this process's command line opening dir instead of its workspace: any

@@ -6,12 +6,16 @@ import (
 	"os"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/orchestrator"
 	"github.com/ospbox/ospbox/mock/projects"
 )
 
 // Projects is `ospbox projects`'s client (package projects), named here so the command line
 // needs only app.
 type Projects = projects.Client
+
+// CapSpend is one cap's line of /orchestrator/v1/spend.
+type CapSpend = orchestrator.CapSpend
 
 // ProjectsClient is `ospbox projects`'s client of the ospbox at target, or, when target is "",
 // of the ospbox serving the workspace (the per-user one by default), else 127.0.0.1:7410.

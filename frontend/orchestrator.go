@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -97,6 +96,3 @@ func capPercent(c orchestrator.CapSpend) float64 {
 	}
 	return (ratFloat(c.Reserved.Amount) + ratFloat(c.Redeemed.Amount)) / limit * 100
 }
-
-// centsText writes cents as a decimal amount.
-func centsText(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }

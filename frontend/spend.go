@@ -37,17 +37,8 @@ func (u *UI) spendViewOf(r *http.Request) (spendView, error) {
 	if err != nil {
 		return v, err
 	}
-	tokens, err := u.DB.PaymentTokens(r.Context(), "", 1000)
-	for _, t := range tokens {
-		switch t.Status {
-		case "issued":
-			v.Tokens.Issued++
-		case "redeemed":
-			v.Tokens.Redeemed++
-		default:
-			v.Tokens.Released++
-		}
-	}
+	byStatus, err := u.DB.PaymentTokenCounts(r.Context())
+	v.Tokens.Issued, v.Tokens.Redeemed, v.Tokens.Released = byStatus["issued"], byStatus["redeemed"], byStatus["released"]
 	v.Tokens.RedeemedAmount, v.Tokens.Currency = user.Redeemed.Amount, user.Redeemed.Currency
 	return v, err
 }

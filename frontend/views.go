@@ -57,8 +57,12 @@ func (u *UI) overviewView(ctx context.Context) (overviewView, error) {
 		return overviewView{}, err
 	}
 	v := overviewView{SandboxURL: u.SandboxURL, WorkspaceDir: u.Sandbox.Workspace().Dir, Counts: counts, BSP: snap.BSP, OAP: snap.OAP, Demo: u.demo.state()}
-	if v.Tokens, err = u.DB.PaymentTokenCount(ctx); err != nil {
+	byStatus, err := u.DB.PaymentTokenCounts(ctx)
+	if err != nil {
 		return v, err
+	}
+	for _, n := range byStatus {
+		v.Tokens += n
 	}
 	for _, p := range snap.Providers {
 		v.Providers = append(v.Providers, providerViewOf(p, snap, u.SandboxURL, per[p.Slug]))

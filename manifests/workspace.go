@@ -117,15 +117,24 @@ func DefaultDir() (string, error) {
 // SeedIfEmpty writes the embedded sample workspace into dir when dir has no ospbox.json and no
 // providers folder. It never overwrites a file. It reports whether it seeded.
 func SeedIfEmpty(dir string) (bool, error) {
-	for _, marker := range []string{ConfigFile, ProvidersDir} {
-		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
-			return false, nil
-		}
+	if IsWorkspaceDir(dir) {
+		return false, nil
 	}
 	if err := WriteSamples(dir); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// IsWorkspaceDir reports whether dir already is an ospbox workspace: it has an ospbox.json or a
+// providers folder (otherwise SeedIfEmpty writes the samples into it).
+func IsWorkspaceDir(dir string) bool {
+	for _, marker := range []string{ConfigFile, ProvidersDir} {
+		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // sampleBSPToken stands in the embedded ospbox.json for the BSP credential each new workspace

@@ -62,6 +62,16 @@ func CentsOf(amount string) (int64, error) {
 	return r.Num().Int64(), nil
 }
 
+// AmountOf writes whole cents as a decimal amount with two fraction digits ("12.50", "-0.05"):
+// the inverse of CentsOf.
+func AmountOf(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
+}
+
 // DailySpend is one row of the ledger rollup.
 type DailySpend struct {
 	Day, ProjectID, Currency, Kind string

@@ -177,10 +177,23 @@ func (tx *Tx) TokenProviders(ctx context.Context, at time.Time) ([]string, error
 	return out, rows.Err()
 }
 
-// PaymentTokenCount is how many payment tokens the orchestrator has issued, whatever their status.
-// (Not part of Counts: idle namespace files from before the orchestrator are read as they are.)
-func (db *DB) PaymentTokenCount(ctx context.Context) (int, error) {
-	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM payment_tokens`).Scan(&n)
-	return n, err
+// PaymentTokenCounts counts the orchestrator's payment tokens by status (issued, redeemed,
+// released). Not part of Counts: idle namespace files from before the orchestrator are read as
+// they are.
+func (db *DB) PaymentTokenCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT status, COUNT(*) FROM payment_tokens GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, err
+		}
+		out[status] = n
+	}
+	return out, rows.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -80,7 +81,7 @@ var orchestratorChecks = []definition{
 			return fail("GET "+as+"/.well-known/oauth-authorization-server", "the authorization server's metadata cannot be read")
 		}
 		methods, _ := meta.json["code_challenge_methods_supported"].([]any)
-		ok := str(meta.json, "authorization_endpoint") != "" && str(meta.json, "token_endpoint") != "" && containsAny(methods, "S256")
+		ok := str(meta.json, "authorization_endpoint") != "" && str(meta.json, "token_endpoint") != "" && slices.Contains(methods, any("S256"))
 		return check(ok, meta.req, "RFC 8414 metadata needs authorization_endpoint, token_endpoint and code_challenge_methods_supported with S256: "+meta.brief())
 	}},
 	{id: "orchestrator.payment.redeem", level: Must, destructive: true, description: "paid provisioning with an orchestrator payment token redeems it, within its maximum", run: func(ctx context.Context, s *session) outcome {
@@ -187,13 +188,4 @@ func briefOf(r *response, err error) string {
 		return err.Error()
 	}
 	return r.brief()
-}
-
-func containsAny(list []any, want string) bool {
-	for _, v := range list {
-		if v == want {
-			return true
-		}
-	}
-	return false
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,21 +53,16 @@ var (
 	amountPattern     = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,2})?$`)
 )
 
-// cents reads a decimal amount with at most two decimals.
+// cents reads an API amount: a non-negative decimal string with at most two decimals.
 func cents(amount string) (int64, bool) {
 	if !amountPattern.MatchString(amount) {
 		return 0, false
 	}
-	whole, frac, _ := strings.Cut(amount, ".")
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	n, err := storage.CentsOf(amount)
 	return n, err == nil
 }
 
-// amountOf writes cents as a decimal amount.
-func amountOf(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+var amountOf = storage.AmountOf
 
 func capCents(m manifests.MoneyAmount) int64 {
 	// The amounts are checked when ospbox.json loads; more than two decimals round down.
@@ -113,10 +107,7 @@ func (e *Engine) IssuePaymentToken(ctx context.Context, req IssueRequest) (stora
 	now := e.clock.Now()
 	t := storage.PaymentToken{ID: kernel.NewID("spt_", now), ProviderID: req.ProviderID, ProjectID: req.ProjectID, Currency: currency,
 		MaxCents: maxCents, Status: "issued", IssuedAt: now, ExpiresAt: now.Add(ttl)}
-	err := e.db.Update(ctx, func(tx *storage.Tx) error {
-		if _, err := tx.ReleaseExpiredTokens(ctx, now); err != nil {
-			return err
-		}
+	err := e.update(ctx, now, func(tx *storage.Tx) error {
 		for _, c := range []struct {
 			scope, provider string
 			cap             manifests.MoneyAmount
@@ -145,6 +136,17 @@ func budgetExceeded(scope, provider string, limit int64, held storage.Reservatio
 		Details: map[string]any{"scope": scope, "provider_id": provider, "cap": Money{amountOf(limit), currency},
 			"reserved": Money{amountOf(held.OutstandingCents), currency}, "redeemed": Money{amountOf(held.RedeemedCents), currency},
 			"requested": Money{amountOf(want), currency}}}
+}
+
+// update runs fn in a write transaction after releasing the tokens expired by now, so what fn
+// reads of reservations is current.
+func (e *Engine) update(ctx context.Context, now time.Time, fn func(*storage.Tx) error) error {
+	return e.db.Update(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.ReleaseExpiredTokens(ctx, now); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // month is the calendar month (UTC) holding t: the caps' period.
@@ -254,10 +256,7 @@ func (e *Engine) servePaymentTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		if err := e.db.Update(r.Context(), func(tx *storage.Tx) error {
-			_, err := tx.ReleaseExpiredTokens(r.Context(), e.clock.Now())
-			return err
-		}); err != nil {
+		if err := e.update(r.Context(), e.clock.Now(), func(*storage.Tx) error { return nil }); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -295,10 +294,7 @@ func (e *Engine) servePaymentToken(w http.ResponseWriter, r *http.Request, rest 
 			return
 		}
 		var t storage.PaymentToken
-		err := e.db.Update(r.Context(), func(tx *storage.Tx) error {
-			if _, err := tx.ReleaseExpiredTokens(r.Context(), e.clock.Now()); err != nil {
-				return err
-			}
+		err := e.update(r.Context(), e.clock.Now(), func(tx *storage.Tx) error {
 			var err error
 			t, err = tx.PaymentToken(r.Context(), id)
 			return err
@@ -394,10 +390,7 @@ func (e *Engine) Spend(ctx context.Context) (user CapSpend, providers []CapSpend
 		return CapSpend{ProviderID: provider, Cap: Money{amountOf(limit), cur}, Reserved: Money{amountOf(held.OutstandingCents), cur},
 			Redeemed: Money{amountOf(held.RedeemedCents), cur}, Remaining: Money{amountOf(max(limit-held.Total(), 0)), cur}}, err
 	}
-	err = e.db.Update(ctx, func(tx *storage.Tx) error {
-		if _, err := tx.ReleaseExpiredTokens(ctx, now); err != nil {
-			return err
-		}
+	err = e.update(ctx, now, func(tx *storage.Tx) error {
 		var err error
 		if user, err = standing(tx, "", cfg.Caps.User); err != nil {
 			return err

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/orchestrator"
 )
 
 // Client talks to one ospbox (Target: its base URL, a namespace's included).
@@ -399,13 +401,8 @@ func credentialsOf(res map[string]any) map[string]string {
 	return out
 }
 
-// EnvVar is one credential as an environment variable.
-type EnvVar struct {
-	Name       string `json:"name"`
-	Value      string `json:"value"`
-	ResourceID string `json:"resource_id"`
-	Redacted   bool   `json:"redacted"`
-}
+// EnvVar is one credential as an environment variable, as the orchestrator answers it.
+type EnvVar = orchestrator.EnvVar
 
 // Env reads the project's credentials, redacted unless reveal.
 func (c *Client) Env(ctx context.Context, reveal bool) ([]EnvVar, error) {
