@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/big"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -351,15 +353,20 @@ func (o *OrchestratorConfig) complete(providerDefault MoneyAmount) error {
 		}
 		o.Caps.User = MoneyAmount{Amount: whole.Mul(whole, big.NewRat(5, 2)).FloatString(2), Currency: o.Caps.PerProvider.Currency}
 	}
-	for name, m := range map[string]MoneyAmount{"per_provider": o.Caps.PerProvider, "user": o.Caps.User} {
-		if !amountSetting.MatchString(m.Amount) || !currencyCode.MatchString(m.Currency) {
-			return fmt.Errorf("orchestrator.caps.%s must be {\"amount\": \"100.00\", \"currency\": \"USD\"}", name)
+	// per_provider first: the user cap's default is made from it, so its mistake is the one to name.
+	for _, c := range []struct {
+		name string
+		m    MoneyAmount
+	}{{"per_provider", o.Caps.PerProvider}, {"user", o.Caps.User}} {
+		if !amountSetting.MatchString(c.m.Amount) || !currencyCode.MatchString(c.m.Currency) {
+			return fmt.Errorf("orchestrator.caps.%s must be {\"amount\": \"100.00\", \"currency\": \"USD\"}", c.name)
 		}
 	}
 	if o.Caps.User.Currency != o.Caps.PerProvider.Currency {
 		return fmt.Errorf("orchestrator.caps.user and orchestrator.caps.per_provider must be in one currency")
 	}
-	for slug, p := range o.Providers {
+	for _, slug := range slices.Sorted(maps.Keys(o.Providers)) { // the first mistake by name, every time
+		p := o.Providers[slug]
 		if p.AccountCreation == "" {
 			p.AccountCreation = "attested"
 			o.Providers[slug] = p
