@@ -34,8 +34,10 @@ type importRule struct {
 var protocols = []string{"mock/osp", "mock/bsp", "mock/oap", "mock/orchestrator"}
 
 var importRules = []importRule{
-	{pkgs: protocols, allowed: []string{"mock/kernel", "manifests/...", "storage/..."},
-		why: "a protocol package may import only the kernel, manifests and storage: never another protocol or the host"},
+	{pkgs: protocols, allowed: []string{"mock/kernel", "mock/authserver", "manifests/...", "storage/..."},
+		why: "a protocol package may import only the kernel, the providers' authorization server, manifests and storage: never another protocol or the host"},
+	{pkgs: []string{"mock/authserver"}, allowed: []string{"mock/kernel", "manifests/...", "storage/..."},
+		why: "the authorization server is a part a provider mounts: it knows no protocol and no host"},
 	{pkgs: []string{"mock/kernel"}, allowed: []string{"manifests/...", "storage/..."},
 		why: "the kernel may import only manifests and storage"},
 	{pkgs: []string{"storage/...", "manifests/..."}, forbidden: []string{"mock/...", "frontend/...", "app/..."},

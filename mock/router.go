@@ -46,6 +46,18 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, origin string) {
 		s.serveProvider(w, r, p, origin+"/providers/"+slug, "/"+sub)
 		return
 	}
+	if rest, ok := wellKnownInserted(r.URL.Path); ok {
+		// RFC 9728 §3.1 and RFC 8414 §3.1 insert the well-known name before the resource's or
+		// issuer's path; ospbox serves each document under its provider too, so it re-routes there.
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = rest, ""
+		if sub, ok := strings.CutPrefix(rest, "/ns/"); ok && s.namespaces != nil {
+			s.serveNamespace(w, r2, origin, sub)
+			return
+		}
+		s.route(w, r2, origin)
+		return
+	}
 	if orchestrator.IsPath(r.URL.Path) {
 		s.logged(w, r, "orchestrator", "", func(w http.ResponseWriter) { s.orch.Serve(w, r, origin) })
 		return
@@ -76,7 +88,18 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request, origin string) {
 }
 
 func isOSPPath(p string) bool {
-	return strings.HasPrefix(p, "/.well-known/osp") || p == "/osp/v1" || strings.HasPrefix(p, "/osp/v1/")
+	return strings.HasPrefix(p, "/.well-known/osp") || p == "/osp/v1" || strings.HasPrefix(p, "/osp/v1/") || osp.IsOAuthPath(p)
+}
+
+// wellKnownInserted turns /.well-known/<name>/<path> (the RFC 9728 and RFC 8414 form) into
+// /<path>/.well-known/<name>, for the two OAuth metadata documents.
+func wellKnownInserted(p string) (string, bool) {
+	for _, name := range []string{"/.well-known/oauth-protected-resource/", "/.well-known/oauth-authorization-server/"} {
+		if rest, ok := strings.CutPrefix(p, name); ok && rest != "" {
+			return "/" + strings.TrimSuffix(rest, "/") + strings.TrimSuffix(name, "/"), true
+		}
+	}
+	return "", false
 }
 
 // hostSlug returns <slug> for a Host of <slug>.localhost[:port], else "".

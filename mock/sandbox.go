@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/bsp"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/mock/oap"
@@ -114,10 +115,11 @@ func New(ctx context.Context, ws *manifests.Workspace, db *storage.DB, o Options
 	}})
 	s.orch = orchestrator.New(orchestrator.Deps{DB: db, Clock: o.Clock, KeysDir: ws.KeysDir(),
 		Config: func() manifests.OrchestratorConfig { return s.Snapshot().Config.Orchestrator }})
-	s.osp = osp.New(osp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Workspace: ws, Events: &s.bridge, Payments: s.orch, View: func() osp.View {
-		snap := s.Snapshot()
-		return osp.View{Providers: snap.Providers, Config: &snap.Config}
-	}})
+	s.osp = osp.New(osp.Deps{DB: db, Clock: o.Clock, Log: o.Logger, Workspace: ws, Events: &s.bridge, Payments: s.orch,
+		AuthServer: authserver.New(authserver.Deps{DB: db, Clock: o.Clock, KeysDir: ws.KeysDir()}), View: func() osp.View {
+			snap := s.Snapshot()
+			return osp.View{Providers: snap.Providers, Config: &snap.Config}
+		}})
 	s.requests = newRequestLog(db, o.Logger)
 	rules, err := scenario.Open(ctx, db)
 	if err != nil {

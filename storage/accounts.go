@@ -10,7 +10,10 @@ import (
 // ProviderAccount is an account a provider made from an identity attestation.
 type ProviderAccount struct {
 	Provider, Issuer, Subject, ID, Email string
-	CreatedAt, UpdatedAt                 time.Time
+	// Method is how the account was linked: "attested" or "oauth" (then Scopes are the ones
+	// the user approved, space-separated).
+	Method, Scopes       string
+	CreatedAt, UpdatedAt time.Time
 }
 
 // UseJTI records an attestation's jti for provider; it reports false when the provider has
@@ -82,7 +85,7 @@ func (db *DB) AccountByKey(ctx context.Context, provider, keyHash string) (Provi
 
 // ProviderAccounts lists every provider's accounts, newest first.
 func (db *DB) ProviderAccounts(ctx context.Context) ([]ProviderAccount, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT provider, issuer, subject, id, email, created_at, updated_at FROM provider_accounts ORDER BY created_at DESC, id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT provider, issuer, subject, id, email, method, scopes, created_at, updated_at FROM provider_accounts ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +94,7 @@ func (db *DB) ProviderAccounts(ctx context.Context) ([]ProviderAccount, error) {
 	for rows.Next() {
 		var a ProviderAccount
 		var created, updated string
-		if err := rows.Scan(&a.Provider, &a.Issuer, &a.Subject, &a.ID, &a.Email, &created, &updated); err != nil {
+		if err := rows.Scan(&a.Provider, &a.Issuer, &a.Subject, &a.ID, &a.Email, &a.Method, &a.Scopes, &created, &updated); err != nil {
 			return nil, err
 		}
 		a.CreatedAt, _ = time.Parse(TimeFormat, created)

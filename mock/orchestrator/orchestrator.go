@@ -10,8 +10,6 @@ package orchestrator
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -69,49 +65,16 @@ const secretFile = "orchestrator.secret"
 
 func (e *Engine) loadKeys() (*keys, error) {
 	e.keysOnce.Do(func() {
-		path := filepath.Join(e.keysDir, secretFile)
-		secret, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			secret = make([]byte, 32)
-			rand.Read(secret)
-			if err = os.MkdirAll(e.keysDir, 0o700); err == nil {
-				err = writeNew(path, secret)
-				if errors.Is(err, os.ErrExist) { // another namespace made it first
-					secret, err = os.ReadFile(path)
-				}
-			}
-		}
-		if err == nil && len(secret) != 32 {
-			err = fmt.Errorf("%s is not an ospbox orchestrator secret (32 bytes); remove it to make a new one", path)
-		}
+		secret, err := kernel.LoadSecret(e.keysDir, secretFile)
 		if err != nil {
 			e.keysErr = err
 			return
 		}
-		signing := ed25519.NewKeyFromSeed(derive(secret, "oidc signing key"))
+		signing := ed25519.NewKeyFromSeed(kernel.Derive(secret, "oidc signing key"))
 		sum := sha256.Sum256(signing.Public().(ed25519.PublicKey))
 		e.keys = &keys{secret: secret, signing: signing, kid: "ospbox-" + hex.EncodeToString(sum[:8])}
 	})
 	return e.keys, e.keysErr
-}
-
-// writeNew writes a file that must not exist yet, readable by its owner only.
-func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func derive(secret []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
 }
 
 // RedemptionKey is the credential a provider presents to redeem its payment tokens: derived from
@@ -121,7 +84,7 @@ func (e *Engine) RedemptionKey(providerID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "orp_" + base64.RawURLEncoding.EncodeToString(derive(k.secret, "redemption key "+providerID)[:24]), nil
+	return "orp_" + base64.RawURLEncoding.EncodeToString(kernel.Derive(k.secret, "redemption key "+providerID)[:24]), nil
 }
 
 // Error is an orchestrator API error, written in the OSP envelope.
@@ -174,7 +137,11 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, origin string) {
 	case strings.HasPrefix(path, "/orchestrator/v1/payment_tokens/"):
 		e.servePaymentToken(w, r, strings.TrimPrefix(path, "/orchestrator/v1/payment_tokens/"))
 	case path == "/orchestrator/v1/projects" || strings.HasPrefix(path, "/orchestrator/v1/projects/"):
-		e.serveProjects(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "/orchestrator/v1/projects"), "/"))
+		e.serveProjects(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "/orchestrator/v1/projects"), "/"), origin)
+	case strings.HasPrefix(path, "/orchestrator/v1/consents/"):
+		consentDesk{e}.serveConsent(w, r, strings.TrimPrefix(path, "/orchestrator/v1/consents/"), origin)
+	case path == CallbackPath:
+		consentDesk{e}.serveCallback(w, r, origin)
 	case path == "/orchestrator/v1/spend":
 		e.serveSpend(w, r)
 	case strings.HasPrefix(path, "/orchestrator/v1/providers/") && strings.HasSuffix(path, "/redemption_key"):

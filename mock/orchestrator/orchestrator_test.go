@@ -372,9 +372,12 @@ func TestAttestedAccountCreation(t *testing.T) {
 			t.Errorf("%s: %d %v", bad, st, body)
 		}
 	}
-	// A provider that wants OAuth consent does not create accounts from an attestation.
+	// A provider that wants OAuth consent does not create accounts from an attestation: it
+	// answers 401 with where its Protected Resource Metadata is (RFC 9728 §5.1).
 	sky := agenttest.Agent{T: t, Base: f.URL + "/providers/skyhost/osp/v1"}
-	if st, _, body := sky.Call("POST", "/accounts", "", map[string]any{"attestation": idToken(f.URL, "skyhost.example")}); st != 403 || agenttest.ErrCode(body) != "account_creation_not_offered" {
-		t.Errorf("an OAuth provider: %d %v", st, body)
+	st, hdr, body := sky.Call("POST", "/accounts", "", map[string]any{"attestation": idToken(f.URL, "skyhost.example")})
+	want := `Bearer resource_metadata="` + f.URL + `/providers/skyhost/.well-known/oauth-protected-resource"`
+	if st != 401 || agenttest.ErrCode(body) != "consent_required" || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), want) {
+		t.Errorf("an OAuth provider: %d %s %v", st, hdr.Get("WWW-Authenticate"), body)
 	}
 }

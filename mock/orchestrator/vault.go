@@ -73,7 +73,7 @@ func (e *Engine) vaultAEAD() (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(derive(k.secret, "vault key"))
+	block, err := aes.NewCipher(kernel.Derive(k.secret, "vault key"))
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func projectJSON(p storage.Project) map[string]any {
 }
 
 // serveProjects answers /orchestrator/v1/projects and everything under it.
-func (e *Engine) serveProjects(w http.ResponseWriter, r *http.Request, rest string) {
+func (e *Engine) serveProjects(w http.ResponseWriter, r *http.Request, rest, origin string) {
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	switch {
 	case rest == "":
@@ -206,6 +206,8 @@ func (e *Engine) serveProjects(w http.ResponseWriter, r *http.Request, rest stri
 			return
 		}
 		e.serveForget(w, r, parts[0], parts[2])
+	case len(parts) == 2 && parts[1] == "consents":
+		consentDesk{e}.serveProjectConsents(w, r, parts[0], origin)
 	case len(parts) == 2 && parts[1] == "env":
 		if !allow(w, r, http.MethodGet) {
 			return
@@ -371,6 +373,7 @@ func (e *Engine) serveRevoke(w http.ResponseWriter, r *http.Request, id string) 
 		writeError(w, err)
 		return
 	}
+	consentDesk{e}.revokeGrants(r.Context(), p.ID)
 	results := []Revoked{}
 	for _, v := range items {
 		results = append(results, e.revokeAtProvider(r.Context(), v))

@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -127,9 +128,8 @@ func (s accounts) serve(w http.ResponseWriter, r *http.Request, p *ProviderState
 		return
 	}
 	cfg := *s.view().Config
-	if pc, ok := cfg.Orchestrator.Providers[p.Slug]; ok && pc.AccountCreation == "oauth" {
-		WriteError(w, &Error{Status: http.StatusForbidden, Code: "account_creation_not_offered",
-			Message: p.Slug + " does not create accounts from an attestation (orchestrator.providers." + p.Slug + ".account_creation is \"oauth\"); it needs OAuth consent, which this ospbox does not offer yet"})
+	if ap, ok := s.oauthProvider(p, mount); ok {
+		s.serveOAuthAccount(w, r, p, ap)
 		return
 	}
 	var body struct {
@@ -230,4 +230,21 @@ func (s *core) accountIdentity(ctx context.Context, slug, key string) (Identity,
 		return Identity{}, &Error{Status: 500, Code: "internal_error", Message: err.Error()}
 	}
 	return Identity{Subject: a.ID, TrustTier: 1}, nil
+}
+
+// serveOAuthAccount is POST /osp/v1/accounts at a provider that takes OAuth consent: with one of
+// its access tokens it names the linked account and what the grant allows; without, it is the
+// 401 that points to the consent.
+func (s accounts) serveOAuthAccount(w http.ResponseWriter, r *http.Request, p *ProviderState, ap authserver.Provider) {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if token == "" || !s.auth.LooksLikeAccessToken(token) {
+		consentRequired(w, ap)
+		return
+	}
+	id, verr := s.oauthIdentity(r, p.Slug, token)
+	if verr != nil {
+		WriteError(w, verr)
+		return
+	}
+	kernel.WriteJSON(w, http.StatusOK, map[string]any{"account_id": id.Subject, "provider_id": ap.ProviderID, "method": "oauth", "scopes": id.Scopes})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -76,6 +77,9 @@ func (s *core) callerOf(w http.ResponseWriter, r *http.Request, p *ProviderState
 			w.Header().Set("WWW-Authenticate", `Bearer realm="osp", schemes="agent_attestation resource_token"`)
 		}
 		WriteError(w, ierr)
+		return caller{}, false
+	}
+	if !needScope(w, id, authserver.ScopeRead) {
 		return caller{}, false
 	}
 	return caller{subject: id.Subject}, true

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -31,6 +32,8 @@ type core struct {
 	sink  kernel.EventSink
 	// payments redeems orchestrator payment tokens (nil: none).
 	payments kernel.Payments
+	// auth is the providers' OAuth authorization servers (nil: none).
+	auth *authserver.Server
 }
 
 // Engine is the OSP simulation of one workspace: every provider's API and the lifecycle of
@@ -86,11 +89,14 @@ type Deps struct {
 	// Payments redeems the orchestrator's payment tokens (payment_method orchestrator_token);
 	// nil refuses that method.
 	Payments kernel.Payments
+	// AuthServer is the providers' OAuth authorization servers, for those that take consent
+	// (nil: none do).
+	AuthServer *authserver.Server
 }
 
 // New makes the engine and its ledger.
 func New(d Deps) *Engine {
-	c := &core{db: d.DB, clock: d.Clock, log: d.Log, ws: d.Workspace, view: d.View, sink: d.Events, payments: d.Payments}
+	c := &core{db: d.DB, clock: d.Clock, log: d.Log, ws: d.Workspace, view: d.View, sink: d.Events, payments: d.Payments, auth: d.AuthServer}
 	return &Engine{core: c, ledger: &Ledger{core: c}, limits: newRateLimiter(), started: time.Now()}
 }
 

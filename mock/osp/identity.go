@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,12 @@ type Identity struct {
 	Subject   string
 	TrustTier int
 	Key       ed25519.PublicKey
+	// OAuth is set for a provider's own OAuth access token, which allows only its Scopes.
+	OAuth  bool
+	Scopes []string
 }
+
+func (id *Identity) has(scope string) bool { return slices.Contains(id.Scopes, scope) }
 
 const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -244,6 +250,14 @@ func (s *core) identify(r *http.Request, body *jsondoc.Node, slug string, m *man
 				return nil
 			}
 			id, verr := verifyOIDC(token, m, cfg, s.ws.Dir, carrier, now)
+			if verr != nil {
+				return verr
+			}
+			found = append(found, id)
+			return nil
+		}
+		if s.auth != nil && s.auth.LooksLikeAccessToken(token) {
+			id, verr := s.oauthIdentity(r, slug, token)
 			if verr != nil {
 				return verr
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/manifests/jsondoc"
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -431,6 +432,9 @@ func (s *Engine) serveProvision(w http.ResponseWriter, r *http.Request, p *Provi
 			msg = "osp.auth.strict is set: every provision needs an authenticated agent (a TAP attestation, an OIDC token or an API key)"
 		}
 		WriteError(w, &Error{Status: 401, Code: "unauthorized", Message: msg})
+		return
+	}
+	if !needScope(w, identity, authserver.ScopeProvision) {
 		return
 	}
 	if identity != nil && identity.TrustTier < need {

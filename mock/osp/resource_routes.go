@@ -120,7 +120,7 @@ func (s *Engine) authorize(w http.ResponseWriter, r *http.Request, res storage.R
 			WriteError(w, &Error{Status: 403, Code: "forbidden", Message: "this identity does not own " + res.ID})
 			return false
 		}
-		return true
+		return needScope(w, id, scopeFor(op))
 	}
 	resID, until, err := s.db.AccessToken(r.Context(), tokenHash(token))
 	switch {

@@ -70,6 +70,10 @@ func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, p *ProviderState,
 		WriteError(w, e)
 		return
 	}
+	if IsOAuthPath(path) {
+		s.serveOAuth(w, r, p, mount, path)
+		return
+	}
 	if strings.HasPrefix(path, "/osp/v1/") && !s.applyRateLimit(w, r, path, snap.Config.OSP.RateLimits.Enforce) {
 		return
 	}

@@ -1,0 +1,354 @@
+package orchestrator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ospbox/ospbox/mock/kernel"
+	"github.com/ospbox/ospbox/storage"
+)
+
+// OAuth consent, the orchestrator's side (spec/orchestrator.md §3). A provider that links accounts
+// by consent answers the account request with 401 and a resource_metadata URL; the orchestrator
+// reads that Protected Resource Metadata (RFC 9728) and its authorization server's metadata
+// (RFC 8414), and starts an authorization-code flow with PKCE S256 as the OAuth client
+// (golang.org/x/oauth2). The user answers on the provider's consent page (in the ospbox UI), or a
+// script answers for them (approve); the answer comes back to /orchestrator/v1/oauth/callback,
+// where the code is exchanged. The orchestrator then holds the tokens, sealed like the vault, and
+// hands the agent a live access token on request, refreshing it when it has expired on the
+// workspace clock. Revoking the project revokes the grant at the provider (RFC 7009).
+
+// consentDesk is the engine's OAuth client side: consents, their tokens and the callback.
+type consentDesk struct{ *Engine }
+
+// ClientID is the orchestrator's OAuth client id at workspace providers.
+const ClientID = "ospbox-orchestrator"
+
+// CallbackPath is where authorization servers send the user's answer.
+const CallbackPath = "/orchestrator/v1/oauth/callback"
+
+// consentLife is how long a consent waits for its answer.
+const consentLife = 15 * time.Minute
+
+// noRedirects is an HTTP client that hands redirects back instead of following them: the
+// orchestrator reads where each step of the flow sends the browser.
+var noRedirects = &http.Client{Timeout: 15 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// ConsentJSON is a consent as the API answers it.
+func ConsentJSON(c storage.Consent) map[string]any {
+	out := map[string]any{"consent_id": c.ID, "project_id": c.ProjectID, "provider_id": c.ProviderID, "provider_url": c.ProviderURL,
+		"authorization_server": c.Issuer, "scopes": strings.Fields(c.Scopes), "status": c.Status,
+		"created_at": c.CreatedAt.UTC().Format(time.RFC3339), "expires_at": c.ExpiresAt.UTC().Format(time.RFC3339)}
+	if c.Status == "pending" {
+		out["authorization_url"] = c.AuthorizeURL
+	}
+	if c.Error != "" {
+		out["error"] = c.Error
+	}
+	if c.GrantedScopes != "" || c.Status == "approved" {
+		out["granted_scopes"] = strings.Fields(c.GrantedScopes)
+	}
+	if c.DecidedAt != nil {
+		out["decided_at"] = c.DecidedAt.UTC().Format(time.RFC3339)
+	}
+	if c.TokenExpiresAt != nil {
+		out["token_expires_at"] = c.TokenExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// asMetadata is what the orchestrator reads of an authorization server's RFC 8414 document.
+type asMetadata struct {
+	Issuer                string   `json:"issuer"`
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	RevocationEndpoint    string   `json:"revocation_endpoint"`
+	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
+}
+
+func fetchJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered %d", u, resp.StatusCode)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+}
+
+// ServerMetadata reads an issuer's RFC 8414 metadata: the RFC's own address (the well-known name
+// inserted before the issuer's path) first, then the name appended, then OpenID discovery.
+func ServerMetadata(ctx context.Context, issuer string) (asMetadata, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return asMetadata{}, fmt.Errorf("the authorization server %q is not a URL", issuer)
+	}
+	var errs []string
+	for _, candidate := range []string{
+		u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + strings.TrimSuffix(u.Path, "/"),
+		strings.TrimSuffix(issuer, "/") + "/.well-known/oauth-authorization-server",
+		strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration",
+	} {
+		var md asMetadata
+		err := fetchJSON(ctx, candidate, &md)
+		if err == nil && md.Issuer != issuer {
+			err = fmt.Errorf("%s names issuer %q, not %q", candidate, md.Issuer, issuer)
+		}
+		if err == nil {
+			return md, nil
+		}
+		errs = append(errs, err.Error())
+	}
+	return asMetadata{}, errors.New(strings.Join(errs, "; "))
+}
+
+func unreachable(what string, err error) *Error {
+	return &Error{Status: http.StatusBadGateway, Code: "provider_unreachable", Message: what + ": " + err.Error()}
+}
+
+// StartConsent begins the flow for project p at the provider whose 401 named resourceMetadata,
+// asking for scopes (nil: every scope the resource offers).
+func (e consentDesk) StartConsent(ctx context.Context, p storage.Project, resourceMetadata, providerID string, scopes []string, origin string) (storage.Consent, error) {
+	var prm struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		ScopesSupported      []string `json:"scopes_supported"`
+	}
+	if err := fetchJSON(ctx, resourceMetadata, &prm); err != nil {
+		return storage.Consent{}, unreachable("the protected resource metadata could not be read", err)
+	}
+	if prm.Resource == "" || len(prm.AuthorizationServers) == 0 {
+		return storage.Consent{}, badRequest("%s is not protected resource metadata (RFC 9728): it needs resource and authorization_servers", resourceMetadata)
+	}
+	md, err := ServerMetadata(ctx, prm.AuthorizationServers[0])
+	if err != nil {
+		return storage.Consent{}, unreachable("the authorization server's metadata could not be read", err)
+	}
+	if !slices.Contains(md.CodeChallengeMethods, "S256") || md.AuthorizationEndpoint == "" || md.TokenEndpoint == "" {
+		return storage.Consent{}, &Error{Status: http.StatusBadGateway, Code: "provider_unsupported",
+			Message: md.Issuer + " does not offer the authorization code flow with PKCE S256, which the orchestrator requires"}
+	}
+	if len(scopes) == 0 {
+		scopes = prm.ScopesSupported
+	}
+	for _, s := range scopes {
+		if len(prm.ScopesSupported) > 0 && !slices.Contains(prm.ScopesSupported, s) {
+			return storage.Consent{}, badRequest("the provider offers the scopes %s, not %q", strings.Join(prm.ScopesSupported, ", "), s)
+		}
+	}
+	scopes = append(slices.Clone(scopes), "offline_access")
+	now := e.clock.Now()
+	c := storage.Consent{ID: kernel.NewID("cns_", now), ProjectID: p.ID, ProviderID: providerID, ProviderURL: prm.Resource, Issuer: md.Issuer,
+		TokenURL: md.TokenEndpoint, RevocationURL: md.RevocationEndpoint, Scopes: strings.Join(scopes, " "), State: randomState(),
+		Verifier: oauth2.GenerateVerifier(), Status: "pending", CreatedAt: now, ExpiresAt: now.Add(consentLife)}
+	conf := oauthConfig(c, md.AuthorizationEndpoint, origin)
+	c.AuthorizeURL = conf.AuthCodeURL(c.State, oauth2.S256ChallengeOption(c.Verifier), oauth2.SetAuthURLParam("resource", prm.Resource))
+	return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.InsertConsent(ctx, c) })
+}
+
+func randomState() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func oauthConfig(c storage.Consent, authorize, origin string) *oauth2.Config {
+	return &oauth2.Config{ClientID: ClientID, Scopes: strings.Fields(c.Scopes), RedirectURL: origin + CallbackPath,
+		Endpoint: oauth2.Endpoint{AuthURL: authorize, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+}
+
+// heldTokens are a consent's tokens as the orchestrator keeps them, sealed.
+type heldTokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (e consentDesk) sealTokens(c storage.Consent, t heldTokens) ([]byte, error) {
+	return e.seal(c.ProjectID, "consent/"+c.ID, map[string]string{"access_token": t.AccessToken, "refresh_token": t.RefreshToken})
+}
+
+func (e consentDesk) openTokens(c storage.Consent) (heldTokens, error) {
+	m, err := e.open(storage.VaultItem{ProjectID: c.ProjectID, ResourceID: "consent/" + c.ID, Sealed: c.SealedTokens})
+	return heldTokens{AccessToken: m["access_token"], RefreshToken: m["refresh_token"]}, err
+}
+
+// hold stores tokens a token endpoint answered, with their expiry on the workspace clock.
+func (e consentDesk) hold(ctx context.Context, c *storage.Consent, tok *oauth2.Token) error {
+	sealed, err := e.sealTokens(*c, heldTokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken})
+	if err != nil {
+		return err
+	}
+	now := e.clock.Now()
+	c.SealedTokens = sealed
+	if !tok.Expiry.IsZero() {
+		exp := now.Add(time.Until(tok.Expiry)).Truncate(time.Second)
+		c.TokenExpiresAt = &exp
+	}
+	if s, ok := tok.Extra("scope").(string); ok {
+		c.GrantedScopes = s
+	}
+	return e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, *c) })
+}
+
+// finish records the authorization server's answer that came back with state: a code to exchange,
+// or an error (access_denied when the user denied).
+func (e consentDesk) finish(ctx context.Context, q url.Values, origin string) (storage.Consent, error) {
+	c, err := e.db.ConsentByState(ctx, q.Get("state"))
+	if errors.Is(err, storage.ErrNotFound) {
+		return c, &Error{Status: http.StatusBadRequest, Code: "unknown_state", Message: "this answer's state belongs to no consent the orchestrator asked for"}
+	}
+	if err != nil {
+		return c, err
+	}
+	if c.Status != "pending" {
+		return c, &Error{Status: http.StatusConflict, Code: "consent_answered", Message: "consent " + c.ID + " is already " + c.Status}
+	}
+	now := e.clock.Now()
+	c.DecidedAt = &now
+	if iss := q.Get("iss"); iss != "" && iss != c.Issuer { // RFC 9207: the answer must come from the server asked
+		c.Status, c.Error = "failed", "the answer names issuer "+iss+", not "+c.Issuer
+		return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+	}
+	if code := q.Get("error"); code != "" {
+		c.Status, c.Error = "failed", code+": "+q.Get("error_description")
+		if code == "access_denied" {
+			c.Status = "denied"
+		}
+		return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+	}
+	tok, err := oauthConfig(c, "", origin).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(c.Verifier))
+	if err != nil {
+		c.Status, c.Error = "failed", "the code exchange failed: "+err.Error()
+		return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+	}
+	c.Status = "approved"
+	return c, e.hold(ctx, &c, tok)
+}
+
+// Approve answers a pending consent for the user without a browser (projects add --approve):
+// it walks the flow the browser would — the authorization request, the provider's consent form
+// with every asked scope, the callback — and takes the code at the end. It works with providers
+// whose consent page is ospbox's; another provider's answers 409 approve_in_browser.
+func (e consentDesk) Approve(ctx context.Context, c storage.Consent, decision, origin string) (storage.Consent, error) {
+	if c.Status != "pending" {
+		return c, &Error{Status: http.StatusConflict, Code: "consent_answered", Message: "consent " + c.ID + " is already " + c.Status}
+	}
+	login, err := location(ctx, http.MethodGet, c.AuthorizeURL, nil)
+	if err != nil {
+		return c, unreachable("the authorization request failed", err)
+	}
+	if login.Query().Get("error") != "" && login.Query().Get("state") == c.State {
+		return e.finish(ctx, login.Query(), origin)
+	}
+	request := login.Query().Get("request")
+	if request == "" || !strings.HasSuffix(login.Path, "/ui/consent") {
+		return c, &Error{Status: http.StatusConflict, Code: "approve_in_browser",
+			Message: c.Issuer + " asks the user on its own page; open the authorization URL in a browser", Details: map[string]any{"authorization_url": c.AuthorizeURL}}
+	}
+	next, err := location(ctx, http.MethodPost, c.Issuer+"/consent", url.Values{"request": {request}, "decision": {decision}})
+	if err != nil {
+		return c, unreachable("the consent answer failed", err)
+	}
+	for i := 0; i < 3 && next.Query().Get("state") != c.State; i++ { // the server's own callback, then back to us
+		if next, err = location(ctx, http.MethodGet, next.String(), nil); err != nil {
+			return c, unreachable("the authorization callback failed", err)
+		}
+	}
+	return e.finish(ctx, next.Query(), origin)
+}
+
+// location makes one request of the flow and returns where its redirect points.
+func location(ctx context.Context, method, u string, form url.Values) (*url.URL, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
+		return nil, fmt.Errorf("%s %s answered %d, not a redirect: %.300s", method, u, resp.StatusCode, raw)
+	}
+	return resp.Request.URL.Parse(resp.Header.Get("Location"))
+}
+
+// AccessToken is a live access token of an approved consent: the held one, or a new one from the
+// refresh token when it has expired on the workspace clock (or will within a minute).
+func (e consentDesk) AccessToken(ctx context.Context, c storage.Consent, origin string) (string, storage.Consent, bool, error) {
+	if c.Status != "approved" {
+		return "", c, false, &Error{Status: http.StatusConflict, Code: "consent_not_approved", Message: "consent " + c.ID + " is " + c.Status}
+	}
+	held, err := e.openTokens(c)
+	if err != nil {
+		return "", c, false, err
+	}
+	if c.TokenExpiresAt == nil || e.clock.Now().Add(time.Minute).Before(*c.TokenExpiresAt) {
+		return held.AccessToken, c, false, nil
+	}
+	if held.RefreshToken == "" {
+		return "", c, false, &Error{Status: http.StatusConflict, Code: "consent_expired", Message: "the access token expired and the grant has no refresh token: ask for consent again"}
+	}
+	tok, err := oauthConfig(c, "", origin).TokenSource(ctx, &oauth2.Token{RefreshToken: held.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		c.Status, c.Error = "revoked", "the refresh failed: "+err.Error()
+		if uerr := e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) }); uerr != nil {
+			return "", c, false, uerr
+		}
+		return "", c, false, &Error{Status: http.StatusUnauthorized, Code: "grant_revoked", Message: "the provider refused the refresh: ask for consent again (" + err.Error() + ")"}
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = held.RefreshToken
+	}
+	return tok.AccessToken, c, true, e.hold(ctx, &c, tok)
+}
+
+// revokeGrants revokes every approved grant of a project at its authorization server (RFC 7009,
+// the refresh token, which ends the whole grant).
+func (e consentDesk) revokeGrants(ctx context.Context, projectID string) {
+	list, err := e.db.Consents(ctx, projectID, "approved")
+	if err != nil {
+		return
+	}
+	for _, c := range list {
+		held, err := e.openTokens(c)
+		if err == nil && c.RevocationURL != "" && held.RefreshToken != "" {
+			form := url.Values{"token": {held.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {ClientID}}
+			if req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.RevocationURL, strings.NewReader(form.Encode())); err == nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				if resp, err := noRedirects.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}
+		c.Status = "revoked"
+		e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+	}
+}
