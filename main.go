@@ -428,14 +428,16 @@ func projectsCommand() *cobra.Command {
 		Short: "The orchestrator's flow: a project, services added with attestation and payment, a vault",
 		Long: `projects plays the agent's side of the orchestrator (Stripe Projects' init / catalog / add / env)
 against a running ospbox: it makes a project, adds services from the aggregated catalog — an account
-created at the provider from the user's attested identity, a payment token capped at the tier's
-price when it costs money, provisioning with it — and keeps their credentials in the project's
+created at the provider from the user's attested identity, or linked by the user's OAuth consent
+(answered on the Orchestrator page, or --approve), a payment token capped at the tier's price when
+it costs money, provisioning with it — and keeps their credentials in the project's
 vault, handed out by env (redacted unless --reveal). The project's token is kept in
 ~/.config/ospbox/projects.json, one per target.`,
 		Example: `  ospbox projects init my-app
   ospbox projects catalog
   ospbox projects add acmedb/redis            # the default tier
   ospbox projects add acmedb/postgres:pro     # a paid tier: a payment token pays it
+  ospbox projects add skyhost/functions --approve   # a provider that asks for consent, answered for you
   ospbox projects env --format dotenv > .env --reveal
   ospbox projects revoke`,
 	}
@@ -504,10 +506,13 @@ vault, handed out by env (redacted unless --reveal). The project's token is kept
 			fmt.Fprintf(c.OutOrStdout(), "\nthe user's cap leaves %s %s this month (ospbox projects spend)\n", standing.User.Remaining.Currency, standing.User.Remaining.Amount)
 			return nil
 		}}
-	var wait time.Duration
+	var wait, consentWait time.Duration
+	var approve bool
 	add := &cobra.Command{Use: "add PROVIDER/SERVICE[:TIER]", Short: "Add a service to the project: account, payment, provisioning, credentials into the vault", Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			added, err := client(c, wait).Add(c.Context(), args[0])
+			cl := client(c, wait)
+			cl.Approve, cl.ConsentWait = approve, consentWait
+			added, err := cl.Add(c.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -519,6 +524,8 @@ vault, handed out by env (redacted unless --reveal). The project's token is kept
 			return nil
 		}}
 	add.Flags().DurationVar(&wait, "wait", time.Minute, "how long to wait for an asynchronous resource's credentials")
+	add.Flags().BoolVar(&approve, "approve", false, "answer a provider's OAuth consent for the user (scripts); otherwise add waits for it on the Orchestrator page")
+	add.Flags().DurationVar(&consentWait, "consent-wait", 5*time.Minute, "how long to wait for the user to answer a consent")
 	var reveal bool
 	var format string
 	env := &cobra.Command{Use: "env", Short: "The project's credentials as environment variables (redacted unless --reveal)", Args: cobra.NoArgs,

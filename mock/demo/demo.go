@@ -381,7 +381,8 @@ func (a *agent) fromZero(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	c := &projects.Client{Target: a.o.Target, HTTP: a.o.Client, StateFile: filepath.Join(dir, "projects.json"), Wait: time.Minute}
+	c := &projects.Client{Target: a.o.Target, HTTP: a.o.Client, StateFile: filepath.Join(dir, "projects.json"), Wait: time.Minute,
+		Approve: true} // the demo answers skyhost's consent as `projects add --approve` does
 	p, err := c.Init(ctx, "demo-app")
 	if err != nil {
 		return err
@@ -393,7 +394,11 @@ func (a *agent) fromZero(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.step(ctx, "added skyhost/object-storage standard: account %s made from the user's attested identity, payment token %s redeemed, resource %s", added.AccountID, added.PaidWith, added.ResourceID); err != nil {
+	how := "made from the user's attested identity"
+	if added.Authorization == "oauth" {
+		how = "linked by the user's OAuth consent " + added.Consent + " (approved for the demo, as --approve does)"
+	}
+	if err := a.step(ctx, "added skyhost/object-storage standard: account %s %s, payment token %s redeemed, resource %s", added.AccountID, how, added.PaidWith, added.ResourceID); err != nil {
 		return err
 	}
 	vars, err := c.Env(ctx, true)

@@ -60,15 +60,18 @@ func AddProjectTools(srv *mcp.Server, c *projects.Client) {
 			spend, err := c.Spend(ctx)
 			return map[string]json.RawMessage{"catalog": raw, "orchestrator_spend": spend}, err
 		})
-	add("ospbox_projects_add", "Add a service to the current project: an account made at the provider from the user's attested identity, a payment token for a paid tier, provisioning, and the credentials into the vault.",
+	add("ospbox_projects_add", "Add a service to the current project: an account at the provider (made from the user's attested identity, or linked by the user's OAuth consent, which this waits for unless approve is true), a payment token for a paid tier, provisioning, and the credentials into the vault.",
 		object(map[string]any{"service": map[string]any{"type": "string", "description": "provider/service, e.g. acmedb/redis"},
-			"tier": map[string]any{"type": "string", "description": "the tier (default: the service's default tier)"}}, "service"),
+			"tier":    map[string]any{"type": "string", "description": "the tier (default: the service's default tier)"},
+			"approve": map[string]any{"type": "boolean", "description": "answer a provider's consent for the user instead of waiting for them"}}, "service"),
 		func(ctx context.Context, in map[string]any) (any, error) {
 			ref := str(in["service"])
 			if t := str(in["tier"]); t != "" {
 				ref += ":" + t
 			}
-			return c.Add(ctx, ref)
+			one := *c // this call's own settings
+			one.Approve, _ = in["approve"].(bool)
+			return one.Add(ctx, ref)
 		})
 	add("ospbox_projects_env", "The current project's credentials as environment variables; secrets are redacted unless reveal is true (every read is recorded).",
 		object(map[string]any{"reveal": map[string]any{"type": "boolean"}}),

@@ -31,6 +31,10 @@ type Client struct {
 	Wait time.Duration
 	// Log reports progress (nil: silent).
 	Log func(format string, a ...any)
+	// Approve answers a provider's consent for the user (scripts); otherwise add waits up to
+	// ConsentWait (default five minutes) for the user to answer it in the UI.
+	Approve     bool
+	ConsentWait time.Duration
 }
 
 // Project is a project as the client keeps it.
@@ -45,6 +49,8 @@ type APIError struct {
 	Status        int
 	Code, Message string
 	URL           string
+	// Challenge is the answer's WWW-Authenticate header.
+	Challenge string
 }
 
 func (e *APIError) Error() string {
@@ -103,7 +109,8 @@ func (c *Client) call(ctx context.Context, method, url, token string, body, out 
 		if env.Error.Code == "" {
 			env.Error.Message = strings.TrimSpace(string(raw))
 		}
-		return resp.StatusCode, &APIError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message, URL: method + " " + url}
+		return resp.StatusCode, &APIError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message, URL: method + " " + url,
+			Challenge: resp.Header.Get("WWW-Authenticate")}
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -264,6 +271,10 @@ type Added struct {
 	Status     string   `json:"status"`
 	PaidWith   string   `json:"payment_token,omitempty"`
 	Stored     []string `json:"stored_credentials"`
+	// Authorization is how the account was reached: "attested" or "oauth" (then Consent is the
+	// consent the user answered).
+	Authorization string `json:"authorization"`
+	Consent       string `json:"consent_id,omitempty"`
 }
 
 // Add takes a service from the catalog to running credentials in the project's vault:
@@ -325,11 +336,31 @@ func (c *Client) Add(ctx context.Context, ref string) (Added, error) {
 		APIKey    string `json:"api_key"`
 		Created   bool   `json:"created"`
 	}
-	if _, err := c.call(ctx, http.MethodPost, base+"/accounts", "", map[string]string{"attestation": idt.IDToken}, &acct); err != nil {
+	_, err = c.call(ctx, http.MethodPost, base+"/accounts", "", map[string]string{"attestation": idt.IDToken}, &acct)
+	var refused *APIError
+	switch {
+	case errors.As(err, &refused) && refused.Status == http.StatusUnauthorized && resourceMetadata(refused.Challenge) != "":
+		// The provider links accounts by OAuth consent: the user answers, the orchestrator holds
+		// the grant, and its access token authenticates what follows.
+		consent, err := c.consent(ctx, proj, svc.ProviderID, resourceMetadata(refused.Challenge))
+		if err != nil {
+			return out, err
+		}
+		out.Consent, out.Authorization = consent.ID, "oauth"
+		if acct.APIKey, err = c.consentToken(ctx, proj, consent.ID); err != nil {
+			return out, err
+		}
+		if _, err := c.call(ctx, http.MethodPost, base+"/accounts", acct.APIKey, map[string]any{}, &acct); err != nil {
+			return out, err
+		}
+		c.logf("account %s at %s, linked by the consent (scopes %s)", acct.AccountID, svc.ProviderID, strings.Join(consent.Granted, " "))
+	case err != nil:
 		return out, err
+	default:
+		out.Authorization = "attested"
+		c.logf("account %s at %s (%s)", acct.AccountID, svc.ProviderID, map[bool]string{true: "created from the attestation", false: "found"}[acct.Created])
 	}
 	out.AccountID = acct.AccountID
-	c.logf("account %s at %s (%s)", acct.AccountID, svc.ProviderID, map[bool]string{true: "created from the attestation", false: "found"}[acct.Created])
 
 	// Payment: a token capped at the tier's price, for a paid tier.
 	body := map[string]any{"offering_id": offering, "tier_id": tierID, "project_name": proj.Name}
@@ -497,4 +528,78 @@ func (c *Client) Revoke(ctx context.Context) (json.RawMessage, error) {
 	var out json.RawMessage
 	_, err = c.call(ctx, http.MethodPost, c.api("/orchestrator/v1/projects/"+proj.ID+"/revoke"), proj.Token, map[string]any{}, &out)
 	return out, err
+}
+
+// resourceMetadata is the resource_metadata URL of a WWW-Authenticate challenge (RFC 9728 §5.1),
+// or "".
+func resourceMetadata(challenge string) string {
+	_, rest, ok := strings.Cut(challenge, `resource_metadata="`)
+	if !ok {
+		return ""
+	}
+	u, _, _ := strings.Cut(rest, `"`)
+	return u
+}
+
+// Consent is a consent as the orchestrator answers it.
+type Consent struct {
+	ID               string   `json:"consent_id"`
+	Status           string   `json:"status"`
+	Scopes           []string `json:"scopes"`
+	Granted          []string `json:"granted_scopes"`
+	AuthorizationURL string   `json:"authorization_url"`
+	ConsentURL       string   `json:"consent_url"`
+	Error            string   `json:"error"`
+}
+
+// consent asks the orchestrator for the user's consent at the provider whose 401 named
+// metadata, and waits for the answer (or gives it, with Approve).
+func (c *Client) consent(ctx context.Context, proj Project, providerID, metadata string) (Consent, error) {
+	var cs Consent
+	if _, err := c.call(ctx, http.MethodPost, c.api("/orchestrator/v1/projects/"+proj.ID+"/consents"), proj.Token,
+		map[string]any{"resource_metadata": metadata, "provider_id": providerID}, &cs); err != nil {
+		return cs, err
+	}
+	if c.Approve {
+		c.logf("consent %s for %s at %s: approving it (--approve)", cs.ID, strings.Join(cs.Scopes, " "), providerID)
+		if _, err := c.call(ctx, http.MethodPost, c.api("/orchestrator/v1/consents/"+cs.ID+"/approve"), proj.Token, map[string]any{}, &cs); err != nil {
+			return cs, err
+		}
+	} else {
+		c.logf("%s asks for consent to %s: approve or deny it at %s (the Orchestrator page, or the desktop window); waiting", providerID, strings.Join(cs.Scopes, " "), cs.ConsentURL)
+		wait := c.ConsentWait
+		if wait == 0 {
+			wait = 5 * time.Minute
+		}
+		for deadline := time.Now().Add(wait); cs.Status == "pending"; {
+			if time.Now().After(deadline) {
+				return cs, fmt.Errorf("nobody answered consent %s within %s; answer it at %s, or pass --approve", cs.ID, wait, cs.ConsentURL)
+			}
+			select {
+			case <-ctx.Done():
+				return cs, ctx.Err()
+			case <-time.After(300 * time.Millisecond):
+			}
+			if _, err := c.call(ctx, http.MethodGet, c.api("/orchestrator/v1/consents/"+cs.ID), proj.Token, nil, &cs); err != nil {
+				return cs, err
+			}
+		}
+	}
+	switch cs.Status {
+	case "approved":
+		return cs, nil
+	case "denied":
+		return cs, &APIError{Status: http.StatusForbidden, Code: "access_denied", Message: "the user denied " + providerID + " access (" + cs.Error + ")"}
+	}
+	return cs, fmt.Errorf("consent %s ended %s: %s", cs.ID, cs.Status, cs.Error)
+}
+
+// consentToken is a live access token of an approved consent, refreshed by the orchestrator
+// when it has expired.
+func (c *Client) consentToken(ctx context.Context, proj Project, consentID string) (string, error) {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_, err := c.call(ctx, http.MethodPost, c.api("/orchestrator/v1/consents/"+consentID+"/token"), proj.Token, map[string]any{}, &tok)
+	return tok.AccessToken, err
 }
