@@ -3,6 +3,8 @@ package frontend
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ospbox/ospbox/manifests"
@@ -22,7 +24,10 @@ type orchestratorView struct {
 	Projects  []projectRow
 	Accounts  []storage.ProviderAccount
 	Reads     []storage.VaultRead
-	Now       time.Time
+	Consents  []storage.Consent
+	// Answered is the consent the user just answered (?consent=), for its outcome.
+	Answered *storage.Consent
+	Now      time.Time
 }
 
 // projectRow is a project with how many resources its vault holds.
@@ -55,6 +60,9 @@ func (u *UI) orchestratorViewOf(ctx context.Context) (orchestratorView, error) {
 	if v.Accounts, err = u.DB.ProviderAccounts(ctx); err != nil {
 		return v, err
 	}
+	if v.Consents, err = u.DB.Consents(ctx, "", ""); err != nil {
+		return v, err
+	}
 	v.Reads, err = u.DB.VaultReads(ctx, 50)
 	return v, err
 }
@@ -64,6 +72,11 @@ func (u *UI) orchestratorPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		u.fail(w, err)
 		return
+	}
+	if id := r.URL.Query().Get("consent"); id != "" {
+		if c, err := u.DB.Consent(r.Context(), id); err == nil {
+			v.Answered = &c
+		}
 	}
 	u.render(w, r, orchestratorPageView(u.meta("Orchestrator", "orchestrator"), v))
 }
@@ -95,4 +108,23 @@ func capPercent(c orchestrator.CapSpend) float64 {
 		return 0
 	}
 	return (ratFloat(c.Reserved.Amount) + ratFloat(c.Redeemed.Amount)) / limit * 100
+}
+
+// consentClass is a consent's status pill.
+func consentClass(status string) string {
+	switch status {
+	case "approved":
+		return "ok"
+	case "pending":
+		return "warn"
+	case "denied", "failed", "revoked", "expired":
+		return "err"
+	}
+	return ""
+}
+
+// withoutOffline is a space-separated scope list without offline_access, which is how a client
+// stays connected rather than a permission.
+func withoutOffline(scopes string) string {
+	return strings.Join(slices.DeleteFunc(strings.Fields(scopes), func(s string) bool { return s == "offline_access" }), " ")
 }

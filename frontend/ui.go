@@ -105,6 +105,7 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("GET /ui/glossary", u.glossary)
 	u.mux.HandleFunc("GET /ui/orchestrator", u.orchestratorPage)
 	u.mux.HandleFunc("GET /ui/orchestrator/live", u.orchestratorFragment)
+	u.mux.HandleFunc("GET /ui/consent", u.consentPage)
 	u.mux.HandleFunc("GET /ui/scenarios", u.scenarios)
 	u.mux.HandleFunc("GET /ui/scenarios/live", u.scenariosFragment)
 	u.mux.HandleFunc("POST /ui/scenarios", u.scenarioAction)
@@ -232,6 +233,7 @@ func (u *UI) meta(title, active string) pageMeta {
 	if off := u.Sandbox.Clock().Offset; off/time.Second != 0 {
 		m.ClockOffset = offsetText(off)
 	}
+	m.Consents = u.consentPrompts()
 	return m
 }
 

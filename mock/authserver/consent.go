@@ -25,7 +25,9 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request, p Provider
 		consentError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the consent is answered with POST")
 		return
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+	origin := r.Header.Get("Origin")
+	foreign := origin != "" && origin != "null" && strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://") != r.Host
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" || foreign {
 		consentError(w, http.StatusForbidden, "forbidden", "a consent is answered from this ospbox's own page, not from another site")
 		return
 	}

@@ -1,0 +1,85 @@
+// Browser test of OAuth consent (spec/orchestrator.md §3): `ospbox projects add` of a service at a
+// provider that links accounts by consent waits; every page prompts for it; Review goes through
+// the provider's authorization server to the consent page; Approve (with one scope unticked)
+// lets add finish with exactly the ticked scopes, Deny makes it fail with the provider's error.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bin, session, shots } from "./helpers.mjs";
+
+let ospbox, browser;
+session((o, b) => {
+  ospbox = o;
+  browser = b;
+});
+
+const config = mkdtempSync(join(tmpdir(), "ospbox-consent-"));
+const env = { ...process.env, XDG_CONFIG_HOME: config, OSPBOX_PROJECT_TOKEN: "", OSPBOX_PROJECT_ID: "" };
+
+/** Starts `ospbox projects add` and resolves with its exit code and output when it ends. */
+function add(service) {
+  const proc = spawn(bin, ["projects", "--target", ospbox.base, "add", service, "--json", "--consent-wait", "60s"], { env });
+  let stdout = "", stderr = "";
+  proc.stdout.on("data", (d) => (stdout += d));
+  proc.stderr.on("data", (d) => (stderr += d));
+  return new Promise((resolve) => proc.on("exit", (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Opens the Orchestrator page until the prompt for a waiting consent shows, and clicks Review. */
+async function review(page) {
+  await page.goto(ospbox.uiURL);
+  for (let i = 0; i < 50; i++) {
+    await page.goto(`${ospbox.base}/ui/orchestrator`);
+    if (await page.locator(".consent-prompt").count()) break;
+    await page.waitForTimeout(200);
+  }
+  await page.locator(".consent-prompt").getByRole("link", { name: "Review" }).first().click(); // the newest
+  await page.waitForURL(/\/ui\/consent\?request=oar_/);
+}
+
+test("approving on the consent page lets projects add finish with the ticked scopes", async () => {
+  const init = spawnSync(bin, ["projects", "--target", ospbox.base, "init", "consent-app"], { env, encoding: "utf8" });
+  assert.equal(init.status, 0, init.stderr);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const running = add("skyhost/object-storage:standard"); // paid: a payment token too
+  await review(page);
+  assert.match(await page.locator("h2").first().innerText(), /skyhost\s+asks for access/);
+  await page.getByText("consent-app").waitFor();
+  await page.screenshot({ path: `${shots}/consent.png`, fullPage: true });
+  await page.getByRole("checkbox").nth(2).uncheck(); // resources:delete
+  await page.getByRole("button", { name: "Approve" }).click();
+  await page.waitForURL(/\/ui\/orchestrator\?consent=cns_/);
+  const notice = await page.locator(".notice.ok").innerText();
+  assert.match(notice, /approved/);
+  assert.match(notice, /provision resources:read/);
+  assert.doesNotMatch(notice, /resources:delete/);
+
+  const done = await running;
+  assert.equal(done.code, 0, done.stderr);
+  const added = JSON.parse(done.stdout);
+  assert.equal(added.authorization, "oauth");
+  assert.match(added.consent_id, /^cns_/);
+  assert.ok(added.stored_credentials.length > 0);
+  assert.match(added.payment_token, /^spt_/);
+  await page.goto(`${ospbox.base}/ui/orchestrator`);
+  await page.locator(`tr[data-consent="${added.consent_id}"][data-status="approved"]`).waitFor();
+  await page.locator("tr[data-account]", { hasText: "oauth" }).waitFor();
+  await page.close();
+});
+
+test("denying on the consent page makes projects add fail with access_denied", async () => {
+  const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+  const running = add("skyhost/static-site");
+  await review(page);
+  await page.getByRole("button", { name: "Deny" }).click();
+  await page.waitForURL(/\/ui\/orchestrator\?consent=cns_/);
+  assert.match(await page.locator(".notice.err").innerText(), /denied/);
+  const done = await running;
+  assert.notEqual(done.code, 0);
+  assert.match(done.stderr, /denied skyhost\.example access/);
+  await page.screenshot({ path: `${shots}/consent-denied.png`, fullPage: true });
+  await page.close();
+});
