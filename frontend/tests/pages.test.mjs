@@ -135,7 +135,7 @@ test("every page after the demo: layout at four widths, axe in both themes, keyb
     for (const [name, path] of pages) {
       await page.goto(`${ospbox.base}${path}`);
       // Controls a person can see and use; each gets a mark the Tab walk collects.
-      const keys = await page.evaluate(() => {
+      const { keys, stops } = await page.evaluate(() => {
         const controls = [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]")].filter((el) => {
           // tabindex="-1" takes an element out of the Tab order on purpose (focus by script).
           if (el.disabled || el.closest("[hidden], [inert]") || el.getAttribute("tabindex") === "-1") return false;
@@ -147,7 +147,9 @@ test("every page after the demo: layout at four widths, axe in both themes, keyb
         // A radio group is one Tab stop (the arrow keys move inside it).
         window.controlKey = (el) =>
           el.type === "radio" ? `radio|${el.name}` : [el.tagName, el.getAttribute("href"), el.name, el.getAttribute("aria-label"), el.textContent.trim().slice(0, 40)].join("|");
-        return [...new Set(controls.map(window.controlKey))];
+        // The walk needs as many presses as there are stops, more than the distinct keys (every
+        // row's copy button is one key).
+        return { keys: [...new Set(controls.map(window.controlKey))], stops: controls.length };
       });
       // Clickable things that are not controls cannot be reached by keyboard at all.
       const mouseOnly = await page.evaluate(() =>
@@ -164,7 +166,7 @@ test("every page after the demo: layout at four widths, axe in both themes, keyb
       let unfocusedStyle = [];
       await page.locator("body").focus();
       const total = keys.length;
-      for (let i = 0; i < Math.min(total, 400) + 40 && reached.size < total; i++) {
+      for (let i = 0; i < Math.min(stops, 800) + 40 && reached.size < total; i++) {
         await page.keyboard.press("Tab");
         const seen = await page.evaluate(() => {
           const el = document.activeElement;
