@@ -137,3 +137,77 @@ func TestProjectsFromLiteralZero(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectsAddWithConsent is the OAuth path through the binary: skyhost (the sample's provider
+// that asks for consent) answers the account request with 401 resource_metadata; `projects add
+// --approve` answers the consent, the orchestrator exchanges the code and holds the grant, and
+// the service is provisioned with the grant's access token. A second add uses the same grant;
+// revoke ends it at the provider. Neither the access or refresh token nor the authorization
+// code reaches the request log or the process log.
+func TestProjectsAddWithConsent(t *testing.T) {
+	bin := buildBinary(t)
+	_, base, _, serveLog := startServe(t, bin, "serve", "--ephemeral", "--addr", "127.0.0.1:0")
+	config := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"projects", "--target", base}, args...)...)
+		cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+config, "OSPBOX_PROJECT_TOKEN=", "OSPBOX_PROJECT_ID=")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("ospbox projects %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	var project struct {
+		ProjectID string `json:"project_id"`
+		Token     string `json:"token"`
+	}
+	json.Unmarshal([]byte(run("init", "site", "--json")), &project)
+	type added struct {
+		Authorization string `json:"authorization"`
+		Consent       string `json:"consent_id"`
+		AccountID     string `json:"account_id"`
+		ResourceID    string `json:"resource_id"`
+	}
+	var first, second added
+	json.Unmarshal([]byte(run("add", "skyhost/static-site", "--approve", "--json")), &first)
+	json.Unmarshal([]byte(run("add", "skyhost/static-site", "--approve", "--json")), &second)
+	if first.Authorization != "oauth" || !strings.HasPrefix(first.Consent, "cns_") || second.Consent != first.Consent || second.AccountID != first.AccountID {
+		t.Fatalf("adds: %+v %+v", first, second)
+	}
+	// The grant's access token, as the orchestrator hands it out.
+	tokReq, _ := http.NewRequest("POST", base+"/orchestrator/v1/consents/"+first.Consent+"/token", strings.NewReader("{}"))
+	tokReq.Header.Set("Authorization", "Bearer "+project.Token)
+	resp, err := http.DefaultClient.Do(tokReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if tok.AccessToken == "" {
+		t.Fatal("no access token for the consent")
+	}
+	run("revoke")
+	acct, _ := http.NewRequest("POST", base+"/providers/skyhost/osp/v1/accounts", strings.NewReader("{}"))
+	acct.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if resp, err = http.DefaultClient.Do(acct); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("the revoked grant's access token answers %d", resp.StatusCode)
+	}
+	if resp, err = http.Get(base + "/ospbox/v1/requests?limit=500"); err != nil {
+		t.Fatal(err)
+	}
+	journal, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, leak := range []string{tok.AccessToken, "osp_oauth_rt_", "code=ey", project.Token} {
+		if strings.Contains(string(journal), leak) || strings.Contains(serveLog.String(), leak) {
+			t.Errorf("%.16s… is in the request log or the process log", leak)
+		}
+	}
+}

@@ -72,6 +72,11 @@ type OrchestratorProvider struct {
 // AccountCreations are the accepted values of orchestrator.providers.<slug>.account_creation.
 var AccountCreations = []string{"attested", "oauth"}
 
+// OAuthScopes are the scopes a workspace provider's OSP routes enforce, and so the values
+// orchestrator.providers.<slug>.scopes may list (all of them when it lists none): provision
+// (provisioning and tier changes), resources:read, resources:delete.
+var OAuthScopes = []string{"provision", "resources:read", "resources:delete"}
+
 // NamespacesConfig is namespaces.*.
 type NamespacesConfig struct {
 	Max int `json:"max"`
@@ -373,6 +378,11 @@ func (o *OrchestratorConfig) complete(providerDefault MoneyAmount) error {
 		}
 		if !contains(AccountCreations, p.AccountCreation) {
 			return fmt.Errorf("orchestrator.providers.%s.account_creation %q is not one of attested, oauth", slug, p.AccountCreation)
+		}
+		for _, sc := range p.Scopes {
+			if !contains(OAuthScopes, sc) {
+				return fmt.Errorf("orchestrator.providers.%s.scopes has %q; a provider enforces %s", slug, sc, strings.Join(OAuthScopes, ", "))
+			}
 		}
 	}
 	return nil

@@ -240,6 +240,7 @@ func TestOrchestratorSettingsDefaultsAndChecks(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"orchestrator": {"user": {"email": "nobody"}}}`:                                      "orchestrator.user.email",
 		`{"orchestrator": {"providers": {"acmedb": {"account_creation": "magic"}}}}`:           "account_creation",
+		`{"orchestrator": {"providers": {"acmedb": {"scopes": ["provision", "admin"]}}}}`:      "orchestrator.providers.acmedb.scopes has \"admin\"",
 		`{"orchestrator": {"caps": {"user": {"amount": "ten", "currency": "USD"}}}}`:           "orchestrator.caps.user",
 		`{"orchestrator": {"caps": {"user": {"amount": "10.00", "currency": "EUR"}}}}`:         "one currency",
 		`{"orchestrator": {"caps": {"per_provider": {"amount": "10.00", "currency": "usd"}}}}`: "orchestrator.caps.per_provider",

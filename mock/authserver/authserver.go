@@ -25,6 +25,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -44,9 +45,9 @@ const (
 
 // DefaultScopes are the scopes a provider offers when orchestrator.providers.<slug>.scopes is
 // not set: what the OSP routes enforce.
-var DefaultScopes = []string{ScopeProvision, ScopeRead, ScopeDelete}
+var DefaultScopes = manifests.OAuthScopes
 
-// The scopes a workspace provider enforces.
+// The scopes a workspace provider enforces (manifests.OAuthScopes).
 const (
 	ScopeProvision = "provision"        // POST /provision, tier changes
 	ScopeRead      = "resources:read"   // reading resources, usage and costs

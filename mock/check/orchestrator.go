@@ -33,6 +33,10 @@ var orchestratorChecks = []definition{
 		if err != nil {
 			return fail("POST "+s.base+"/accounts", err.Error())
 		}
+		if m := resourceMetadata.FindStringSubmatch(r.header.Get("WWW-Authenticate")); r.status == 401 && m != nil {
+			s.vars["consent_metadata"] = m[1]
+			return skip("the provider links accounts by OAuth consent, not attestation (orchestrator.oauth.consent checks that path)")
+		}
 		s.vars["attestation"], s.vars["account_key"] = att, str(r.json, "api_key")
 		return check((r.status == 200 || r.status == 201) && str(r.json, "account_id") != "" && str(r.json, "api_key") != "", r.req, r.brief())
 	}},
@@ -83,6 +87,41 @@ var orchestratorChecks = []definition{
 		methods, _ := meta.json["code_challenge_methods_supported"].([]any)
 		ok := str(meta.json, "authorization_endpoint") != "" && str(meta.json, "token_endpoint") != "" && slices.Contains(methods, any("S256"))
 		return check(ok, meta.req, "RFC 8414 metadata needs authorization_endpoint, token_endpoint and code_challenge_methods_supported with S256: "+meta.brief())
+	}},
+	{id: "orchestrator.oauth.consent", level: Should, destructive: true, description: "after the user's consent, the provider's access token links the account and authenticates provisioning", run: func(ctx context.Context, s *session) outcome {
+		md, _ := s.vars["consent_metadata"].(string)
+		if md == "" {
+			return skip("the provider creates accounts from attestations")
+		}
+		o := s.orchestrator() + "/orchestrator/v1"
+		p, err := s.anon(ctx, "POST", o+"/projects", map[string]string{"name": "ospbox-check"})
+		if err != nil || p.status != 201 {
+			return fail("POST "+o+"/projects", briefOf(p, err))
+		}
+		id, token := str(p.json, "id"), str(p.json, "token")
+		c, err := s.send(ctx, "POST", o+"/projects/"+id+"/consents", map[string]any{"resource_metadata": md, "provider_id": s.providerID()}, false, "Authorization", bearer(token))
+		if err != nil || c.status != 201 {
+			return fail("POST "+o+"/projects/"+id+"/consents", "the orchestrator could not start the flow: "+briefOf(c, err))
+		}
+		consent := str(c.json, "consent_id")
+		a, err := s.send(ctx, "POST", o+"/consents/"+consent+"/approve", map[string]any{}, false, "Authorization", bearer(token))
+		if err == nil && a.status == 409 && strings.Contains(a.brief(), "approve_in_browser") {
+			return skip("the provider asks the user on its own page, which a check cannot answer: open " + str(c.json, "authorization_url") + " to try it by hand")
+		}
+		if err != nil || a.status != 200 || str(a.json, "status") != "approved" {
+			return fail("POST "+o+"/consents/"+consent+"/approve", "the consent was not granted: "+briefOf(a, err))
+		}
+		t, err := s.send(ctx, "POST", o+"/consents/"+consent+"/token", map[string]any{}, false, "Authorization", bearer(token))
+		if err != nil || t.status != 200 {
+			return fail("POST "+o+"/consents/"+consent+"/token", briefOf(t, err))
+		}
+		access := str(t.json, "access_token")
+		r, err := s.send(ctx, "POST", s.base+"/accounts", map[string]any{}, false, "Authorization", bearer(access))
+		if err != nil {
+			return fail("POST "+s.base+"/accounts", err.Error())
+		}
+		s.vars["account_key"] = access
+		return check(r.status == 200 && str(r.json, "account_id") != "", r.req, r.brief())
 	}},
 	{id: "orchestrator.payment.redeem", level: Must, destructive: true, description: "paid provisioning with an orchestrator payment token redeems it, within its maximum", run: func(ctx context.Context, s *session) outcome {
 		offering, tier, price, currency := s.paidTier()

@@ -158,6 +158,11 @@ var plainHeaders = map[string]bool{
 }
 
 func redactHeaderValue(name, v string) string {
+	if name == "Location" { // a redirect may carry an authorization code
+		if u, err := url.Parse(v); err == nil && u.RawQuery != "" {
+			return strings.TrimSuffix(u.Scheme+"://"+u.Host, "://") + RedactQuery(u)
+		}
+	}
 	if plainHeaders[name] {
 		return v
 	}
@@ -188,7 +193,7 @@ func RedactQuery(u *url.URL) string {
 	}
 	changed := false
 	for name, values := range q {
-		if isSecretName(name) {
+		if isSecretName(name) || name == "code" { // code: an OAuth authorization code (RFC 6749 §4.1.2)
 			for i := range values {
 				values[i] = Redacted
 			}

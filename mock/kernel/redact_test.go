@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -37,10 +38,15 @@ func TestRedactJSON(t *testing.T) {
 		"/x?api_key=k1":          "/x?api_key=[redacted]",
 		"/x?password=%zz":        "/x?[redacted]",
 		"/osp/v1/usage/r1?at=2&": "/osp/v1/usage/r1?at=2&",
+		"/cb?code=c1&state=s":    "/cb?code=[redacted]&state=s",
 	} {
 		if got := RedactQuery(httptest.NewRequest("GET", in, nil).URL); got != want {
 			t.Errorf("RedactQuery(%s) = %s, want %s", in, got, want)
 		}
+	}
+	loc := http.Header{"Location": {"http://127.0.0.1:7410/orchestrator/v1/oauth/callback?code=secret-code&state=s"}}
+	if got := RedactHeaders(loc, "", ""); strings.Contains(got, "secret-code") || !strings.Contains(got, "http://127.0.0.1:7410/orchestrator/v1/oauth/callback?") {
+		t.Errorf("a redirect's authorization code: %s", got)
 	}
 	if got := RedactJSON([]byte("password=hunter2")); strings.Contains(got, "hunter2") {
 		t.Errorf("non-JSON body leaked: %s", got)

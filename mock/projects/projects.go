@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -342,18 +343,25 @@ func (c *Client) Add(ctx context.Context, ref string) (Added, error) {
 	case errors.As(err, &refused) && refused.Status == http.StatusUnauthorized && resourceMetadata(refused.Challenge) != "":
 		// The provider links accounts by OAuth consent: the user answers, the orchestrator holds
 		// the grant, and its access token authenticates what follows.
-		consent, err := c.consent(ctx, proj, svc.ProviderID, resourceMetadata(refused.Challenge))
-		if err != nil {
-			return out, err
+		// A grant the project already holds at this provider is used again; the user is asked
+		// only when there is none, or it no longer works.
+		consent, err := c.heldConsent(ctx, proj, svc.ProviderID)
+		if err == nil && consent.ID != "" {
+			acct.APIKey, err = c.consentToken(ctx, proj, consent.ID)
+		}
+		if err != nil || consent.ID == "" {
+			if consent, err = c.consent(ctx, proj, svc.ProviderID, resourceMetadata(refused.Challenge)); err != nil {
+				return out, err
+			}
+			if acct.APIKey, err = c.consentToken(ctx, proj, consent.ID); err != nil {
+				return out, err
+			}
 		}
 		out.Consent, out.Authorization = consent.ID, "oauth"
-		if acct.APIKey, err = c.consentToken(ctx, proj, consent.ID); err != nil {
-			return out, err
-		}
 		if _, err := c.call(ctx, http.MethodPost, base+"/accounts", acct.APIKey, map[string]any{}, &acct); err != nil {
 			return out, err
 		}
-		c.logf("account %s at %s, linked by the consent (scopes %s)", acct.AccountID, svc.ProviderID, strings.Join(consent.Granted, " "))
+		c.logf("account %s at %s, linked by consent %s (scopes %s)", acct.AccountID, svc.ProviderID, consent.ID, strings.Join(slices.DeleteFunc(consent.Granted, func(s string) bool { return s == "offline_access" }), " "))
 	case err != nil:
 		return out, err
 	default:
@@ -592,6 +600,25 @@ func (c *Client) consent(ctx context.Context, proj Project, providerID, metadata
 		return cs, &APIError{Status: http.StatusForbidden, Code: "access_denied", Message: "the user denied " + providerID + " access (" + cs.Error + ")"}
 	}
 	return cs, fmt.Errorf("consent %s ended %s: %s", cs.ID, cs.Status, cs.Error)
+}
+
+// heldConsent is the project's newest approved consent at providerID (ID "" when none).
+func (c *Client) heldConsent(ctx context.Context, proj Project, providerID string) (Consent, error) {
+	var list struct {
+		Consents []struct {
+			Consent
+			ProviderID string `json:"provider_id"`
+		} `json:"consents"`
+	}
+	if _, err := c.call(ctx, http.MethodGet, c.api("/orchestrator/v1/projects/"+proj.ID+"/consents"), proj.Token, nil, &list); err != nil {
+		return Consent{}, err
+	}
+	for _, cs := range list.Consents {
+		if cs.ProviderID == providerID && cs.Status == "approved" {
+			return cs.Consent, nil
+		}
+	}
+	return Consent{}, nil
 }
 
 // consentToken is a live access token of an approved consent, refreshed by the orchestrator
