@@ -10,8 +10,9 @@ import (
 )
 
 // TestOrchestratorChecks: ospbox's providers pass the provider side of the orchestrator profile
-// (its OAuth check skipped: they create accounts from attestations); a provider that refuses
-// attestations and one that does not redeem payment tokens fail the MUST checks that say so.
+// — acmedb by attestation (the OAuth checks skipped), skyhost by consent (the attestation checks
+// skipped, the consent flow walked); a provider that refuses attestations without pointing at
+// OAuth, and one that does not redeem payment tokens, fail the MUST checks that say so.
 func TestOrchestratorChecks(t *testing.T) {
 	srv := httptest.NewServer(sandbox(t))
 	defer srv.Close()
@@ -23,17 +24,39 @@ func TestOrchestratorChecks(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, r := range rep.Results {
-		if r.Status != Pass && r.ID != "orchestrator.oauth.metadata" {
+		if r.Status != Pass && !strings.HasPrefix(r.ID, "orchestrator.oauth.") {
 			t.Errorf("%s %s: %s (%s)", r.ID, r.Status, r.Evidence, r.Request)
 		}
 	}
-	if got := statuses(rep)["orchestrator.oauth.metadata"]; got != Skip {
-		t.Errorf("the OAuth check of an attested provider: %s", got)
+	if s := statuses(rep); s["orchestrator.oauth.metadata"] != Skip || s["orchestrator.oauth.consent"] != Skip {
+		t.Errorf("the OAuth checks of an attested provider: %v", s)
 	}
 
-	// skyhost wants OAuth consent, so it makes no account from an attestation.
+	// skyhost wants OAuth consent: no account from an attestation, the consent flow instead.
 	oauth := mocktest.NewWith(t, map[string]string{"ospbox.json": `{"name": "o", "orchestrator": {"providers": {"skyhost": {"account_creation": "oauth"}}}}`})
 	rep, err = Run(t.Context(), Options{Target: oauth.URL + "/providers/skyhost", Protocol: "orchestrator", InPlace: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := statuses(rep)
+	if s["orchestrator.accounts.attested"] != Skip || s["orchestrator.oauth.metadata"] != Pass || s["orchestrator.oauth.consent"] != Pass ||
+		s["orchestrator.payment.redeem"] != Pass || rep.MustFailed != 0 {
+		t.Errorf("a provider that takes consent: %v", s)
+	}
+
+	// A provider that refuses attestations and names no OAuth metadata.
+	plain := mocktest.New(t)
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/osp/v1/accounts") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(403)
+			w.Write([]byte(`{"error": {"code": "forbidden", "message": "no"}}`))
+			return
+		}
+		plain.ServeHTTP(w, r)
+	}))
+	defer refusing.Close()
+	rep, err = Run(t.Context(), Options{Target: refusing.URL, Protocol: "orchestrator", InPlace: true, Orchestrator: plain.URL}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
