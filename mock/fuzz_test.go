@@ -2,7 +2,9 @@ package mock
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -101,4 +103,46 @@ func FuzzOrchestratorAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzOAuthServer sends arbitrary queries and form bodies to a consent provider's authorization
+// server (authorize, token, revoke, the consent answer) and to the orchestrator's callback and
+// consent API: each answers in its protocol's error form (RFC 6749's for the server), never a
+// 500, never a panic.
+func FuzzOAuthServer(f *testing.F) {
+	fx := newFixture(f)
+	for _, s := range []string{
+		"client_id=ospbox-orchestrator&response_type=code&scope=provision&redirect_uri=http%3A%2F%2F127.0.0.1%3A7410%2Forchestrator%2Fv1%2Foauth%2Fcallback&code_challenge=x&code_challenge_method=S256",
+		"grant_type=authorization_code&code=abc&client_id=ospbox-orchestrator&code_verifier=v", "grant_type=refresh_token&refresh_token=osp_oauth_rt_x&client_id=ospbox-orchestrator",
+		"token=x&token_type_hint=refresh_token&client_id=ospbox-orchestrator", "request=oar_x&decision=approve&choose=1&scope=provision",
+		"code=x&state=y", "error=access_denied&state=y", "%zz", "", `{"resource_metadata":"http://127.0.0.1:1/x"}`,
+	} {
+		f.Add(s)
+	}
+	base := "http://127.0.0.1:7410/providers/skyhost/oauth"
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, r := range []*http.Request{
+			withQuery(httptest.NewRequest("GET", base+"/authorize", nil), s),
+			httptest.NewRequest("POST", base+"/token", strings.NewReader(s)),
+			httptest.NewRequest("POST", base+"/revoke", strings.NewReader(s)),
+			httptest.NewRequest("POST", base+"/consent", strings.NewReader(s)),
+			withQuery(httptest.NewRequest("GET", "http://127.0.0.1:7410/orchestrator/v1/oauth/callback", nil), s),
+			httptest.NewRequest("GET", "http://127.0.0.1:7410/.well-known/oauth-authorization-server/"+url.PathEscape(s), nil),
+		} {
+			if r.Method == "POST" {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			rec := httptest.NewRecorder()
+			fx.sb.ServeHTTP(rec, r)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %s %q: %d %s", r.Method, r.URL.Path, s, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// withQuery gives r the raw query q, whatever its bytes (as a client on the wire may send).
+func withQuery(r *http.Request, q string) *http.Request {
+	r.URL.RawQuery = q
+	return r
 }

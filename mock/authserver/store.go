@@ -229,7 +229,8 @@ func (st *store) KeySet(context.Context) ([]op.Key, error) { return []op.Key{pub
 
 func (st *store) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
 	if id != ClientID {
-		return nil, notFound{"client " + id}
+		// An *oidc.Error, so op answers 401 invalid_client rather than a 500.
+		return nil, oidc.ErrInvalidClient().WithDescription("no client %q here; the one client is %s", id, ClientID)
 	}
 	return client{p: st.p}, nil
 }
