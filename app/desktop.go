@@ -90,6 +90,7 @@ func RunDesktop(ctx context.Context, cfg Config) error {
 			if geometry.Placed && !geometry.Maximised {
 				wailsruntime.WindowSetPosition(wctx, geometry.X, geometry.Y)
 			}
+			go d.watchConsents(ctx)
 			// SIGINT/SIGTERM close the window like the close button does.
 			go func() {
 				<-ctx.Done()
@@ -135,8 +136,12 @@ func RunDesktop(ctx context.Context, cfg Config) error {
 // wailsWindow is the desktop window through the Wails runtime.
 type wailsWindow struct{ ctx context.Context }
 
-func (w wailsWindow) ExecJS(js string)      { wailsruntime.WindowExecJS(w.ctx, js) }
-func (w wailsWindow) Reload()               { wailsruntime.WindowReload(w.ctx) }
+func (w wailsWindow) ExecJS(js string) { wailsruntime.WindowExecJS(w.ctx, js) }
+func (w wailsWindow) Reload()          { wailsruntime.WindowReload(w.ctx) }
+func (w wailsWindow) Raise() {
+	wailsruntime.WindowShow(w.ctx)
+	wailsruntime.WindowUnminimise(w.ctx)
+}
 func (w wailsWindow) SetTitle(title string) { wailsruntime.WindowSetTitle(w.ctx, title) }
 func (w wailsWindow) Quit()                 { wailsruntime.Quit(w.ctx) }
 

@@ -30,6 +30,8 @@ type desktopWindow interface {
 	ChooseOpenFile(title, start string) (string, error)
 	Ask(title, question string) bool
 	Tell(title, message string, failed bool)
+	// Raise brings the window to the front (shown, not minimised).
+	Raise()
 	Quit()
 }
 

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,12 +23,14 @@ type fakeWindow struct {
 	answer                   bool
 	js, titles, told         []string
 	failures, reloads, quits int
+	raised                   int
 }
 
 func (w *fakeWindow) ExecJS(js string)        { w.mu.Lock(); w.js = append(w.js, js); w.mu.Unlock() }
 func (w *fakeWindow) Reload()                 { w.mu.Lock(); w.reloads++; w.mu.Unlock() }
 func (w *fakeWindow) SetTitle(t string)       { w.mu.Lock(); w.titles = append(w.titles, t); w.mu.Unlock() }
 func (w *fakeWindow) Quit()                   { w.mu.Lock(); w.quits++; w.mu.Unlock() }
+func (w *fakeWindow) Raise()                  { w.mu.Lock(); w.raised++; w.mu.Unlock() }
 func (w *fakeWindow) Ask(string, string) bool { return w.answer }
 func (w *fakeWindow) ChooseFolder(string, string) (string, error) {
 	return w.folder, nil
@@ -210,5 +214,43 @@ func TestWindowGeometryIsRemembered(t *testing.T) {
 	os.WriteFile(path, []byte("{not json"), 0o644)
 	if g := loadGeometry(); g.Width != defaultWindowWidth {
 		t.Errorf("a broken file gives the default: %+v", g)
+	}
+}
+
+// TestDesktopPromptsForConsent: a consent waiting for the user (projects add at a provider that
+// asks for it) brings the window forward on the Orchestrator page, once per consent.
+func TestDesktopPromptsForConsent(t *testing.T) {
+	d, w := startTestDesktop(t)
+	prompted := map[string]bool{}
+	d.promptConsents(t.Context(), prompted)
+	if w.raised != 0 {
+		t.Fatal("raised with no consent waiting")
+	}
+	post := func(path, token, body string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", d.app.URL+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %v %v", path, err, resp)
+		}
+		defer resp.Body.Close()
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	var p struct{ ID, Token string }
+	post("/orchestrator/v1/projects", "", `{"name":"desk"}`, &p)
+	var c struct {
+		ID string `json:"consent_id"`
+	}
+	post("/orchestrator/v1/projects/"+p.ID+"/consents", p.Token,
+		`{"provider_id":"skyhost.example","resource_metadata":"`+d.app.URL+`/providers/skyhost/.well-known/oauth-protected-resource"}`, &c)
+	d.promptConsents(t.Context(), prompted)
+	d.promptConsents(t.Context(), prompted)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.raised != 1 || len(w.js) != 1 || !strings.Contains(w.js[0], `"/ui/orchestrator"`) || !prompted[c.ID] {
+		t.Errorf("raised %d, js %v, prompted %v", w.raised, w.js, prompted)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -103,4 +104,30 @@ func (u *UI) consentPrompts() []consentPromptItem {
 		out = append(out, consentPromptItem{Provider: c.ProviderID, Scopes: strings.Join(scopes, " "), Project: c.ProjectID, URL: c.AuthorizeURL})
 	}
 	return out
+}
+
+// answerConsent is POST /ui/consents/answer: Approve or Deny on the Orchestrator page (and in
+// the desktop window, which cannot follow the provider's redirects): the orchestrator walks the
+// same flow the consent page's form starts, granting every scope asked.
+func (u *UI) answerConsent(w http.ResponseWriter, r *http.Request) {
+	id, decision := r.PostFormValue("consent"), r.PostFormValue("decision")
+	if decision != "approve" && decision != "deny" {
+		http.Error(w, "ospbox UI: decision is approve or deny", http.StatusBadRequest)
+		return
+	}
+	c, err := u.Sandbox.Orchestrator().AnswerConsent(r.Context(), id, decision, nil, u.SandboxURL)
+	if err != nil && c.ID == "" {
+		http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	to := "/ui/orchestrator?consent=" + url.QueryEscape(c.ID)
+	if u.namespace != "" {
+		to += "&ns=" + url.QueryEscape(u.namespace)
+	}
+	if r.Header.Get("HX-Request") != "" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -28,6 +28,7 @@ type orchestratorView struct {
 	// Answered is the consent the user just answered (?consent=), for its outcome.
 	Answered *storage.Consent
 	Now      time.Time
+	CSRF     string // for the consents' Approve and Deny
 }
 
 // projectRow is a project with how many resources its vault holds.
@@ -38,7 +39,7 @@ type projectRow struct {
 
 func (u *UI) orchestratorViewOf(ctx context.Context) (orchestratorView, error) {
 	o := u.Sandbox.Orchestrator()
-	v := orchestratorView{User: o.User(), Issuer: u.SandboxURL, Now: u.Sandbox.Clock().Now}
+	v := orchestratorView{User: o.User(), Issuer: u.SandboxURL, Now: u.Sandbox.Clock().Now, CSRF: u.csrf}
 	var err error
 	if v.UserCap, v.Providers, err = o.Spend(ctx); err != nil {
 		return v, err

@@ -106,6 +106,7 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("GET /ui/orchestrator", u.orchestratorPage)
 	u.mux.HandleFunc("GET /ui/orchestrator/live", u.orchestratorFragment)
 	u.mux.HandleFunc("GET /ui/consent", u.consentPage)
+	u.mux.HandleFunc("POST /ui/consents/answer", u.answerConsent)
 	u.mux.HandleFunc("GET /ui/scenarios", u.scenarios)
 	u.mux.HandleFunc("GET /ui/scenarios/live", u.scenariosFragment)
 	u.mux.HandleFunc("POST /ui/scenarios", u.scenarioAction)

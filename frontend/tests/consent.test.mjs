@@ -71,6 +71,9 @@ test("approving on the consent page lets projects add finish with the ticked sco
 });
 
 test("denying on the consent page makes projects add fail with access_denied", async () => {
+  // A new project: the first one holds a grant at skyhost already, which add would use again.
+  const init = spawnSync(bin, ["projects", "--target", ospbox.base, "init", "denied-app"], { env, encoding: "utf8" });
+  assert.equal(init.status, 0, init.stderr);
   const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
   const running = add("skyhost/static-site");
   await review(page);

@@ -243,11 +243,12 @@ func (e consentDesk) finish(ctx context.Context, q url.Values, origin string) (s
 	return c, e.hold(ctx, &c, tok)
 }
 
-// Approve answers a pending consent for the user without a browser (projects add --approve):
-// it walks the flow the browser would — the authorization request, the provider's consent form
-// with every asked scope, the callback — and takes the code at the end. It works with providers
+// Approve answers a pending consent for the user without a browser (projects add --approve, the
+// Orchestrator page's buttons, the desktop window): it walks the flow the browser would — the
+// authorization request, the provider's consent form with the given scopes (nil: every one
+// asked), the callback — and takes the code at the end. It works with providers
 // whose consent page is ospbox's; another provider's answers 409 approve_in_browser.
-func (e consentDesk) Approve(ctx context.Context, c storage.Consent, decision, origin string) (storage.Consent, error) {
+func (e consentDesk) Approve(ctx context.Context, c storage.Consent, decision string, scopes []string, origin string) (storage.Consent, error) {
 	if c.Status != "pending" {
 		return c, &Error{Status: http.StatusConflict, Code: "consent_answered", Message: "consent " + c.ID + " is already " + c.Status}
 	}
@@ -263,7 +264,11 @@ func (e consentDesk) Approve(ctx context.Context, c storage.Consent, decision, o
 		return c, &Error{Status: http.StatusConflict, Code: "approve_in_browser",
 			Message: c.Issuer + " asks the user on its own page; open the authorization URL in a browser", Details: map[string]any{"authorization_url": c.AuthorizeURL}}
 	}
-	next, err := location(ctx, http.MethodPost, c.Issuer+"/consent", url.Values{"request": {request}, "decision": {decision}})
+	answer := url.Values{"request": {request}, "decision": {decision}}
+	if scopes != nil {
+		answer["choose"], answer["scope"] = []string{"1"}, scopes
+	}
+	next, err := location(ctx, http.MethodPost, c.Issuer+"/consent", answer)
 	if err != nil {
 		return c, unreachable("the consent answer failed", err)
 	}
@@ -351,4 +356,17 @@ func (e consentDesk) revokeGrants(ctx context.Context, projectID string) {
 		c.Status = "revoked"
 		e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
 	}
+}
+
+// AnswerConsent is the user's answer to consent id, from the UI (approve or deny; scopes nil
+// grants every scope asked); origin is the namespace's.
+func (e *Engine) AnswerConsent(ctx context.Context, id, decision string, scopes []string, origin string) (storage.Consent, error) {
+	c, err := e.db.Consent(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return c, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no consent " + id}
+	}
+	if err != nil {
+		return c, err
+	}
+	return consentDesk{e}.Approve(ctx, c, decision, scopes, origin)
 }

@@ -93,7 +93,7 @@ func (e consentDesk) serveConsent(w http.ResponseWriter, r *http.Request, rest, 
 		if !allow(w, r, http.MethodPost) {
 			return
 		}
-		c, err := e.Approve(r.Context(), c, action, origin)
+		c, err := e.Approve(r.Context(), c, action, nil, origin)
 		if err != nil {
 			writeError(w, err)
 			return
