@@ -25,6 +25,8 @@ var glossaryTerms = []struct{ Term, ID, Text string }{
 	{"OAP", "oap", "Open Agent Protocol: agents in a registry that consume events, produce commands and leave traces."},
 	{"Orchestrator", "orchestrator", "The party that holds the signed-in user, pays with capped payment tokens and keeps the credentials, between the agent and the providers. ospbox plays it (Orchestrator page, ospbox projects)."},
 	{"Attestation", "attestation", "The user's ID token, signed by the orchestrator for one provider and valid five minutes at most: a provider makes an account from it (POST /osp/v1/accounts), and never accepts the same one twice."},
+	{"Consent", "consent", "The user's yes or no, on a provider's consent page (or the Orchestrator page, or the desktop window), to the orchestrator acting for them there with some scopes. Approved, the provider's authorization server gives the orchestrator tokens with exactly those scopes (OAuth code flow with PKCE); ospbox projects add waits for it, or answers it with --approve."},
+	{"Scope", "scope", "One permission in a provider's OAuth grant: provision, resources:read, resources:delete. The provider refuses a call its token was not granted with 403 insufficient_scope."},
 	{"Payment token", "payment-token", "A token (spt_…) the orchestrator issues for one provider up to a maximum; it reserves that much against the caps until the provider redeems it for what it charged, or it expires."},
 	{"Vault", "vault", "Where a project keeps its resources' credentials, sealed; the agent reads them with the project's token (ospbox projects env), and every read is recorded. Revoking a project rotates and deprovisions everything in it."},
 	{"Notice", "notice", "A warning or note of the validator: the manifest is served, but something may not be what you meant."},
@@ -94,7 +96,7 @@ func glossaryPage(m pageMeta) templ.Component {
 				var templ_7745c5c3_Var4 string
 				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.ResolveAttributeValue(g.ID)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 33, Col: 18}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 35, Col: 18}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 				if templ_7745c5c3_Err != nil {
@@ -107,7 +109,7 @@ func glossaryPage(m pageMeta) templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(g.Term)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 33, Col: 29}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 35, Col: 29}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -120,7 +122,7 @@ func glossaryPage(m pageMeta) templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(g.Text)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 34, Col: 17}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/glossary.templ`, Line: 36, Col: 17}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {

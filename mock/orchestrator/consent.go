@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
@@ -33,11 +34,12 @@ import (
 // consentDesk is the engine's OAuth client side: consents, their tokens and the callback.
 type consentDesk struct{ *Engine }
 
-// ClientID is the orchestrator's OAuth client id at workspace providers.
-const ClientID = "ospbox-orchestrator"
+// ClientID is the orchestrator's OAuth client id: the one client workspace providers' servers
+// know.
+const ClientID = authserver.ClientID
 
 // CallbackPath is where authorization servers send the user's answer.
-const CallbackPath = "/orchestrator/v1/oauth/callback"
+const CallbackPath = authserver.CallbackPath
 
 // consentLife is how long a consent waits for its answer.
 const consentLife = 15 * time.Minute
