@@ -40,6 +40,7 @@ func (a *App) DesktopHandler() http.Handler {
 			return
 		}
 		r.Header.Set(frontend.TokenHeader, a.Token)
+		r.Header.Set(frontend.WindowHeader, "1")
 		r.Header.Del("Origin") // the webview's own scheme; the request never left the process
 		a.log.Debug("desktop: request", "method", r.Method, "path", r.URL.Path)
 		a.UI.ServeHTTP(w, r)

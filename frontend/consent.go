@@ -98,10 +98,15 @@ type consentPromptItem struct{ Provider, Scopes, Project, URL string }
 
 func (u *UI) consentPrompts() []consentPromptItem {
 	var out []consentPromptItem
-	for _, c := range u.pendingConsents(context.Background()) {
+	ctx := context.Background()
+	for _, c := range u.pendingConsents(ctx) {
 		scopes := strings.Fields(c.Scopes)
 		scopes = slices.DeleteFunc(scopes, func(s string) bool { return s == "offline_access" })
-		out = append(out, consentPromptItem{Provider: c.ProviderID, Scopes: strings.Join(scopes, " "), Project: c.ProjectID, URL: c.AuthorizeURL})
+		project := c.ProjectID
+		if p, err := u.DB.Project(ctx, c.ProjectID); err == nil {
+			project = "project " + p.Name
+		}
+		out = append(out, consentPromptItem{Provider: c.ProviderID, Scopes: strings.Join(scopes, " "), Project: project, URL: c.AuthorizeURL})
 	}
 	return out
 }
@@ -131,3 +136,13 @@ func (u *UI) answerConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
+
+// WindowHeader marks a request from the desktop window (app.DesktopHandler sets it): the window
+// cannot follow a provider's redirects, so its pages answer consents in place instead of sending
+// it to the provider's consent page.
+const WindowHeader = "X-Ospbox-Window"
+
+type inWindowKey struct{}
+
+// inWindow reports whether the page renders for the desktop window.
+func inWindow(ctx context.Context) bool { v, _ := ctx.Value(inWindowKey{}).(bool); return v }

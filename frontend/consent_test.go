@@ -40,6 +40,11 @@ func TestConsentAnsweredInTheUI(t *testing.T) {
 	if row := cutOut(page, `data-consent="`+id+`"`, `</tr>`); !strings.Contains(row, `data-status="pending"`) && !strings.Contains(row, "Approve") {
 		t.Errorf("the consent row: %s", row)
 	}
+	// The desktop window cannot follow the provider's redirects: its pages answer in place.
+	_, window := f.get(t, "/ui/orchestrator", http.Header{TokenHeader: {testToken}, WindowHeader: {"1"}})
+	if strings.Contains(window, "/providers/skyhost/oauth/authorize") || !strings.Contains(cutOut(window, "consent-prompt", "</div>"), `href="/ui/orchestrator#consents"`) {
+		t.Errorf("the window's Orchestrator page sends it to the provider: %s", cutOut(window, "consent-prompt", "</div>"))
+	}
 	// The consent page, reached as the provider's server sends the browser there.
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(c["authorization_url"].(string))
 	if err != nil {

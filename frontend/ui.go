@@ -202,6 +202,9 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !u.guard(w, r) {
 		return
 	}
+	if r.Header.Get(WindowHeader) != "" {
+		r = r.WithContext(context.WithValue(r.Context(), inWindowKey{}, true))
+	}
 	ns := u.namespaceOf(w, r)
 	if ns != "" && r.Method == http.MethodPost && r.URL.Path == "/ui/namespaces" {
 		// Managing namespaces holds none open: deleting or resetting the one shown waits for
