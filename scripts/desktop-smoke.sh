@@ -137,6 +137,30 @@ if [ "$warn" -lt 100 ]; then
   echo "desktop-smoke: FAIL: the Spend page does not show the provisions the demo had refused" >&2
   exit 1
 fi
+# A provider that asks for consent: `projects add` waits, and the window comes forward on the
+# Orchestrator page with Approve and Deny. The answer then comes from the orchestrator's API (what
+# the page's Approve and --approve use), and add finishes with the consent's grant.
+XDG_CONFIG_HOME="$work/cli" "$bin" projects --target "$url" init smoke >/dev/null 2>&1
+XDG_CONFIG_HOME="$work/cli" "$bin" projects --target "$url" add skyhost/static-site --json --consent-wait 60s >"$work/add.out" 2>"$work/add.err" &
+add_pid=$!
+if ! await_log 'msg="desktop: request" method=GET path=/ui/orchestrator$' 100; then
+  echo "desktop-smoke: FAIL: a waiting consent did not bring the Orchestrator page forward" >&2
+  kill "$add_pid" 2>/dev/null
+  exit 1
+fi
+sleep 1
+DISPLAY=$display import -window root "$out/desktop-consent.png"
+state="$work/cli/ospbox/projects.json"
+project=$(grep -o '"project_id": *"[^"]*"' "$state" | head -1 | sed 's/.*"\(prj_[^"]*\)"/\1/')
+token=$(grep -o '"token": *"[^"]*"' "$state" | head -1 | sed 's/.*"\(opt_[^"]*\)"/\1/')
+consent=$(curl -s "$url/orchestrator/v1/projects/$project/consents" -H "Authorization: Bearer $token" | grep -o 'cns_[0-9a-z]*' | head -1)
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/orchestrator/v1/consents/$consent/approve" -H "Authorization: Bearer $token" -d '{}')
+if ! wait "$add_pid" || ! grep -q '"authorization": "oauth"' "$work/add.out"; then
+  echo "desktop-smoke: FAIL: projects add did not finish after consent $consent was approved ($status)" >&2
+  cat "$work/add.err" >&2
+  exit 1
+fi
+echo "desktop-smoke: consent $consent brought the window forward ($out/desktop-consent.png); approved, projects add finished"
 kill -TERM "$app_pid"
 for _ in $(seq 100); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$app_pid" 2>/dev/null; then
