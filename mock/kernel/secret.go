@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // LoadSecret reads the 32-byte secret name in the workspace's keys folder, making it (mode 0600)
@@ -53,22 +51,4 @@ func Derive(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
-}
-
-// UIPage is the address of a UI page for the namespace whose origin is origin (…/ns/<id> for
-// one that is not the default): the UI lives at the root and takes the namespace as ?ns=.
-func UIPage(origin, page string, query url.Values) string {
-	root, ns, found := strings.Cut(origin, "/ns/")
-	q := url.Values{}
-	for k, v := range query {
-		q[k] = v
-	}
-	if found && ns != "default" {
-		q.Set("ns", ns)
-	}
-	u := root + "/ui/" + page
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
 }
