@@ -116,8 +116,12 @@ func TestMCPServerOverStdio(t *testing.T) {
 	if added["payment_token"] == nil || added["resource_id"] == nil {
 		t.Errorf("projects add: %v", added)
 	}
+	// skyhost asks for consent: approve answers it for the user.
+	if linked := call("ospbox_projects_add", map[string]any{"service": "skyhost/static-site", "approve": true}); linked["authorization"] != "oauth" || linked["consent_id"] == nil {
+		t.Errorf("projects add with consent: %v", linked)
+	}
 	vars, _ := call("ospbox_projects_env", nil)["variables"].([]any)
-	if len(vars) != 2 || vars[0].(map[string]any)["redacted"] != true {
+	if len(vars) != 5 || vars[0].(map[string]any)["redacted"] != true {
 		t.Errorf("projects env: %v", vars)
 	}
 	if spend := call("ospbox_projects_spend", nil); spend["user"].(map[string]any)["redeemed"].(map[string]any)["amount"] != "5.00" {
