@@ -8,7 +8,31 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { bin, session, shots } from "./helpers.mjs";
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe's serious and critical violations on each page, in both themes. */
+async function axeViolations(paths) {
+  const found = [];
+  for (const colorScheme of ["light", "dark"]) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true, colorScheme });
+    const page = await context.newPage();
+    await page.goto(ospbox.uiURL);
+    for (const path of paths) {
+      await page.goto(`${ospbox.base}${path}`);
+      await page.addScriptTag({ content: axeSource });
+      const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+      for (const v of result.violations) {
+        if (v.impact === "serious" || v.impact === "critical") found.push(`${path} (${colorScheme}): ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")}`);
+      }
+    }
+    await context.close();
+  }
+  return found;
+}
 
 let ospbox, browser;
 session((o, b) => {
@@ -49,6 +73,9 @@ test("approving on the consent page lets projects add finish with the ticked sco
   assert.match(await page.locator("h2").first().innerText(), /skyhost\s+asks for access/);
   await page.getByText("consent-app").waitFor();
   await page.screenshot({ path: `${shots}/consent.png`, fullPage: true });
+  // The consent page, and a page with the prompt, pass axe in both themes.
+  const consentPath = new URL(page.url()).pathname + new URL(page.url()).search;
+  assert.deepEqual(await axeViolations([consentPath, "/ui/orchestrator"]), []);
   await page.getByRole("checkbox").nth(2).uncheck(); // resources:delete
   await page.getByRole("button", { name: "Approve" }).click();
   await page.waitForURL(/\/ui\/orchestrator\?consent=cns_/);
