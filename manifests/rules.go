@@ -116,6 +116,7 @@ var ruleDocs = map[string]string{
 	"rules_document":                   "An agent rules file is {\"on\": {\"<EventType>\": {\"produce\": [...], \"data\": {...}}}}.",
 	"rules_type_unknown":               "A rules file names an event the agent does not accept or a command it does not produce.",
 	"unknown_agent":                    "A side file names an agent the OAP manifest does not declare.",
+	"unknown_provider":                 "ospbox.json names a provider the workspace does not have (orchestrator.providers.<slug>, osp.default_provider): the setting applies to nothing.",
 	"settings":                         "ospbox.json holds a setting ospbox cannot use (wrong type or unknown value).",
 	"unknown_setting":                  "ospbox.json holds a key ospbox does not read (a misspelling, a misplaced setting); the message names the closest key it reads.",
 	"scenario_rule":                    "A scenario rule in scenarios/*.json cannot be used (an unknown member, a wrong type, an impossible value, an error code its protocol does not have); the file's last good rules stay loaded.",

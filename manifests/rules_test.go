@@ -217,7 +217,7 @@ func TestEveryRuleHasAFailingAndAPassingCase(t *testing.T) {
 	elsewhere := []string{"type_undefined", "rules_type_unknown", "type_collision", "schema_document_name", "query_document",
 		"produces", "unknown_agent", "empty_catalogue", "rules_document", "unreadable", "schema_unavailable", "file_too_large",
 		"unsigned", "any_of", "one_of", "unique_items", "property_names", "min_properties", "max_properties", "not_allowed",
-		"schema", "min_items", "settings", "unknown_setting", "base_url_not_served", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved",
+		"schema", "min_items", "settings", "unknown_setting", "base_url_not_served", "unknown_provider", "lifecycle_without_registry", "duplicate_agent_id", "extends_unresolved",
 		"scenario_rule", "duplicate_rule_id"}
 	for rule := range ruleDocs {
 		if !tested[rule] && !contains(elsewhere, rule) {
@@ -386,6 +386,16 @@ func TestWorkspaceTextValidationAndPaths(t *testing.T) {
 		text := strings.Replace(string(acme), "https://api.acmedb.example/osp/v1", url, 1)
 		if got := hasRule(w.ValidateText("providers/acmedb/osp.json", []byte(text)), "base_url_not_served", SeverityWarning); got != warn {
 			t.Errorf("osp_base_url %s: warning %v, want %v", url, got, warn)
+		}
+	}
+	for text, warn := range map[string]bool{
+		`{"orchestrator": {"providers": {"skyhost": {"account_creation": "oauth"}}}}`: false,
+		`{"orchestrator": {"providers": {"ghost": {"account_creation": "oauth"}}}}`:   true,
+		`{"osp": {"default_provider": "acmedb"}}`:                                     false,
+		`{"osp": {"default_provider": "acme"}}`:                                       true,
+	} {
+		if got := hasRule(w.ValidateText(ConfigFile, []byte(text)), "unknown_provider", SeverityWarning); got != warn {
+			t.Errorf("%s: unknown_provider %v, want %v", text, got, warn)
 		}
 	}
 	files := w.EditableFiles()

@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -98,4 +99,31 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(rb)]
+}
+
+// checkProviderNames warns about settings that name a provider the workspace does not have
+// (orchestrator.providers.<slug>, osp.default_provider): ospbox would apply them to nothing.
+func (w *Workspace) checkProviderNames(data []byte, rep *Report) {
+	doc, err := jsondoc.Parse(data)
+	if err != nil || doc.Root.Kind != jsondoc.Object {
+		return
+	}
+	slugs, _ := w.ProviderSlugs()
+	r := &reporter{file: rep.File, doc: doc, rep: rep}
+	message := func(what, slug string) string {
+		return fmt.Sprintf("%s names %q, but the workspace has no providers/%s/osp.json (it has %s): the setting applies to nothing",
+			what, slug, slug, strings.Join(slugs, ", "))
+	}
+	if ps := doc.Root.Get("orchestrator").Get("providers"); ps != nil && ps.Kind == jsondoc.Object {
+		for _, m := range ps.Members {
+			if contains(slugs, m.Name) {
+				continue
+			}
+			r.atName(SeverityWarning, "/orchestrator/providers/"+m.Name, "unknown_provider", message("orchestrator.providers", m.Name), m)
+		}
+	}
+	if d := doc.Root.Get("osp").Str("default_provider"); d != "" && !contains(slugs, d) {
+		r.at(SeverityWarning, "/osp/default_provider", "unknown_provider", message("osp.default_provider", d))
+	}
+	rep.Valid = len(rep.Errors) == 0
 }

@@ -53,6 +53,9 @@ func (w *Workspace) ValidateWorkspace() ([]Report, error) {
 		return nil, err
 	}
 	var out []Report
+	if data, err := os.ReadFile(filepath.Join(w.Dir, ConfigFile)); err == nil {
+		out = append(out, w.ValidateText(ConfigFile, data))
+	}
 	for _, slug := range slugs {
 		_, rep := w.LoadOSP(slug)
 		out = append(out, rep)
@@ -180,7 +183,9 @@ func SettingsFile(file string, data []byte) Report {
 func (w *Workspace) ValidateText(rel string, data []byte) Report {
 	switch {
 	case rel == ConfigFile:
-		return SettingsFile(rel, data)
+		rep := SettingsFile(rel, data)
+		w.checkProviderNames(data, &rep)
+		return rep
 	case IsScenarioFile(rel):
 		return CheckScenarioFile(rel, data).Report
 	case strings.HasPrefix(rel, ProvidersDir+"/") && strings.HasSuffix(rel, "/osp.json"):
