@@ -83,6 +83,7 @@ test("approving on the consent page lets projects add finish with the ticked sco
   assert.match(notice, /approved/);
   assert.match(notice, /provision resources:read/);
   assert.doesNotMatch(notice, /resources:delete/);
+  await page.screenshot({ path: `${shots}/orchestrator-consent.png`, fullPage: false });
 
   const done = await running;
   assert.equal(done.code, 0, done.stderr);
