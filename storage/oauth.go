@@ -235,14 +235,19 @@ func (tx *Tx) InsertConsent(ctx context.Context, c Consent) error {
 	return err
 }
 
-// UpdateConsent writes a consent's answer, granted scopes and tokens.
-func (tx *Tx) UpdateConsent(ctx context.Context, c Consent) error {
-	_, err := tx.ExecContext(ctx, `UPDATE consents SET status = ?, error = ?, granted_scopes = ?, sealed_tokens = ?, token_expires_at = ?, decided_at = ? WHERE id = ?`,
-		c.Status, c.Error, c.GrantedScopes, c.SealedTokens, tsPtr(c.TokenExpiresAt), tsPtr(c.DecidedAt), c.ID)
-	if err == nil {
+// UpdateConsent writes a consent's answer, granted scopes and tokens, if its stored status is
+// still from; it reports whether it was (another answer, or a revocation, may have come first).
+func (tx *Tx) UpdateConsent(ctx context.Context, c Consent, from string) (bool, error) {
+	r, err := tx.ExecContext(ctx, `UPDATE consents SET status = ?, error = ?, granted_scopes = ?, sealed_tokens = ?, token_expires_at = ?, decided_at = ? WHERE id = ? AND status = ?`,
+		c.Status, c.Error, c.GrantedScopes, c.SealedTokens, tsPtr(c.TokenExpiresAt), tsPtr(c.DecidedAt), c.ID, from)
+	if err != nil {
+		return false, err
+	}
+	n, _ := r.RowsAffected()
+	if n == 1 {
 		tx.Changed("consents", c.ID, "update")
 	}
-	return err
+	return n == 1, nil
 }
 
 // Consent reads one consent.

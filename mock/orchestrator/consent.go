@@ -179,8 +179,23 @@ func (e consentDesk) openTokens(c storage.Consent) (heldTokens, error) {
 	return heldTokens{AccessToken: m["access_token"], RefreshToken: m["refresh_token"]}, err
 }
 
-// hold stores tokens a token endpoint answered, with their expiry on the workspace clock.
-func (e consentDesk) hold(ctx context.Context, c *storage.Consent, tok *oauth2.Token) error {
+// settle writes c if its stored status is still from; otherwise another answer came first, and
+// that is the error.
+func (e consentDesk) settle(ctx context.Context, c storage.Consent, from string) error {
+	var done bool
+	err := e.db.Update(ctx, func(tx *storage.Tx) (err error) {
+		done, err = tx.UpdateConsent(ctx, c, from)
+		return err
+	})
+	if err == nil && !done {
+		err = &Error{Status: http.StatusConflict, Code: "consent_answered", Message: "consent " + c.ID + " was answered or revoked meanwhile"}
+	}
+	return err
+}
+
+// hold stores tokens a token endpoint answered, with their expiry on the workspace clock, on a
+// consent whose stored status is from.
+func (e consentDesk) hold(ctx context.Context, c *storage.Consent, tok *oauth2.Token, from string) error {
 	sealed, err := e.sealTokens(*c, heldTokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken})
 	if err != nil {
 		return err
@@ -194,7 +209,7 @@ func (e consentDesk) hold(ctx context.Context, c *storage.Consent, tok *oauth2.T
 	if s, ok := tok.Extra("scope").(string); ok {
 		c.GrantedScopes = s
 	}
-	return e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, *c) })
+	return e.settle(ctx, *c, from)
 }
 
 // finish records the authorization server's answer that came back with state: a code to exchange,
@@ -214,22 +229,26 @@ func (e consentDesk) finish(ctx context.Context, q url.Values, origin string) (s
 	c.DecidedAt = &now
 	if iss := q.Get("iss"); iss != "" && iss != c.Issuer { // RFC 9207: the answer must come from the server asked
 		c.Status, c.Error = "failed", "the answer names issuer "+iss+", not "+c.Issuer
-		return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+		return c, e.settle(ctx, c, "pending")
 	}
 	if code := q.Get("error"); code != "" {
 		c.Status, c.Error = "failed", code+": "+q.Get("error_description")
 		if code == "access_denied" {
 			c.Status = "denied"
 		}
-		return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+		return c, e.settle(ctx, c, "pending")
 	}
 	tok, err := oauthConfig(c, "", origin).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(c.Verifier))
 	if err != nil {
 		c.Status, c.Error = "failed", "the code exchange failed: "+err.Error()
-		return c, e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+		return c, e.settle(ctx, c, "pending")
 	}
 	c.Status = "approved"
-	return c, e.hold(ctx, &c, tok)
+	if err := e.hold(ctx, &c, tok, "pending"); err != nil {
+		revokeAt(ctx, c.RevocationURL, tok.RefreshToken) // another answer won: this grant goes unused
+		return c, err
+	}
+	return c, nil
 }
 
 // Approve answers a pending consent for the user without a browser (projects add --approve, the
@@ -313,7 +332,7 @@ func (e consentDesk) AccessToken(ctx context.Context, c storage.Consent, origin 
 	tok, err := oauthConfig(c, "", origin).TokenSource(ctx, &oauth2.Token{RefreshToken: held.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
 		c.Status, c.Error = "revoked", "the refresh failed: "+err.Error()
-		if uerr := e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) }); uerr != nil {
+		if uerr := e.settle(ctx, c, "approved"); uerr != nil {
 			return "", c, false, uerr
 		}
 		return "", c, false, &Error{Status: http.StatusUnauthorized, Code: "grant_revoked", Message: "the provider refused the refresh: ask for consent again (" + err.Error() + ")"}
@@ -321,7 +340,7 @@ func (e consentDesk) AccessToken(ctx context.Context, c storage.Consent, origin 
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = held.RefreshToken
 	}
-	return tok.AccessToken, c, true, e.hold(ctx, &c, tok)
+	return tok.AccessToken, c, true, e.hold(ctx, &c, tok, "approved")
 }
 
 // revokeGrants revokes every approved grant of a project at its authorization server (RFC 7009,
@@ -332,18 +351,11 @@ func (e consentDesk) revokeGrants(ctx context.Context, projectID string) {
 		return
 	}
 	for _, c := range list {
-		held, err := e.openTokens(c)
-		if err == nil && c.RevocationURL != "" && held.RefreshToken != "" {
-			form := url.Values{"token": {held.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {ClientID}}
-			if req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.RevocationURL, strings.NewReader(form.Encode())); err == nil {
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				if resp, err := noRedirects.Do(req); err == nil {
-					resp.Body.Close()
-				}
-			}
+		if held, err := e.openTokens(c); err == nil {
+			revokeAt(ctx, c.RevocationURL, held.RefreshToken)
 		}
 		c.Status = "revoked"
-		e.db.Update(ctx, func(tx *storage.Tx) error { return tx.UpdateConsent(ctx, c) })
+		e.settle(ctx, c, "approved")
 	}
 }
 
@@ -358,4 +370,21 @@ func (e *Engine) AnswerConsent(ctx context.Context, id, decision string, scopes 
 		return c, err
 	}
 	return consentDesk{e}.Approve(ctx, c, decision, scopes, origin)
+}
+
+// revokeAt revokes a refresh token, and so its whole grant, at an RFC 7009 endpoint (best effort:
+// revocation is what the orchestrator can ask, not what it can force).
+func revokeAt(ctx context.Context, endpoint, refreshToken string) {
+	if endpoint == "" || refreshToken == "" {
+		return
+	}
+	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {ClientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := noRedirects.Do(req); err == nil {
+		resp.Body.Close()
+	}
 }

@@ -62,7 +62,7 @@ func (e consentDesk) serveProjectConsents(w http.ResponseWriter, r *http.Request
 func (e consentDesk) expire(r *http.Request, c storage.Consent) storage.Consent {
 	if c.Status == "pending" && e.clock.Now().After(c.ExpiresAt) {
 		c.Status, c.Error = "expired", "nobody answered within "+consentLife.String()
-		e.db.Update(r.Context(), func(tx *storage.Tx) error { return tx.UpdateConsent(r.Context(), c) })
+		e.settle(r.Context(), c, "pending")
 	}
 	return c
 }

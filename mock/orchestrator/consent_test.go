@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -181,5 +182,49 @@ func getJSON(t *testing.T, u string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConsentAnsweredOnce: eight answers to one consent at once (a script and a person, say):
+// one approves it, the others get 409, and the consent stays approved with its tokens.
+func TestConsentAnsweredOnce(t *testing.T) {
+	f := mocktest.NewWith(t, map[string]string{"ospbox.json": oauthWorkspace})
+	a := agenttest.Agent{T: t, Base: f.URL}
+	_, _, p := a.Call("POST", "/orchestrator/v1/projects", "", map[string]any{"name": "race"})
+	token := p["token"].(string)
+	st, _, c := a.Call("POST", "/orchestrator/v1/projects/"+p["id"].(string)+"/consents", token,
+		map[string]any{"provider_id": "skyhost.example", "resource_metadata": f.URL + "/providers/skyhost/.well-known/oauth-protected-resource"})
+	if st != 201 {
+		t.Fatalf("consent: %d %v", st, c)
+	}
+	id := c["consent_id"].(string)
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, _ = call("POST", f.URL+"/orchestrator/v1/consents/"+id+"/approve", map[string]any{}, "Authorization", "Bearer "+token)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, code := range codes {
+		switch code {
+		case 200:
+			ok++
+		case 409:
+		default:
+			t.Errorf("an answer got %d", code)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d answers approved it, want 1: %v", ok, codes)
+	}
+	if st, _, got := a.Call("GET", "/orchestrator/v1/consents/"+id, token, nil); st != 200 || got["status"] != "approved" {
+		t.Errorf("after the race: %d %v", st, got)
+	}
+	if st, _, tok := a.Call("POST", "/orchestrator/v1/consents/"+id+"/token", token, map[string]any{}); st != 200 || tok["access_token"] == "" {
+		t.Errorf("token: %d %v", st, tok)
 	}
 }
