@@ -194,9 +194,6 @@ type Grant struct {
 	ExpiresAt        time.Time
 }
 
-// Has reports whether the grant carries scope.
-func (g Grant) Has(scope string) bool { return slices.Contains(g.Scopes, scope) }
-
 // ErrInvalidToken is any access token that is not a live one of this provider.
 var ErrInvalidToken = errors.New("invalid access token")
 
@@ -238,12 +235,4 @@ func (s *Server) LooksLikeAccessToken(token string) bool {
 	}
 	_, err = k.crypto.Decrypt(token)
 	return err == nil
-}
-
-// Request is a pending authorization request as the consent page shows it.
-type Request = storage.OAuthRequest
-
-// Pending reads request id for the consent page.
-func (s *Server) Pending(ctx context.Context, id string) (Request, error) {
-	return s.db.OAuthRequest(ctx, id)
 }
