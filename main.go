@@ -143,7 +143,9 @@ func logger(cmd *cobra.Command) *slog.Logger {
 	if err := level.UnmarshalText([]byte(os.Getenv("OSPBOX_LOG_LEVEL"))); err != nil {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	l := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(slog.New(app.LibraryLogs(l.Handler()))) // libraries' records, in ospbox's format
+	return l
 }
 
 func rootCommand() *cobra.Command {
