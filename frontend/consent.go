@@ -113,14 +113,18 @@ func (u *UI) consentPrompts() []consentPromptItem {
 
 // answerConsent is POST /ui/consents/answer: Approve or Deny on the Orchestrator page (and in
 // the desktop window, which cannot follow the provider's redirects): the orchestrator walks the
-// same flow the consent page's form starts, granting every scope asked.
+// same flow the consent page's form starts, granting the scopes ticked.
 func (u *UI) answerConsent(w http.ResponseWriter, r *http.Request) {
 	id, decision := r.PostFormValue("consent"), r.PostFormValue("decision")
 	if decision != "approve" && decision != "deny" {
 		http.Error(w, "ospbox UI: decision is approve or deny", http.StatusBadRequest)
 		return
 	}
-	c, err := u.Sandbox.Orchestrator().AnswerConsent(r.Context(), id, decision, nil, u.SandboxURL)
+	var scopes []string // nil: every scope asked; the boxes ticked when the form offered them
+	if r.PostFormValue("choose") != "" {
+		scopes = append([]string{}, r.PostForm["scope"]...)
+	}
+	c, err := u.Sandbox.Orchestrator().AnswerConsent(r.Context(), id, decision, scopes, u.SandboxURL)
 	if err != nil && c.ID == "" {
 		http.Error(w, "ospbox UI: "+err.Error(), http.StatusBadRequest)
 		return

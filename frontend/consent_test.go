@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,10 +63,12 @@ func TestConsentAnsweredInTheUI(t *testing.T) {
 		t.Errorf("an unknown request: %d", st.StatusCode)
 	}
 	// Approve from the Orchestrator page.
-	if st, _ := f.postForm(t, "/ui/consents/answer", url.Values{"consent": {id}, "decision": {"approve"}}); st != http.StatusNoContent {
+	// Approve from the Orchestrator page, with resources:delete unticked.
+	if st, _ := f.postForm(t, "/ui/consents/answer", url.Values{"consent": {id}, "decision": {"approve"}, "choose": {"1"}, "scope": {"provision", "resources:read"}}); st != http.StatusNoContent {
 		t.Fatalf("answer: %d", st)
 	}
-	if st, _, got := a.Call("GET", "/orchestrator/v1/consents/"+id, token, nil); st != 200 || got["status"] != "approved" {
+	st, _, got := a.Call("GET", "/orchestrator/v1/consents/"+id, token, nil)
+	if granted, _ := got["granted_scopes"].([]any); st != 200 || got["status"] != "approved" || len(granted) != 3 || slices.Contains(granted, any("resources:delete")) {
 		t.Errorf("after Approve: %d %v", st, got)
 	}
 	if st, _ := f.postForm(t, "/ui/consents/answer", url.Values{"consent": {id}, "decision": {"maybe"}}); st != 400 {
