@@ -46,16 +46,7 @@ func TestOrchestratorChecks(t *testing.T) {
 
 	// A provider that refuses attestations and names no OAuth metadata.
 	plain := mocktest.New(t)
-	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/osp/v1/accounts") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(403)
-			w.Write([]byte(`{"error": {"code": "forbidden", "message": "no"}}`))
-			return
-		}
-		plain.ServeHTTP(w, r)
-	}))
-	defer refusing.Close()
+	refusing := answering(t, plain, "/osp/v1/accounts", 403, `{"error": {"code": "forbidden", "message": "no"}}`)
 	rep, err = Run(t.Context(), Options{Target: refusing.URL, Protocol: "orchestrator", InPlace: true, Orchestrator: plain.URL}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,16 +57,7 @@ func TestOrchestratorChecks(t *testing.T) {
 
 	// A provider that takes the token as proof but never redeems it.
 	sb := mocktest.New(t)
-	lazy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/osp/v1/provision") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(201)
-			w.Write([]byte(`{"resource_id": "res_lazy", "status": "provisioned"}`))
-			return
-		}
-		sb.ServeHTTP(w, r)
-	}))
-	defer lazy.Close()
+	lazy := answering(t, sb, "/osp/v1/provision", 201, `{"resource_id": "res_lazy", "status": "provisioned"}`)
 	rep, err = Run(t.Context(), Options{Target: lazy.URL, Protocol: "orchestrator", InPlace: true, Orchestrator: sb.URL}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -83,4 +65,20 @@ func TestOrchestratorChecks(t *testing.T) {
 	if s := statuses(rep); s["orchestrator.payment.redeem"] != Fail || s["orchestrator.payment.once"] != Fail {
 		t.Errorf("a provider that does not redeem: %v", s)
 	}
+}
+
+// answering is sb behind a server that answers status and body for requests whose path ends in
+// suffix, the way a provider that gets one route wrong would.
+func answering(t *testing.T, sb http.Handler, suffix string, status int, body string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, suffix) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			w.Write([]byte(body))
+			return
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
