@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/ospbox/ospbox/storage"
@@ -100,13 +99,11 @@ func (u *UI) consentPrompts() []consentPromptItem {
 	var out []consentPromptItem
 	ctx := context.Background()
 	for _, c := range u.pendingConsents(ctx) {
-		scopes := strings.Fields(c.Scopes)
-		scopes = slices.DeleteFunc(scopes, func(s string) bool { return s == "offline_access" })
 		project := c.ProjectID
 		if p, err := u.DB.Project(ctx, c.ProjectID); err == nil {
 			project = "project " + p.Name
 		}
-		out = append(out, consentPromptItem{Provider: c.ProviderID, Scopes: strings.Join(scopes, " "), Project: project, URL: c.AuthorizeURL})
+		out = append(out, consentPromptItem{Provider: c.ProviderID, Scopes: withoutOffline(c.Scopes), Project: project, URL: c.AuthorizeURL})
 	}
 	return out
 }

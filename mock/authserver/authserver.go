@@ -138,6 +138,17 @@ func (p Provider) Challenge() string {
 	return `Bearer resource_metadata="` + p.ResourceMetadataURL() + `", scope="` + strings.Join(p.Scopes, " ") + `"`
 }
 
+// ResourceMetadataOf is the resource_metadata URL of a WWW-Authenticate challenge such as
+// Challenge writes (RFC 9728 §5.1), or "" when it names none.
+func ResourceMetadataOf(challenge string) string {
+	_, rest, ok := strings.Cut(challenge, `resource_metadata="`)
+	if !ok {
+		return ""
+	}
+	u, _, _ := strings.Cut(rest, `"`)
+	return u
+}
+
 // ConsentURL is the UI page where the user answers request id.
 func (p Provider) ConsentURL(id string) string {
 	return kernel.UIPage(p.Origin, "consent", url.Values{"request": {id}})
@@ -194,7 +205,11 @@ type Grant struct {
 	ExpiresAt        time.Time
 }
 
-// ErrInvalidToken is any access token that is not a live one of this provider.
+// ErrNotAccessToken is a bearer value that is no access token of these servers (it does not open
+// under their key): some other kind of credential, or garbage.
+var ErrNotAccessToken = errors.New("not an access token of these authorization servers")
+
+// ErrInvalidToken is an access token of these servers that is not a live one of this provider.
 var ErrInvalidToken = errors.New("invalid access token")
 
 // ErrExpiredToken is an access token past its expiry on the workspace clock.
@@ -209,7 +224,7 @@ func (s *Server) Verify(ctx context.Context, slug, token string) (Grant, error) 
 	}
 	plain, err := k.crypto.Decrypt(token)
 	if err != nil {
-		return Grant{}, ErrInvalidToken
+		return Grant{}, ErrNotAccessToken
 	}
 	id, _, _ := strings.Cut(plain, ":")
 	t, err := s.db.OAuthToken(ctx, id)
@@ -224,15 +239,4 @@ func (s *Server) Verify(ctx context.Context, slug, token string) (Grant, error) 
 		return Grant{}, ErrExpiredToken
 	}
 	return Grant{TokenID: t.ID, Subject: t.Subject, Scopes: strings.Fields(t.Scopes), ExpiresAt: t.ExpiresAt}, nil
-}
-
-// LooksLikeAccessToken reports whether a bearer value may be one of these servers' access tokens
-// (before any database read): it decrypts under their key.
-func (s *Server) LooksLikeAccessToken(token string) bool {
-	k, err := s.loadKeys()
-	if err != nil {
-		return false
-	}
-	_, err = k.crypto.Decrypt(token)
-	return err == nil
 }

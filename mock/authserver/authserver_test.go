@@ -41,6 +41,9 @@ func TestProviderAddresses(t *testing.T) {
 	if got := p.ConsentURL("oar_1"); got != "http://127.0.0.1:7410/ui/consent?ns=ci&request=oar_1" {
 		t.Errorf("consent URL %s", got)
 	}
+	if ResourceMetadataOf(p.Challenge()) != p.ResourceMetadataURL() || ResourceMetadataOf(`Bearer realm="osp"`) != "" {
+		t.Errorf("the challenge does not read back")
+	}
 	md := p.ResourceMetadata()
 	if md["resource"] != p.Mount || !slices.Equal(md["authorization_servers"].([]string), []string{p.Issuer()}) {
 		t.Errorf("metadata %v", md)

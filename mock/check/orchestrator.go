@@ -3,9 +3,10 @@ package check
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ospbox/ospbox/mock/authserver"
 )
 
 // orchestratorChecks are the provider side of the orchestrator profile
@@ -33,8 +34,8 @@ var orchestratorChecks = []definition{
 		if err != nil {
 			return fail("POST "+s.base+"/accounts", err.Error())
 		}
-		if m := resourceMetadata.FindStringSubmatch(r.header.Get("WWW-Authenticate")); r.status == 401 && m != nil {
-			s.vars["consent_metadata"] = m[1]
+		if md := authserver.ResourceMetadataOf(r.header.Get("WWW-Authenticate")); r.status == 401 && md != "" {
+			s.vars["consent_metadata"] = md
 			return skip("the provider links accounts by OAuth consent, not attestation (orchestrator.oauth.consent checks that path)")
 		}
 		s.vars["attestation"], s.vars["account_key"] = att, str(r.json, "api_key")
@@ -67,13 +68,13 @@ var orchestratorChecks = []definition{
 		if err != nil {
 			return fail("POST "+s.base+"/accounts", err.Error())
 		}
-		m := resourceMetadata.FindStringSubmatch(r.header.Get("WWW-Authenticate"))
-		if r.status != 401 || m == nil {
+		md := authserver.ResourceMetadataOf(r.header.Get("WWW-Authenticate"))
+		if r.status != 401 || md == "" {
 			return skip(fmt.Sprintf("the provider does not ask for OAuth consent (an empty account request got %d without resource_metadata)", r.status))
 		}
-		prm, err := s.anon(ctx, "GET", m[1], nil)
+		prm, err := s.anon(ctx, "GET", md, nil)
 		if err != nil || prm.status != 200 {
-			return fail("GET "+m[1], "the protected resource metadata cannot be read")
+			return fail("GET "+md, "the protected resource metadata cannot be read")
 		}
 		servers, _ := prm.json["authorization_servers"].([]any)
 		if str(prm.json, "resource") == "" || len(servers) == 0 {
@@ -163,8 +164,6 @@ var orchestratorChecks = []definition{
 		return check(r.status == 402 || r.status == 409, r.req, r.brief())
 	}},
 }
-
-var resourceMetadata = regexp.MustCompile(`resource_metadata="([^"]+)"`)
 
 // orchestrator is the orchestrator's base URL for the run.
 func (s *session) orchestrator() string {

@@ -43,9 +43,26 @@ const CallbackPath = authserver.CallbackPath
 // consentLife is how long a consent waits for its answer.
 const consentLife = 15 * time.Minute
 
-// noRedirects is an HTTP client that hands redirects back instead of following them: the
-// orchestrator reads where each step of the flow sends the browser.
-var noRedirects = &http.Client{Timeout: 15 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// partyClient makes the orchestrator's calls to other parties (providers and their authorization
+// servers). It hands redirects back instead of following them: in the OAuth flow the orchestrator
+// reads where each step sends the browser, and a provider's API answers where it is asked.
+var partyClient = &http.Client{Timeout: 15 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// sendForm makes one request, with form as its urlencoded body when it is not nil.
+func sendForm(ctx context.Context, method, u string, form url.Values) (*http.Response, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return partyClient.Do(req)
+}
 
 // ConsentJSON is a consent as the API answers it.
 func ConsentJSON(c storage.Consent) map[string]any {
@@ -79,10 +96,6 @@ type asMetadata struct {
 	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
 }
 
-func fetchJSON(ctx context.Context, u string, v any) error {
-	return kernel.GetJSON(ctx, noRedirects, u, v)
-}
-
 // ServerMetadata reads an issuer's RFC 8414 metadata: the RFC's own address (the well-known name
 // inserted before the issuer's path) first, then the name appended, then OpenID discovery.
 func ServerMetadata(ctx context.Context, issuer string) (asMetadata, error) {
@@ -97,7 +110,7 @@ func ServerMetadata(ctx context.Context, issuer string) (asMetadata, error) {
 		strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration",
 	} {
 		var md asMetadata
-		err := fetchJSON(ctx, candidate, &md)
+		err := kernel.GetJSON(ctx, partyClient, candidate, &md)
 		if err == nil && md.Issuer != issuer {
 			err = fmt.Errorf("%s names issuer %q, not %q", candidate, md.Issuer, issuer)
 		}
@@ -121,7 +134,7 @@ func (e consentDesk) StartConsent(ctx context.Context, p storage.Project, resour
 		AuthorizationServers []string `json:"authorization_servers"`
 		ScopesSupported      []string `json:"scopes_supported"`
 	}
-	if err := fetchJSON(ctx, resourceMetadata, &prm); err != nil {
+	if err := kernel.GetJSON(ctx, partyClient, resourceMetadata, &prm); err != nil {
 		return storage.Consent{}, unreachable("the protected resource metadata could not be read", err)
 	}
 	if prm.Resource == "" || len(prm.AuthorizationServers) == 0 {
@@ -290,18 +303,7 @@ func (e consentDesk) Approve(ctx context.Context, c storage.Consent, decision st
 
 // location makes one request of the flow and returns where its redirect points.
 func location(ctx context.Context, method, u string, form url.Values) (*url.URL, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := noRedirects.Do(req)
+	resp, err := sendForm(ctx, method, u, form)
 	if err != nil {
 		return nil, err
 	}
@@ -379,12 +381,7 @@ func revokeAt(ctx context.Context, endpoint, refreshToken string) {
 		return
 	}
 	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {ClientID}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if resp, err := noRedirects.Do(req); err == nil {
+	if resp, err := sendForm(ctx, http.MethodPost, endpoint, form); err == nil {
 		resp.Body.Close()
 	}
 }

@@ -349,10 +349,6 @@ func (e *Engine) serveEnv(w http.ResponseWriter, r *http.Request, id string) {
 	kernel.WriteJSON(w, http.StatusOK, map[string]any{"project_id": p.ID, "revealed": reveal, "variables": vars})
 }
 
-// providerClient makes the orchestrator's calls to providers (rotation and deprovisioning at
-// revocation).
-var providerClient = &http.Client{Timeout: 15 * time.Second}
-
 // Revoked is what revoking did to one resource.
 type Revoked struct {
 	ResourceID string `json:"resource_id"`
@@ -447,7 +443,7 @@ func providerCall(ctx context.Context, method, url, token, body string) (int, []
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", "ospbox-orchestrator")
-	resp, err := providerClient.Do(req)
+	resp, err := partyClient.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -76,14 +76,14 @@ func keysOf(ctx context.Context, issuer string, cfg manifests.Config, workspaceD
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := getJSON(ctx, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &disc); err != nil {
+	if err := kernel.GetJSON(ctx, jwksClient, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &disc); err != nil {
 		return nil, err
 	}
 	if disc.Issuer != issuer || disc.JWKSURI == "" {
 		return nil, fmt.Errorf("the discovery document of %s names issuer %q and jwks_uri %q", issuer, disc.Issuer, disc.JWKSURI)
 	}
 	var set jose.JSONWebKeySet
-	if err := getJSON(ctx, disc.JWKSURI, &set); err != nil {
+	if err := kernel.GetJSON(ctx, jwksClient, disc.JWKSURI, &set); err != nil {
 		return nil, err
 	}
 	jwksCache.mu.Lock()
@@ -224,11 +224,11 @@ func (s *core) accountIdentity(ctx context.Context, slug, key string) (Identity,
 // 401 that points to the consent.
 func (s accounts) serveOAuthAccount(w http.ResponseWriter, r *http.Request, p *ProviderState, ap authserver.Provider) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if token == "" || !s.auth.LooksLikeAccessToken(token) {
+	id, ok, verr := s.oauthIdentity(r, p.Slug, token)
+	if !ok {
 		consentRequired(w, ap)
 		return
 	}
-	id, verr := s.oauthIdentity(r, p.Slug, token)
 	if verr != nil {
 		WriteError(w, verr)
 		return

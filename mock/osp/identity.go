@@ -256,8 +256,7 @@ func (s *core) identify(r *http.Request, body *jsondoc.Node, slug string, m *man
 			found = append(found, id)
 			return nil
 		}
-		if s.auth != nil && s.auth.LooksLikeAccessToken(token) {
-			id, verr := s.oauthIdentity(r, slug, token)
+		if id, ok, verr := s.oauthIdentity(r, slug, token); ok {
 			if verr != nil {
 				return verr
 			}

@@ -67,18 +67,24 @@ func consentRequired(w http.ResponseWriter, ap authserver.Provider) {
 		Details: map[string]any{"resource_metadata": ap.ResourceMetadataURL(), "authorization_servers": []string{ap.Issuer()}, "scopes": ap.Scopes}})
 }
 
-// oauthIdentity verifies one of the provider's OAuth access tokens.
-func (s *core) oauthIdentity(r *http.Request, slug, token string) (Identity, *Error) {
+// oauthIdentity verifies a bearer value as one of the provider's OAuth access tokens; ok is false
+// when it is no such token at all (another kind of credential), and then nothing is written.
+func (s *core) oauthIdentity(r *http.Request, slug, token string) (id Identity, ok bool, e *Error) {
+	if s.auth == nil {
+		return Identity{}, false, nil
+	}
 	g, err := s.auth.Verify(r.Context(), slug, token)
 	switch {
+	case errors.Is(err, authserver.ErrNotAccessToken):
+		return Identity{}, false, nil
 	case errors.Is(err, authserver.ErrExpiredToken):
-		return Identity{}, &Error{Status: 401, Code: "token_expired", Message: "this access token expired; refresh it at the authorization server"}
+		return Identity{}, true, &Error{Status: 401, Code: "token_expired", Message: "this access token expired; refresh it at the authorization server"}
 	case errors.Is(err, authserver.ErrInvalidToken):
-		return Identity{}, &Error{Status: 401, Code: "invalid_token", Message: "this access token is not a live one of " + slug + " (revoked, or issued elsewhere)"}
+		return Identity{}, true, &Error{Status: 401, Code: "invalid_token", Message: "this access token is not a live one of " + slug + " (revoked, or issued elsewhere)"}
 	case err != nil:
-		return Identity{}, asError(err)
+		return Identity{}, true, asError(err)
 	}
-	return Identity{Subject: g.Subject, TrustTier: 1, Scopes: g.Scopes, OAuth: true}, nil
+	return Identity{Subject: g.Subject, TrustTier: 1, Scopes: g.Scopes, OAuth: true}, true, nil
 }
 
 // needScope refuses an OAuth identity without scope (403 insufficient_scope, RFC 6750 §3.1); any

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ospbox/ospbox/mock/authserver"
 	"github.com/ospbox/ospbox/mock/orchestrator"
 )
 
@@ -340,7 +341,7 @@ func (c *Client) Add(ctx context.Context, ref string) (Added, error) {
 	_, err = c.call(ctx, http.MethodPost, base+"/accounts", "", map[string]string{"attestation": idt.IDToken}, &acct)
 	var refused *APIError
 	switch {
-	case errors.As(err, &refused) && refused.Status == http.StatusUnauthorized && resourceMetadata(refused.Challenge) != "":
+	case errors.As(err, &refused) && refused.Status == http.StatusUnauthorized && authserver.ResourceMetadataOf(refused.Challenge) != "":
 		// The provider links accounts by OAuth consent: the user answers, the orchestrator holds
 		// the grant, and its access token authenticates what follows.
 		// A grant the project already holds at this provider is used again; the user is asked
@@ -350,7 +351,7 @@ func (c *Client) Add(ctx context.Context, ref string) (Added, error) {
 			acct.APIKey, err = c.consentToken(ctx, proj, consent.ID)
 		}
 		if err != nil || consent.ID == "" {
-			if consent, err = c.consent(ctx, proj, svc.ProviderID, resourceMetadata(refused.Challenge)); err != nil {
+			if consent, err = c.consent(ctx, proj, svc.ProviderID, authserver.ResourceMetadataOf(refused.Challenge)); err != nil {
 				return out, err
 			}
 			if acct.APIKey, err = c.consentToken(ctx, proj, consent.ID); err != nil {
@@ -538,20 +539,10 @@ func (c *Client) Revoke(ctx context.Context) (json.RawMessage, error) {
 	return out, err
 }
 
-// resourceMetadata is the resource_metadata URL of a WWW-Authenticate challenge (RFC 9728 §5.1),
-// or "".
-func resourceMetadata(challenge string) string {
-	_, rest, ok := strings.Cut(challenge, `resource_metadata="`)
-	if !ok {
-		return ""
-	}
-	u, _, _ := strings.Cut(rest, `"`)
-	return u
-}
-
 // Consent is a consent as the orchestrator answers it.
 type Consent struct {
 	ID               string   `json:"consent_id"`
+	ProviderID       string   `json:"provider_id"`
 	Status           string   `json:"status"`
 	Scopes           []string `json:"scopes"`
 	Granted          []string `json:"granted_scopes"`
@@ -605,17 +596,14 @@ func (c *Client) consent(ctx context.Context, proj Project, providerID, metadata
 // heldConsent is the project's newest approved consent at providerID (ID "" when none).
 func (c *Client) heldConsent(ctx context.Context, proj Project, providerID string) (Consent, error) {
 	var list struct {
-		Consents []struct {
-			Consent
-			ProviderID string `json:"provider_id"`
-		} `json:"consents"`
+		Consents []Consent `json:"consents"`
 	}
 	if _, err := c.call(ctx, http.MethodGet, c.api("/orchestrator/v1/projects/"+proj.ID+"/consents"), proj.Token, nil, &list); err != nil {
 		return Consent{}, err
 	}
 	for _, cs := range list.Consents {
 		if cs.ProviderID == providerID && cs.Status == "approved" {
-			return cs.Consent, nil
+			return cs, nil
 		}
 	}
 	return Consent{}, nil

@@ -1,3 +1,6 @@
+// What one party of the agent-provisioning pattern needs to reach another: the documents it
+// fetches, and where the UI page for a namespace is.
+
 package kernel
 
 import (
