@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -162,13 +163,31 @@ func (a *App) listen(ctx context.Context, addr string) error {
 	return nil
 }
 
-// Handler is the sandbox host: the UI under /ui/, the mock everywhere else.
+// Handler is the sandbox host: the UI under /ui/, the mock everywhere else. A clean path
+// outside /ui goes straight to the mock (agents' requests are the hot path: the mux's lookup
+// costs more than this test); the mux answers the rest, redirecting unclean paths as it does.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", a.UI)
 	mux.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	mux.Handle("/", a.Sandbox)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; r.Method != http.MethodConnect && !strings.HasPrefix(p, "/ui") && isCleanPath(p) {
+			a.Sandbox.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// isCleanPath reports whether http.ServeMux would serve p as it is rather than redirect it: p is
+// rooted and path.Clean leaves it alone (but for a trailing slash, which the mux keeps).
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	return c == p || p[len(p)-1] == '/' && len(c)+1 == len(p) && p[:len(c)] == c
 }
 
 // UIURL is the browser link that carries the launch token.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,42 @@ func TestHostGuardRefusesNonLoopbackHosts(t *testing.T) {
 	lan.ServeHTTP(rec, req)
 	if rec.Code != 204 {
 		t.Errorf("configured host refused: %d", rec.Code)
+	}
+}
+
+// The host sends clean paths outside /ui straight to the mock and everything else through the
+// mux: an unclean path is still redirected as net/http does, and /ui stays the UI's.
+func TestHandlerDispatch(t *testing.T) {
+	a := startTestApp(t)
+	defer a.Shutdown(context.Background())
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/.well-known/osp.json":                     "200",
+		"/providers/acmedb/.well-known/osp.json":    "200",
+		"/providers/acmedb//.well-known/osp.json":   "307 /providers/acmedb/.well-known/osp.json",
+		"/providers/acmedb/../acmedb/osp/v1/health": "307 /providers/acmedb/osp/v1/health",
+		"/ui":  "301 /ui/",
+		"/ui/": "401",
+	} {
+		req, _ := http.NewRequest("GET", a.URL+path, nil)
+		req.URL.Opaque = path // keep the path as written: the client would clean it
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := strconv.Itoa(resp.StatusCode)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			got += " " + loc
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
+	}
+	for p, clean := range map[string]bool{"/": true, "/a/b": true, "/a/b/": true, "": false, "a": false, "/a//b": false, "/a/./b": false, "/a/..": false, "/a//": false} {
+		if isCleanPath(p) != clean {
+			t.Errorf("isCleanPath(%q) = %v", p, !clean)
+		}
 	}
 }
 

@@ -303,6 +303,32 @@ func TestNewIDIsAULID(t *testing.T) {
 	}
 }
 
+// Past requestLogBurstBytes of pending bodies, adding waits for the writer instead of dropping:
+// every request is written.
+func TestRequestLogBoundsPendingBytes(t *testing.T) {
+	db, err := storage.Open(context.Background(), t.TempDir()+"/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := newRequestLog(db, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	body := []byte(`{"blob":"` + strings.Repeat("x", 1<<20) + `"}`)
+	n := requestLogBurstBytes>>20 + 8
+	for i := range n {
+		l.add(pendingRequest{entry: storage.Request{At: time.Now(), Protocol: "osp", Method: "POST", Path: "/big/" + strconv.Itoa(i), Status: 200},
+			reqBody: body, reqHeader: http.Header{}, respHeader: http.Header{}})
+	}
+	l.Flush()
+	reqs, err := db.RecentRequests(context.Background(), n+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != n || reqs[0].Path != "/big/"+strconv.Itoa(n-1) {
+		t.Fatalf("log holds %d requests (newest %s), want all %d", len(reqs), reqs[0].Path, n)
+	}
+}
+
 func TestRequestLogBurstKeepsExactlyTheNewest(t *testing.T) {
 	db, err := storage.Open(context.Background(), t.TempDir()+"/state.db")
 	if err != nil {
@@ -312,10 +338,10 @@ func TestRequestLogBurstKeepsExactlyTheNewest(t *testing.T) {
 	l := newRequestLog(db, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	extra := 700
-	total := storage.RequestLogLimit + extra
+	total := 2*storage.RequestLogLimit + extra // past twice the limit, the older half is superseded in memory
 	for i := range total {
 		l.add(pendingRequest{entry: storage.Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/r/" + strconv.Itoa(i), Status: 200},
-			reqHeaders: `{"Accept":["*/*"]}`, respHeaders: `{}`})
+			reqHeader: http.Header{"Accept": {"*/*"}}, respHeader: http.Header{}})
 	}
 	l.Flush()
 	reqs, err := db.RecentRequests(context.Background(), total)
@@ -325,8 +351,8 @@ func TestRequestLogBurstKeepsExactlyTheNewest(t *testing.T) {
 	if len(reqs) != storage.RequestLogLimit {
 		t.Fatalf("log holds %d requests, want %d", len(reqs), storage.RequestLogLimit)
 	}
-	if reqs[0].Path != "/r/"+strconv.Itoa(total-1) || reqs[len(reqs)-1].Path != "/r/"+strconv.Itoa(extra) {
-		t.Errorf("log spans %s … %s, want the newest /r/%d … /r/%d", reqs[len(reqs)-1].Path, reqs[0].Path, extra, total-1)
+	if oldest := total - storage.RequestLogLimit; reqs[0].Path != "/r/"+strconv.Itoa(total-1) || reqs[len(reqs)-1].Path != "/r/"+strconv.Itoa(oldest) {
+		t.Errorf("log spans %s … %s, want the newest /r/%d … /r/%d", reqs[len(reqs)-1].Path, reqs[0].Path, oldest, total-1)
 	}
 	for i := 1; i < len(reqs); i++ { // newest first, none missing in between
 		if want := "/r/" + strconv.Itoa(total-1-i); reqs[i].Path != want {

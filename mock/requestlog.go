@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ospbox/ospbox/mock/kernel"
@@ -140,15 +138,14 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	if protocol == "" {
 		protocol = "none"
 	}
+	h := w.Header()
 	e := pendingRequest{entry: storage.Request{
-		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method, Path: kernel.RedactQuery(r.URL),
-		Status: rec.status, Latency: time.Since(start), Agent: agentOf(r), RequestID: w.Header().Get("X-Request-Id"), Scenario: rule,
-	}, reqBody: truncate(reqBody), respLog: rec.logBody, reqHeaders: kernel.RedactHeaders(r.Header, r.Host, ""), respHeaders: kernel.RedactHeaders(w.Header(), "", "X-Request-Id")}
-	// The workspace's BSP credentials are secrets wherever they travel: the manifest may name
-	// any header or query parameter for them.
-	for _, c := range s.Snapshot().Config.BSP.Credentials {
-		e.entry.Path = strings.ReplaceAll(e.entry.Path, c.Token, kernel.Redacted)
-		e.reqHeaders = strings.ReplaceAll(e.reqHeaders, c.Token, kernel.Redacted)
+		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method,
+		Status: rec.status, Latency: time.Since(start), Scenario: rule,
+	}, url: r.URL, reqHeader: r.Header, respHeader: h, host: r.Host, operator: kernel.IsOperator(r),
+		secrets: s.Snapshot().Config.BSP.Credentials, reqBody: truncate(reqBody), respLog: rec.logBody}
+	if id := h["X-Request-Id"]; len(id) > 0 {
+		e.entry.RequestID = id[0]
 	}
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
@@ -164,167 +161,6 @@ func truncate(b []byte) []byte {
 		return b[:maxLoggedBody]
 	}
 	return b
-}
-
-// pendingRequest is a request waiting to be written; redaction happens in the writer, off the
-// agent's request path.
-type pendingRequest struct {
-	entry    storage.Request
-	reqBody  []byte
-	respBody []byte
-	respLog  *kernel.Document
-	// reqHeaders and respHeaders are already rendered and redacted: encoding them here costs
-	// less than copying the maps for the writer.
-	reqHeaders, respHeaders string
-	flushed                 chan struct{} // set for a flush marker instead of a request
-}
-
-// requestLog writes the request log in batches from one goroutine: the agent's request never
-// waits for SQLite, and a burst of requests costs one commit, not one each. The queue is
-// bounded; when it is full, requests wait for room (backpressure) rather than go unlogged.
-type requestLog struct {
-	db     *storage.DB
-	log    *slog.Logger
-	queue  chan pendingRequest
-	closed chan struct{}
-	mu     sync.RWMutex // guards sending against close
-	done   bool
-}
-
-// requestLogBatch and requestLogLinger bound a batch: at most this many requests, collected for
-// at most this long after the first one. A batch that fills up means a burst: the writer then
-// keeps collecting for requestLogBurst, and of what arrives it writes only the newest
-// storage.RequestLogLimit requests, because the log's retention would delete the older ones at
-// once anyway. Under a load test this spares SQLite most of the log's writes.
-const (
-	requestLogBatch  = 256
-	requestLogLinger = 5 * time.Millisecond
-	requestLogBurst  = time.Second
-	// requestLogBurstBytes bounds the bodies a batch holds in memory.
-	requestLogBurstBytes = 64 << 20
-)
-
-func newRequestLog(db *storage.DB, log *slog.Logger) *requestLog {
-	l := &requestLog{db: db, log: log, queue: make(chan pendingRequest, 4096), closed: make(chan struct{})}
-	go l.run()
-	return l
-}
-
-func (l *requestLog) add(p pendingRequest) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.done {
-		return
-	}
-	l.queue <- p
-}
-
-// Flush waits until every request queued before the call is committed.
-func (l *requestLog) Flush() {
-	ch := make(chan struct{})
-	l.mu.RLock()
-	if l.done {
-		l.mu.RUnlock()
-		return
-	}
-	l.queue <- pendingRequest{flushed: ch}
-	l.mu.RUnlock()
-	<-ch
-}
-
-// Close writes what is queued and stops the writer.
-func (l *requestLog) Close() {
-	l.mu.Lock()
-	if !l.done {
-		l.done = true
-		close(l.queue)
-	}
-	l.mu.Unlock()
-	<-l.closed
-}
-
-func (l *requestLog) run() {
-	defer close(l.closed)
-	var pending []pendingRequest
-	var flushes []chan struct{}
-	for p := range l.queue {
-		pending, flushes = l.collect(pending, flushes, p)
-		pendingBytes := p.size()
-		// Linger briefly so a burst shares one commit; a flush request cuts the wait short.
-		linger := time.NewTimer(requestLogLinger)
-		burst := false
-	drain:
-		for len(flushes) == 0 {
-			select {
-			case p, ok := <-l.queue:
-				if !ok {
-					break drain
-				}
-				pending, flushes = l.collect(pending, flushes, p)
-				if len(pending) > storage.RequestLogLimit {
-					// The oldest would be deleted by retention as soon as written: drop it now,
-					// so a burst holds at most the newest RequestLogLimit requests.
-					pending[0] = pendingRequest{}
-					pending = pending[1:]
-				}
-				pendingBytes += p.size()
-				if pendingBytes > requestLogBurstBytes {
-					break drain // big bodies: write what is there rather than hold it
-				}
-				if len(pending) >= requestLogBatch && !burst {
-					burst = true
-					linger.Reset(requestLogBurst)
-				}
-			case <-linger.C:
-				break drain
-			}
-		}
-		linger.Stop()
-		l.write(pending)
-		for _, f := range flushes {
-			close(f)
-		}
-		clear(pending)
-		pending, flushes = pending[:0], flushes[:0]
-	}
-}
-
-// size is about how much memory p holds.
-func (p pendingRequest) size() int {
-	return len(p.reqBody) + len(p.respBody) + len(p.reqHeaders) + len(p.respHeaders) + 256
-}
-
-// collect adds p to what waits to be written, or to the flushes to answer once it is.
-func (l *requestLog) collect(pending []pendingRequest, flushes []chan struct{}, p pendingRequest) ([]pendingRequest, []chan struct{}) {
-	if p.flushed != nil {
-		return pending, append(flushes, p.flushed)
-	}
-	return append(pending, p), flushes
-}
-
-// write redacts and commits the newest storage.RequestLogLimit of pending in one transaction.
-func (l *requestLog) write(pending []pendingRequest) {
-	if len(pending) == 0 {
-		return
-	}
-	pending = pending[max(0, len(pending)-storage.RequestLogLimit):]
-	batch := make([]storage.Request, len(pending))
-	for i, p := range pending {
-		e := p.entry
-		e.RequestBody = kernel.RedactJSON(p.reqBody)
-		e.RequestHeaders, e.ResponseHeaders = p.reqHeaders, p.respHeaders
-		if p.respLog != nil {
-			e.ResponseBody, e.ResponseRef = p.respLog.Logged, p.respLog.LogRef
-		} else {
-			e.ResponseBody = kernel.RedactJSON(p.respBody)
-		}
-		batch[i] = e
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := l.db.RecordRequests(ctx, batch); err != nil {
-		l.log.Error("request log", "err", err, "lost", len(batch))
-	}
 }
 
 // serveSafely runs a handler and turns a panic (a bug in ospbox) into a 500 in the error
@@ -343,14 +179,14 @@ func (s *Sandbox) serveSafely(rec *recorder, r *http.Request, serve func(http.Re
 
 // agentOf names who made a request for the log, without secrets: the DID of a TAP attestation,
 // "resource token" or "API key" for the other bearer forms, else the User-Agent.
-func agentOf(r *http.Request) string {
-	if kernel.IsOperator(r) {
+func agentOf(operator bool, h http.Header) string {
+	if operator {
 		return "ospbox UI"
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
 	switch {
 	case !ok || tok == "":
-		return r.UserAgent()
+		return h.Get("User-Agent")
 	case strings.HasPrefix(tok, "osp_rat_"):
 		return "resource token"
 	case strings.HasPrefix(tok, "osp_ak_"):

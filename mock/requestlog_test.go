@@ -22,7 +22,7 @@ func TestAgentOfNamesCallersWithoutSecrets(t *testing.T) {
 		if auth != "" {
 			r.Header.Set("Authorization", auth)
 		}
-		if got := agentOf(r); got != want {
+		if got := agentOf(false, r.Header); got != want {
 			t.Errorf("%q: %q, want %q", auth, got, want)
 		}
 	}

@@ -74,7 +74,7 @@ func operationOf(protocol, method, path string) string {
 // decide asks the rules about a request; path is the request's path within its provider or
 // surface (what match.path names).
 func (sc scenarios) decide(r *http.Request, protocol, provider string, body []byte) (scenario.Decision, bool) {
-	if sc.s.scenarioRules == nil || protocol == "ospbox" && strings.HasPrefix(r.URL.Path, "/ospbox/v1/scenarios") {
+	if sc.s.scenarioRules.Empty() || protocol == "ospbox" && strings.HasPrefix(r.URL.Path, "/ospbox/v1/scenarios") {
 		return scenario.Decision{}, false // the rules' own API is never failed by them
 	}
 	path := r.URL.Path

@@ -86,3 +86,12 @@ func Closed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// HeaderValue is h's first value for name, which must be in canonical form (net/http gives a
+// request's names so): Header.Get canonicalizes name on every call, which shows on hot paths.
+func HeaderValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}

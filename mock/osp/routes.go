@@ -54,10 +54,12 @@ func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, p *ProviderState,
 	h := w.Header()
 	h["Access-Control-Allow-Origin"] = anyOrigin
 	h["X-Request-Id"] = []string{requestID(r, s.clock.Now())}
-	if t := r.Header.Get("X-OSP-Trace-Id"); requestIDPattern.MatchString(t) {
-		h.Set("X-OSP-Trace-Id", t)
+	// The request's header names are canonical (net/http makes them so): indexing the map
+	// spares canonicalizing each name on every request.
+	if t := kernel.HeaderValue(r.Header, "X-Osp-Trace-Id"); t != "" && requestIDPattern.MatchString(t) {
+		h["X-Osp-Trace-Id"] = []string{t}
 	}
-	version, verr := negotiateVersion(r.Header.Get("X-OSP-Version"), r.Header.Get("X-OSP-Version-Min"))
+	version, verr := negotiateVersion(kernel.HeaderValue(r.Header, "X-Osp-Version"), kernel.HeaderValue(r.Header, "X-Osp-Version-Min"))
 	h["X-Osp-Version"] = versionHeader(version)
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS")
@@ -147,7 +149,10 @@ func serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount str
 		WriteError(w, NewError("not_found", "manifest version "+strconv.Itoa(version)+" is not kept; the current version is "+strconv.Itoa(sv.Version)))
 		return
 	}
-	style := r.URL.Query().Get("endpoint_style")
+	style := ""
+	if r.URL.RawQuery != "" {
+		style = r.URL.Query().Get("endpoint_style")
+	}
 	if style == "" {
 		style = defaultStyle
 	}
@@ -160,7 +165,7 @@ func serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount str
 	h := w.Header()
 	h["Etag"] = b.ETagHeader
 	h["Cache-Control"] = noCache
-	if match := r.Header.Get("If-None-Match"); match != "" && kernel.ETagMatches(match, b.ETag) {
+	if match := kernel.HeaderValue(r.Header, "If-None-Match"); match != "" && kernel.ETagMatches(match, b.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -224,7 +229,7 @@ func negotiateVersion(requested, minimum string) (string, *Error) {
 }
 
 func requestID(r *http.Request, now time.Time) string {
-	if id := r.Header.Get("X-Request-Id"); requestIDPattern.MatchString(id) {
+	if id := kernel.HeaderValue(r.Header, "X-Request-Id"); id != "" && requestIDPattern.MatchString(id) {
 		return id
 	}
 	return kernel.NewID("req_", now)

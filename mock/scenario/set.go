@@ -295,8 +295,11 @@ func (c *compiled) fires(n int) bool {
 
 // Decide counts the call against every enabled rule that matches it and returns the first rule
 // whose when holds. ok is false when no rule fires.
+// Empty reports whether s has no rules, so a caller can skip building the Call.
+func (s *Set) Empty() bool { return s == nil || s.count.Load() == 0 }
+
 func (s *Set) Decide(ctx context.Context, call Call) (Decision, bool) {
-	if s == nil || s.count.Load() == 0 {
+	if s.Empty() {
 		return Decision{}, false
 	}
 	body := lazyBody{raw: call.Body}
