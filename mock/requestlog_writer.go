@@ -98,7 +98,7 @@ type requestLog struct {
 const (
 	requestLogBatch  = 256
 	requestLogLinger = 5 * time.Millisecond
-	requestLogBurst  = time.Second
+	requestLogBurst  = 2 * time.Second
 	// requestLogBurstBytes bounds the bodies pending requests hold in memory.
 	requestLogBurstBytes = 64 << 20
 )

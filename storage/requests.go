@@ -98,7 +98,7 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 			_, err := tx.ExecContext(ctx, insertSharedBody, ref, body)
 			return err
 		}
-		lastHeaders, lastRef := "", ""
+		lastReq, lastResp, lastRef := "", "", ""
 		args := make([]any, 0, requestArgs*insertChunk)
 		chunked := len(rs) - len(rs)%insertChunk
 		flush := func(n int) error {
@@ -120,12 +120,12 @@ func (db *DB) RecordRequests(ctx context.Context, rs []Request) (int64, error) {
 				body = ""
 			}
 			// Consecutive requests mostly carry the same headers: hash each distinct pair once.
-			if key := r.RequestHeaders + "\x00" + r.ResponseHeaders; key != lastHeaders {
+			if lastRef == "" || r.RequestHeaders != lastReq || r.ResponseHeaders != lastResp {
 				ref, text := sharedHeaders(r.RequestHeaders, r.ResponseHeaders)
 				if err := share(ref, text); err != nil {
 					return err
 				}
-				lastHeaders, lastRef = key, ref
+				lastReq, lastResp, lastRef = r.RequestHeaders, r.ResponseHeaders, ref
 			}
 			args = append(args, r.At.UTC().Format(TimeFormat), r.Protocol, r.Provider, r.Method, r.Path, r.Status,
 				r.Latency.Microseconds(), r.Agent, r.RequestID, r.RequestBody, body, r.ResponseRef, lastRef, r.Scenario)

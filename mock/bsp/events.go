@@ -109,7 +109,7 @@ func (s *Engine) appendBSPEvents(ctx context.Context, tx *storage.Tx, loc bspLoc
 		if ev.Seq, err = tx.AppendBSPEvent(ctx, *ev); err != nil {
 			return err
 		}
-		if s.bspHub.trimDue(loc.scope, loc.service) {
+		if s.bspHub.trimDue(loc.scope, loc.service, loc.logSize) {
 			if err := tx.TrimBSPEvents(ctx, loc.scope, loc.service, loc.logSize); err != nil {
 				return err
 			}
@@ -478,8 +478,11 @@ func (h *bspHub) streams() int {
 	return len(h.subs)
 }
 
-// trimDue counts appends per service and says when to trim its log (every 100 events).
-func (h *bspHub) trimDue(scope, service string) bool {
+// trimDue counts appends per service and says when to trim its log that keeps keep events:
+// every tenth of keep appends (at least every 100). Finding where to cut reads keep index
+// entries, so trimming every 100 appends of a 10,000-event log cost as much as the appends
+// themselves; the log may hold up to a tenth more than keep between trims.
+func (h *bspHub) trimDue(scope, service string, keep int) bool {
 	h.trimMu.Lock()
 	defer h.trimMu.Unlock()
 	if h.appended == nil {
@@ -487,7 +490,7 @@ func (h *bspHub) trimDue(scope, service string) bool {
 	}
 	k := scope + "/" + service
 	h.appended[k]++
-	return h.appended[k]%100 == 0
+	return h.appended[k]%max(100, keep/10) == 0
 }
 
 // OSPEventType is the BSP type an OSP event is published under on the BSP streams:
