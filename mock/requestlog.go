@@ -142,7 +142,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	e := pendingRequest{entry: storage.Request{
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method,
 		Status: rec.status, Latency: time.Since(start), Scenario: rule,
-	}, url: r.URL, reqHeader: r.Header, respHeader: h, host: r.Host, operator: kernel.IsOperator(r),
+	}, url: r.URL, reqHeader: r.Header, respHeader: h.Clone(), host: r.Host, operator: kernel.IsOperator(r),
 		secrets: s.Snapshot().Config.BSP.Credentials, reqBody: truncate(reqBody), respLog: rec.logBody}
 	if id := h["X-Request-Id"]; len(id) > 0 {
 		e.entry.RequestID = id[0]

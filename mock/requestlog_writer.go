@@ -17,8 +17,9 @@ import (
 // pendingRequest is a request waiting to be written. It holds what the request left behind
 // (the URL, the header maps, the bodies) and the writer renders and redacts it: under a burst
 // most pending requests are superseded before they are written (see requestLog), so work done
-// on the agent's request path for them would be spent for nothing. The handler is done with
-// the maps when it is queued, and net/http writes the response's headers from its own copy.
+// on the agent's request path for them would be spent for nothing. The request's header map is
+// the request's own and nothing writes it once it is answered; the response's is copied, since
+// a handler wrapping ospbox's (a test's middleware) may still change it after ospbox returns.
 type pendingRequest struct {
 	entry storage.Request
 	url   *url.URL

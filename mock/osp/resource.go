@@ -107,6 +107,9 @@ func dashboardURL(mount, id string) string {
 // its first event, then renders the 201 or 202 response (spec/osp.md §6.6).
 func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *ProviderState, mount string, offering, tier *jsondoc.Node,
 	req provisionRequest, region, requestID, client string, now time.Time) (int, []byte, error) {
+	if req.WebhookURL == "" {
+		ctx = withoutWebhook(ctx) // a resource made now has no webhook unless the request names one
+	}
 	charge, err := chargeFor(tier, req.Sandbox)
 	if err != nil {
 		return 0, nil, err

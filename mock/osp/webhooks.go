@@ -16,8 +16,24 @@ import (
 	"github.com/ospbox/ospbox/storage"
 )
 
+// noWebhookKey marks a context whose events are all about a resource being made without a
+// webhook: provisioning emits two or three events, and each would look the webhook up.
+type noWebhookKey struct{}
+
+func withoutWebhook(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noWebhookKey{}, true)
+}
+
+func hasNoWebhook(ctx context.Context) bool {
+	v, _ := ctx.Value(noWebhookKey{}).(bool)
+	return v
+}
+
 // queueDeliveries queues an event for the resource's webhook, when it has one that wants it.
 func (s *core) queueDeliveries(ctx context.Context, tx *storage.Tx, res storage.Resource, eventID, typ string, body []byte, now time.Time) error {
+	if hasNoWebhook(ctx) {
+		return nil
+	}
 	wh, err := tx.Webhook(ctx, res.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
