@@ -46,10 +46,13 @@ func meteredAtMonthStart(t *testing.T) (*mocktest.Sandbox, agenttest.Agent, agen
 	a := agenttest.Agent{T: t, Base: f.URL + "/providers/acmedb/osp/v1"}
 	clock := agenttest.Agent{T: t, Base: f.URL + "/ospbox/v1/clock"}
 	clock.Call("POST", "/freeze", "", nil)
-	_, _, now := clock.Call("GET", "", "", nil)
-	cur, _ := time.Parse(time.RFC3339, now["now"].(string))
+	// The frozen time exactly (the API's "now" drops the fraction of a second, and whole seconds
+	// of advance would leave the resource made just before the month starts).
+	cur := f.Clock().Now
 	start := time.Date(cur.Year(), cur.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
-	clock.Call("POST", "/advance", "", map[string]any{"seconds": int(start.Sub(cur).Seconds())})
+	if err := f.AdvanceClock(context.Background(), start.Sub(cur)); err != nil {
+		t.Fatal(err)
+	}
 	_, _, res := a.Call("POST", "/provision", "", map[string]any{"offering_id": "acmedb/redis", "tier_id": "pay-as-you-go", "payment_method": "x402", "payment_proof": "p"})
 	return f, a, clock, res["resource_id"].(string), start
 }
