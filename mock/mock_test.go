@@ -303,16 +303,22 @@ func TestNewIDIsAULID(t *testing.T) {
 	}
 }
 
-// Past requestLogBurstBytes of pending bodies, adding waits for the writer instead of dropping:
-// every request is written.
-func TestRequestLogBoundsPendingBytes(t *testing.T) {
+// openRequestLog is a request log over a fresh database, both closed when the test ends.
+func openRequestLog(t *testing.T) (*storage.DB, *requestLog) {
 	db, err := storage.Open(context.Background(), t.TempDir()+"/state.db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	l := newRequestLog(db, slog.New(slog.DiscardHandler))
-	defer l.Close()
+	t.Cleanup(l.Close)
+	return db, l
+}
+
+// Past requestLogBurstBytes of pending bodies, adding waits for the writer instead of dropping:
+// every request is written.
+func TestRequestLogBoundsPendingBytes(t *testing.T) {
+	db, l := openRequestLog(t)
 	body := []byte(`{"blob":"` + strings.Repeat("x", 1<<20) + `"}`)
 	n := requestLogBurstBytes>>20 + 8
 	for i := range n {
@@ -330,13 +336,7 @@ func TestRequestLogBoundsPendingBytes(t *testing.T) {
 }
 
 func TestRequestLogBurstKeepsExactlyTheNewest(t *testing.T) {
-	db, err := storage.Open(context.Background(), t.TempDir()+"/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	l := newRequestLog(db, slog.New(slog.DiscardHandler))
-	defer l.Close()
+	db, l := openRequestLog(t)
 	extra := 700
 	total := 2*storage.RequestLogLimit + extra // past twice the limit, the older half is superseded in memory
 	for i := range total {
