@@ -28,10 +28,7 @@ func (b *ospBridge) Publish(typ string, body []byte) {
 	b.mu.Lock()
 	b.pending = append(b.pending, bsp.OSPEvent{Type: typ, Body: body})
 	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
+	kernel.Signal(b.wake)
 }
 
 func (b *ospBridge) take() []bsp.OSPEvent {

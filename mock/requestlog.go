@@ -144,9 +144,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 		Status: rec.status, Latency: time.Since(start), Scenario: rule,
 	}, url: r.URL, reqHeader: r.Header, respHeader: h.Clone(), host: r.Host, operator: kernel.IsOperator(r),
 		secrets: s.Snapshot().Config.BSP.Credentials, reqBody: truncate(reqBody), respLog: rec.logBody}
-	if id := h["X-Request-Id"]; len(id) > 0 {
-		e.entry.RequestID = id[0]
-	}
+	e.entry.RequestID = kernel.HeaderValue(h, "X-Request-Id")
 	if rec.logBody == nil {
 		e.respBody = truncate(rec.body.Bytes())
 		if rec.streaming {

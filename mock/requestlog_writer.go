@@ -115,7 +115,7 @@ func (l *requestLog) add(p pendingRequest) {
 	size := p.size()
 	l.mu.Lock()
 	for l.bytes > requestLogBurstBytes && !l.done {
-		signal(l.hurry)
+		kernel.Signal(l.hurry)
 		l.changed.Wait()
 	}
 	if l.done {
@@ -123,7 +123,7 @@ func (l *requestLog) add(p pendingRequest) {
 		return
 	}
 	if len(l.pending) == 0 {
-		signal(l.wake)
+		kernel.Signal(l.wake)
 	}
 	l.pending = append(l.pending, p)
 	l.bytes += size
@@ -141,21 +141,13 @@ func (l *requestLog) add(p pendingRequest) {
 	l.mu.Unlock()
 }
 
-// signal wakes whoever waits on c without blocking.
-func signal(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
-
 // Flush waits until every request queued before the call is committed.
 func (l *requestLog) Flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	target := l.queued
 	for l.settled < target && !l.done {
-		signal(l.hurry)
+		kernel.Signal(l.hurry)
 		l.changed.Wait()
 	}
 }

@@ -87,6 +87,15 @@ func Closed(ch <-chan struct{}) bool {
 	}
 }
 
+// Signal wakes whoever waits on c (a channel of capacity 1) without blocking: a wake already
+// pending is enough.
+func Signal(c chan<- struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
 // HeaderValue is h's first value for name, which must be in canonical form (net/http gives a
 // request's names so): Header.Get canonicalizes name on every call, which shows on hot paths.
 func HeaderValue(h http.Header, name string) string {
