@@ -142,7 +142,7 @@ func (s *Sandbox) logged(w http.ResponseWriter, r *http.Request, protocol, provi
 	e := pendingRequest{entry: storage.Request{
 		At: s.clock.Now(), Protocol: protocol, Provider: provider, Method: r.Method,
 		Status: rec.status, Latency: time.Since(start), Scenario: rule,
-	}, url: r.URL, reqHeader: r.Header, respHeader: h.Clone(), host: r.Host, operator: kernel.IsOperator(r),
+	}, url: r.URL, reqHeader: r.Header, respHeader: headerPairs(h), host: r.Host, operator: kernel.IsOperator(r),
 		secrets: s.Snapshot().Config.BSP.Credentials, reqBody: truncate(reqBody), respLog: rec.logBody}
 	e.entry.RequestID = kernel.HeaderValue(h, "X-Request-Id")
 	if rec.logBody == nil {

@@ -18,16 +18,18 @@ import (
 // (the URL, the header maps, the bodies) and the writer renders and redacts it: under a burst
 // most pending requests are superseded before they are written (see requestLog), so work done
 // on the agent's request path for them would be spent for nothing. The request's header map is
-// the request's own and nothing writes it once it is answered; the response's is copied, since
-// a handler wrapping ospbox's (a test's middleware) may still change it after ospbox returns.
+// the request's own and nothing writes it once it is answered; the response's is copied (as
+// name and value pairs, one allocation), since a handler wrapping ospbox's (a test's
+// middleware) may still change it after ospbox returns.
 type pendingRequest struct {
 	entry storage.Request
 	url   *url.URL
 	// reqHeader and host are the request's headers (net/http keeps Host apart); respHeader the
-	// response's.
-	reqHeader, respHeader http.Header
-	host                  string
-	operator              bool // the UI asked (kernel.IsOperator)
+	// response's, from headerPairs.
+	reqHeader  http.Header
+	respHeader []string
+	host       string
+	operator   bool // the UI asked (kernel.IsOperator)
 	// secrets are the workspace's BSP credentials when the request came: the manifest may name
 	// any header or query parameter for them, so they are replaced wherever they appear.
 	secrets  []manifests.BSPCredential
@@ -49,7 +51,7 @@ func (p *pendingRequest) render() storage.Request {
 	}
 	e.Agent = agentOf(p.operator, p.reqHeader)
 	e.RequestHeaders = kernel.RedactHeaders(p.reqHeader, p.host, "")
-	e.ResponseHeaders = kernel.RedactHeaders(p.respHeader, "", "X-Request-Id")
+	e.ResponseHeaders = kernel.RedactHeaders(headerFromPairs(p.respHeader), "", "X-Request-Id")
 	for _, c := range p.secrets {
 		e.Path = strings.ReplaceAll(e.Path, c.Token, kernel.Redacted)
 		e.RequestHeaders = strings.ReplaceAll(e.RequestHeaders, c.Token, kernel.Redacted)
@@ -61,6 +63,30 @@ func (p *pendingRequest) render() storage.Request {
 		e.ResponseBody = kernel.RedactJSON(p.respBody)
 	}
 	return e
+}
+
+// headerPairs copies h as name, value, name, value…: a copy the request path can afford (a
+// map's clone is several allocations); headerFromPairs rebuilds the map in the writer.
+func headerPairs(h http.Header) []string {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	pairs := make([]string, 0, 2*n)
+	for name, vs := range h {
+		for _, v := range vs {
+			pairs = append(pairs, name, v)
+		}
+	}
+	return pairs
+}
+
+func headerFromPairs(pairs []string) http.Header {
+	h := make(http.Header, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		h[pairs[i]] = append(h[pairs[i]], pairs[i+1])
+	}
+	return h
 }
 
 // requestLog writes the request log in batches from one goroutine: the agent's request never

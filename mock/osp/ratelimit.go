@@ -81,12 +81,13 @@ func (s *Engine) applyRateLimit(w http.ResponseWriter, r *http.Request, path str
 	limit, remaining, reset := s.limits.take(g, key, now)
 	h := w.Header()
 	secs := int(reset.Sub(now).Seconds() + 0.999)
-	h.Set("RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(secs))
-	h.Set("X-OSP-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-OSP-RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("X-OSP-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	// Canonical names indexed directly, the values in one array: these six headers go on every
+	// OSP answer, and Header.Set canonicalizes and allocates for each.
+	v := [...]string{strconv.Itoa(limit), strconv.Itoa(remaining), strconv.Itoa(secs), strconv.FormatInt(reset.Unix(), 10)}
+	vals := v[:]
+	h["Ratelimit-Limit"], h["X-Osp-Ratelimit-Limit"] = vals[0:1:1], vals[0:1:1]
+	h["Ratelimit-Remaining"], h["X-Osp-Ratelimit-Remaining"] = vals[1:2:2], vals[1:2:2]
+	h["Ratelimit-Reset"], h["X-Osp-Ratelimit-Reset"] = vals[2:3:3], vals[3:4:4]
 	if enforce && remaining == 0 && s.limits.over(g, key, now) {
 		WriteError(w, &Error{Status: 429, Code: "rate_limit_exceeded", Message: "too many " + g.name + " requests; retry after the window resets",
 			RetryAfter: secs, Details: map[string]any{"limit": limit, "window_seconds": int(g.window.Seconds())}})

@@ -42,6 +42,12 @@ func timePtrJSON(t *time.Time) any {
 func (s *Engine) bundleFor(res storage.Resource, cred storage.Credential, agent ed25519.PublicKey, key manifests.SigningKey) (map[string]any, map[string]any, error) {
 	var cv credentialVersion
 	json.Unmarshal(cred.Data, &cv)
+	return bundleOf(res, cred, cv, agent, key)
+}
+
+// bundleOf is bundleFor with the credential version already decoded (provisioning has it at
+// hand and need not read back what it just encoded).
+func bundleOf(res storage.Resource, cred storage.Credential, cv credentialVersion, agent ed25519.PublicKey, key manifests.SigningKey) (map[string]any, map[string]any, error) {
 	token := cv.AccessToken
 	b := map[string]any{
 		"rotation_supported":      true,
@@ -243,28 +249,15 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 	if err := tx.PutAccessToken(ctx, tokenHash(token), id, cred.ID); err != nil {
 		return 0, nil, err
 	}
-	body := map[string]any{
-		"resource_id":  id,
-		"offering_id":  req.OfferingID,
-		"tier_id":      req.TierID,
-		"status":       res.Status,
-		"created_at":   rfc3339(now),
-		"request_id":   requestID,
-		"region":       region,
-		"expires_at":   timePtrJSON(res.ExpiresAt),
-		"sandbox":      req.Sandbox,
-		"project_id":   res.ProjectID,
-		"project_name": req.ProjectName,
-		"metadata":     data.Metadata,
-	}
+	body := provisionResponse{ResourceID: id, OfferingID: req.OfferingID, TierID: req.TierID, Status: res.Status,
+		CreatedAt: rfc3339(now), RequestID: requestID, Region: region, ExpiresAt: timePtrJSON(res.ExpiresAt),
+		Sandbox: req.Sandbox, ProjectID: res.ProjectID, ProjectName: req.ProjectName, Metadata: data.Metadata,
+		IdempotencyKey: req.IdempotencyKey}
 	if res.ExpiresAt != nil {
-		body["ttl_seconds"] = req.TTLSeconds
-	}
-	if req.IdempotencyKey != "" {
-		body["idempotency_key"] = req.IdempotencyKey
+		body.TTLSeconds = &req.TTLSeconds
 	}
 	if len(verdict.Warnings) > 0 {
-		body["warnings"] = verdict.Warnings
+		body.Warnings = verdict.Warnings
 	}
 	price := tier.Get("price")
 	if eq, recurring, err := MonthlyEquivalent(price.Str("amount"), price.Str("interval")); err == nil {
@@ -274,19 +267,19 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 		if req.Sandbox {
 			eq = "0.00"
 		}
-		body["cost_estimate"] = map[string]any{"monthly_estimate": eq, "currency": price.Str("currency"), "breakdown": []any{}}
+		body.CostEstimate = &costEstimate{Breakdown: []any{}, Currency: price.Str("currency"), MonthlyEstimate: eq}
 	}
 	status := 201
 	if pending {
 		status = 202
 		statusURL := mount + "/osp/v1/resources/" + id
-		body["credentials"] = nil
-		body["estimated_ready_seconds"] = async
-		body["poll_url"] = statusURL
-		body["status_url"] = statusURL
+		body.Credentials = jsonNull
+		body.EstimatedReadySeconds = &async
+		body.PollURL = statusURL
+		body.StatusURL = statusURL
 		// The profile delivers the bundle once, in the first status read after provisioning:
 		// say so where the agent looks first, so a read piped to `jq .status` does not lose it.
-		body["next_steps"] = []string{
+		body.NextSteps = []string{
 			fmt.Sprintf("GET %s until status is \"provisioned\" (about %d s of sandbox time)", statusURL, async),
 			"the first status read after that carries credentials_bundle with the resource access token, once: keep that whole response",
 			"lost it? the sandbox operator can reveal the credentials on " + dashboardURL(mount, id),
@@ -295,22 +288,61 @@ func (s *Engine) createResource(ctx context.Context, tx *storage.Tx, p *Provider
 			return 0, nil, err
 		}
 	} else {
-		bundle, mirror, err := s.bundleFor(res, cred, req.AgentKey, p.Serving.key)
+		bundle, mirror, err := bundleOf(res, cred, cv, req.AgentKey, p.Serving.key)
 		if err != nil {
 			return 0, nil, err
 		}
-		body["credentials_bundle"] = bundle
+		body.CredentialsBundle = bundle
 		if mirror != nil {
-			body["credentials"] = mirror
+			body.Credentials = mirror
 		}
-		body["dashboard_url"] = dashboardURL(mount, id)
-		if err := s.event(ctx, tx, res, "resource.provisioned", requestID, now, map[string]any{"status": "provisioned", "dashboard_url": dashboardURL(mount, id)}); err != nil {
+		body.DashboardURL = dashboardURL(mount, id)
+		if err := s.event(ctx, tx, res, "resource.provisioned", requestID, now, map[string]any{"status": "provisioned", "dashboard_url": body.DashboardURL}); err != nil {
 			return 0, nil, err
 		}
 	}
 	out, err := json.Marshal(body)
 	return status, append(out, '\n'), err
 }
+
+// provisionResponse is the 201 or 202 of a provisioning (spec/osp.md §6.6). Its fields are in
+// the order of their names, so it encodes as the map it replaces did (encoding/json sorts a
+// map's keys), without sorting them on every provisioning; TestProvisionResponseKeysSorted
+// keeps the order. A nil pointer or empty field with omitempty is a member the answer omits.
+type provisionResponse struct {
+	CostEstimate          *costEstimate     `json:"cost_estimate,omitempty"`
+	CreatedAt             string            `json:"created_at"`
+	Credentials           any               `json:"credentials,omitempty"` // jsonNull in a 202
+	CredentialsBundle     map[string]any    `json:"credentials_bundle,omitempty"`
+	DashboardURL          string            `json:"dashboard_url,omitempty"`
+	EstimatedReadySeconds *int              `json:"estimated_ready_seconds,omitempty"`
+	ExpiresAt             any               `json:"expires_at"`
+	IdempotencyKey        string            `json:"idempotency_key,omitempty"`
+	Metadata              map[string]string `json:"metadata"`
+	NextSteps             []string          `json:"next_steps,omitempty"`
+	OfferingID            string            `json:"offering_id"`
+	PollURL               string            `json:"poll_url,omitempty"`
+	ProjectID             string            `json:"project_id"`
+	ProjectName           string            `json:"project_name"`
+	Region                string            `json:"region"`
+	RequestID             string            `json:"request_id"`
+	ResourceID            string            `json:"resource_id"`
+	Sandbox               bool              `json:"sandbox"`
+	Status                string            `json:"status"`
+	StatusURL             string            `json:"status_url,omitempty"`
+	TierID                string            `json:"tier_id"`
+	TTLSeconds            *int              `json:"ttl_seconds,omitempty"`
+	Warnings              []map[string]any  `json:"warnings,omitempty"`
+}
+
+type costEstimate struct {
+	Breakdown       []any  `json:"breakdown"`
+	Currency        string `json:"currency"`
+	MonthlyEstimate string `json:"monthly_estimate"`
+}
+
+// jsonNull is a member present as null.
+var jsonNull = json.RawMessage("null")
 
 // originOf strips the provider mount path from a mount URL.
 func originOf(mount string) string {
@@ -335,15 +367,24 @@ func indexAfterScheme(u string) int {
 	return len(u)
 }
 
+// ospEvent is an OSP event's body, its fields in the order of their names (the order of the
+// map it replaced; TestProvisionResponseKeysSorted keeps it).
+type ospEvent struct {
+	Data       map[string]any `json:"data"`
+	Event      string         `json:"event"`
+	EventID    string         `json:"event_id"`
+	EventType  string         `json:"event_type"`
+	OfferingID string         `json:"offering_id"`
+	RequestID  string         `json:"request_id,omitempty"`
+	ResourceID string         `json:"resource_id"`
+	Timestamp  string         `json:"timestamp"`
+}
+
 // event appends an OSP event for a resource (spec/osp.md §18.1).
 func (s *core) event(ctx context.Context, tx *storage.Tx, res storage.Resource, typ, requestID string, at time.Time, data map[string]any) error {
-	body := map[string]any{"event_id": "", "event_type": typ, "event": typ, "resource_id": res.ID, "offering_id": res.OfferingID, "timestamp": rfc3339(at), "data": data}
-	if requestID != "" {
-		body["request_id"] = requestID
-	}
 	id := kernel.NewID("evt_", at)
-	body["event_id"] = id
-	b, _ := json.Marshal(body)
+	b, _ := json.Marshal(ospEvent{Data: data, Event: typ, EventID: id, EventType: typ, OfferingID: res.OfferingID,
+		RequestID: requestID, ResourceID: res.ID, Timestamp: rfc3339(at)})
 	if err := tx.PutEvent(ctx, storage.Event{ID: id, At: at, Protocol: "osp", Provider: res.Provider, ResourceID: res.ID, Type: typ, Data: b}); err != nil {
 		return err
 	}
