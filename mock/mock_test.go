@@ -323,7 +323,7 @@ func TestRequestLogBoundsPendingBytes(t *testing.T) {
 	n := requestLogBurstBytes>>20 + 8
 	for i := range n {
 		l.add(pendingRequest{entry: storage.Request{At: time.Now(), Protocol: "osp", Method: "POST", Path: "/big/" + strconv.Itoa(i), Status: 200},
-			reqBody: body, reqHeader: http.Header{}, respHeader: nil})
+			reqBody: body, reqHeader: http.Header{}})
 	}
 	l.Flush()
 	reqs, err := db.RecentRequests(context.Background(), n+1)
@@ -341,7 +341,7 @@ func TestRequestLogBurstKeepsExactlyTheNewest(t *testing.T) {
 	total := 2*storage.RequestLogLimit + extra // past twice the limit, the older half is superseded in memory
 	for i := range total {
 		l.add(pendingRequest{entry: storage.Request{At: time.Now(), Protocol: "osp", Method: "GET", Path: "/r/" + strconv.Itoa(i), Status: 200},
-			reqHeader: http.Header{"Accept": {"*/*"}}, respHeader: nil})
+			reqHeader: http.Header{"Accept": {"*/*"}}})
 	}
 	l.Flush()
 	reqs, err := db.RecentRequests(context.Background(), total)

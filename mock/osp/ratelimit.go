@@ -83,11 +83,10 @@ func (s *Engine) applyRateLimit(w http.ResponseWriter, r *http.Request, path str
 	secs := int(reset.Sub(now).Seconds() + 0.999)
 	// Canonical names indexed directly, the values in one array: these six headers go on every
 	// OSP answer, and Header.Set canonicalizes and allocates for each.
-	v := [...]string{strconv.Itoa(limit), strconv.Itoa(remaining), strconv.Itoa(secs), strconv.FormatInt(reset.Unix(), 10)}
-	vals := v[:]
-	h["Ratelimit-Limit"], h["X-Osp-Ratelimit-Limit"] = vals[0:1:1], vals[0:1:1]
-	h["Ratelimit-Remaining"], h["X-Osp-Ratelimit-Remaining"] = vals[1:2:2], vals[1:2:2]
-	h["Ratelimit-Reset"], h["X-Osp-Ratelimit-Reset"] = vals[2:3:3], vals[3:4:4]
+	v := []string{strconv.Itoa(limit), strconv.Itoa(remaining), strconv.Itoa(secs), strconv.FormatInt(reset.Unix(), 10)}
+	h["Ratelimit-Limit"], h["X-Osp-Ratelimit-Limit"] = v[0:1:1], v[0:1:1]
+	h["Ratelimit-Remaining"], h["X-Osp-Ratelimit-Remaining"] = v[1:2:2], v[1:2:2]
+	h["Ratelimit-Reset"], h["X-Osp-Ratelimit-Reset"] = v[2:3:3], v[3:4:4]
 	if enforce && remaining == 0 && s.limits.over(g, key, now) {
 		WriteError(w, &Error{Status: 429, Code: "rate_limit_exceeded", Message: "too many " + g.name + " requests; retry after the window resets",
 			RetryAfter: secs, Details: map[string]any{"limit": limit, "window_seconds": int(g.window.Seconds())}})
