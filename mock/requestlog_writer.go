@@ -68,11 +68,7 @@ func (p *pendingRequest) render() storage.Request {
 // headerPairs copies h as name, value, name, value…: a copy the request path can afford (a
 // map's clone is several allocations); headerFromPairs rebuilds the map in the writer.
 func headerPairs(h http.Header) []string {
-	n := 0
-	for _, vs := range h {
-		n += len(vs)
-	}
-	pairs := make([]string, 0, 2*n)
+	pairs := make([]string, 0, 2*len(h)) // most headers have one value
 	for name, vs := range h {
 		for _, v := range vs {
 			pairs = append(pairs, name, v)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Loopback load benchmarks for BENCHMARKS.md, each with its baseline in the same run: ospbox and
-# a bare net/http server that answers the same bytes, driven by testdata/loadgen in a separate
-# process (32 connections); provisioning also against testdata/sqlitebaseline (the SQLite write
-# limit), and discovery also under wrk when it is installed. Also ospbox's RSS idle and after
+# a bare net/http server that answers the same bytes (for discovery also one that answers with
+# ospbox's headers too), driven by testdata/loadgen in a separate process (32 connections);
+# provisioning also against testdata/sqlitebaseline (the SQLite write limit), and discovery also
+# under wrk when it is installed. Also ospbox's RSS idle and after
 # 100,000 resources (SKIP_100K=1 skips) and with 999 idle namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,13 +37,21 @@ launch ospbox "$work/ospbox" serve --workspace "$work/ws" --addr 127.0.0.1:0
 osp=$addr; osp_pid=$last_pid
 sleep 0.5
 echo "ospbox idle RSS: $(rss "$osp_pid")"
-curl -s "$osp/providers/acmedb/.well-known/osp.json" -o "$work/manifest.json"
+curl -s "$osp/providers/acmedb/.well-known/osp.json" -D "$work/manifest.head" -o "$work/manifest.json"
 launch bytes "$work/bytes" -file "$work/manifest.json"
 base=$addr
+# The same answer on the wire: ospbox's headers too (five the spec requires, and Content-Length).
+launch bytes-headers "$work/bytes" -file "$work/manifest.json" -headers "$work/manifest.head"
+base_headers=$addr
+names() { curl -s -D - -o /dev/null "$1" | tr -d '\r' | cut -d: -f1 | sort; }
+if ! diff <(names "$osp/providers/acmedb/.well-known/osp.json") <(names "$base_headers/x") >/dev/null; then
+  echo "the baseline's headers differ from ospbox's" >&2; exit 1
+fi
 
 echo "GET /.well-known/osp.json, 32 connections, $dur each:"
 echo "  ospbox:   $("$work/loadgen" -url "$osp/providers/acmedb/.well-known/osp.json" -c 32 -d "$dur")"
 echo "  baseline: $("$work/loadgen" -url "$base/x" -c 32 -d "$dur")"
+echo "  baseline with ospbox's headers: $("$work/loadgen" -url "$base_headers/x" -c 32 -d "$dur")"
 
 body='{"offering_id":"acmedb/redis","tier_id":"free"}'
 curl -s -X POST "$osp/providers/acmedb/osp/v1/provision" -H 'Content-Type: application/json' -d "$body" -o "$work/provision.json"
@@ -63,6 +72,7 @@ if command -v wrk >/dev/null; then
   echo "GET /.well-known/osp.json under wrk, 2 threads, 32 connections, $dur each:"
   echo "  ospbox:   $(wrkrate "$osp/providers/acmedb/.well-known/osp.json")"
   echo "  baseline: $(wrkrate "$base/x")"
+  echo "  baseline with ospbox's headers: $(wrkrate "$base_headers/x")"
 else
   echo "wrk is not installed (apt-get install wrk): the wrk figures are skipped"
 fi

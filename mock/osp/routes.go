@@ -97,6 +97,8 @@ func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, p *ProviderState,
 		return
 	}
 	switch {
+	case path == "/.well-known/osp.json": // first: discovery is what agents ask most
+		serveManifest(w, r, p.Serving, mount, p.Serving.Version, snap.Config.OSP.EndpointStyle)
 	case path == "/osp/v1/accounts":
 		accounts{s.core}.serve(w, r, p, mount)
 	case path == "/osp/v1/cost-summary":
@@ -111,8 +113,6 @@ func (s *Engine) Serve(w http.ResponseWriter, r *http.Request, p *ProviderState,
 		s.serveEventLog(w, r, p, eventLogPath.FindStringSubmatch(path)[1])
 	case strings.HasPrefix(path, "/osp/v1/promote/"):
 		s.servePromote(w, r, p, mount, strings.TrimPrefix(path, "/osp/v1/promote/"))
-	case path == "/.well-known/osp.json":
-		serveManifest(w, r, p.Serving, mount, p.Serving.Version, snap.Config.OSP.EndpointStyle)
 	case pastVersionPath.MatchString(path):
 		n, _ := strconv.Atoi(pastVersionPath.FindStringSubmatch(path)[1])
 		serveManifest(w, r, p.Serving, mount, n, snap.Config.OSP.EndpointStyle)
