@@ -39,10 +39,10 @@ sleep 0.5
 echo "ospbox idle RSS: $(rss "$osp_pid")"
 curl -s "$osp/providers/acmedb/.well-known/osp.json" -D "$work/manifest.head" -o "$work/manifest.json"
 launch bytes "$work/bytes" -file "$work/manifest.json"
-base=$addr
+base=$addr; base_pid=$last_pid
 # The same answer on the wire: ospbox's headers too (five the spec requires, and Content-Length).
 launch bytes-headers "$work/bytes" -file "$work/manifest.json" -headers "$work/manifest.head"
-base_headers=$addr
+base_headers=$addr; base_headers_pid=$last_pid
 names() { curl -s -D - -o /dev/null "$1" | tr -d '\r' | cut -d: -f1 | sort; }
 if ! diff <(names "$osp/providers/acmedb/.well-known/osp.json") <(names "$base_headers/x") >/dev/null; then
   echo "the baseline's headers differ from ospbox's" >&2; exit 1
@@ -68,11 +68,20 @@ echo "  sqlite:   $("$work/loadgen" -url "$addr/x" -method POST -body "$body" -s
 # A second, leaner load generator (Debian's wrk, C and epoll) for discovery: loadgen is Go and
 # shares the two cores with the server, so its own cost weighs on both sides differently.
 if command -v wrk >/dev/null; then
-  wrkrate() { wrk -t2 -c32 -d"$dur" --latency "$1" | awk '/Requests\/sec/ {r = $2} /^ +99%/ {p = $2} END {printf "rps=%.0f p99=%s", r, p}'; }
+  # wrkrate URL PID: throughput, p99 and the server's CPU time per request (from /proc).
+  cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  wrkrate() {
+    local t0 out
+    t0=$(cputicks "$2")
+    out=$(wrk -t2 -c32 -d"$dur" --latency "$1")
+    echo "$out" | awk -v ticks=$(($(cputicks "$2") - t0)) -v hz="$(getconf CLK_TCK)" '
+      /requests in/ {n = $1} /Requests\/sec/ {r = $2} /^ +99%/ {p = $2}
+      END {printf "rps=%.0f p99=%s cpu_us_per_req=%.1f", r, p, ticks * 1e6 / hz / n}'
+  }
   echo "GET /.well-known/osp.json under wrk, 2 threads, 32 connections, $dur each:"
-  echo "  ospbox:   $(wrkrate "$osp/providers/acmedb/.well-known/osp.json")"
-  echo "  baseline: $(wrkrate "$base/x")"
-  echo "  baseline with ospbox's headers: $(wrkrate "$base_headers/x")"
+  echo "  ospbox:   $(wrkrate "$osp/providers/acmedb/.well-known/osp.json" "$osp_pid")"
+  echo "  baseline: $(wrkrate "$base/x" "$base_pid")"
+  echo "  baseline with ospbox's headers: $(wrkrate "$base_headers/x" "$base_headers_pid")"
 else
   echo "wrk is not installed (apt-get install wrk): the wrk figures are skipped"
 fi
