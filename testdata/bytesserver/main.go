@@ -16,13 +16,17 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
+	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
+	"syscall"
 )
 
 func main() {
 	file := flag.String("file", "", "body to serve")
 	status := flag.Int("status", 200, "status to answer")
 	headers := flag.String("headers", "", "a response head (as curl -D writes it) whose headers to answer with")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run here (it ends on SIGTERM)")
 	flag.Parse()
 	body, err := os.ReadFile(*file)
 	if err != nil {
@@ -43,6 +47,9 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Printf("  sandbox host  http://%s\n", l.Addr())
+	if *cpuProfile != "" {
+		profileUntilTerm(*cpuProfile)
+	}
 	var served atomic.Uint64
 	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -56,6 +63,27 @@ func main() {
 		w.WriteHeader(*status)
 		w.Write(body)
 	}))
+}
+
+// profileUntilTerm profiles the process until SIGTERM, then exits: the baseline's side of a
+// profile comparison with ospbox (OSPBOX_CPUPROFILE).
+func profileUntilTerm(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		pprof.StopCPUProfile()
+		f.Close()
+		os.Exit(0)
+	}()
 }
 
 // readHead reads the headers of a response head, but Date (net/http writes its own) and
