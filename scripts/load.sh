@@ -3,8 +3,8 @@
 # a bare net/http server that answers the same bytes (for discovery also one that answers with
 # ospbox's headers too), driven by testdata/loadgen in a separate process (32 connections);
 # provisioning also against testdata/sqlitebaseline (the SQLite write limit), and discovery also
-# under wrk when it is installed. Also ospbox's RSS idle and after
-# 100,000 resources (SKIP_100K=1 skips) and with 999 idle namespaces.
+# under wrk when it is installed. Also ospbox's RSS idle and after 100,000 resources
+# (SKIP_100K=1 skips) and with 999 idle namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${DURATION:-10s}

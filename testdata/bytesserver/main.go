@@ -109,12 +109,12 @@ func readHead(path string) (head http.Header, withRequestID bool, err error) {
 	return head, withRequestID, nil
 }
 
-// requestID is a unique id as long as ospbox's (req_ and 26 characters), from a counter.
+// requestID is a unique id as long as ospbox's (req_ and 26 characters): a counter's digits.
 func requestID(n uint64) string {
 	b := [30]byte{'r', 'e', 'q', '_'}
 	for i := len(b) - 1; i >= 4; i-- {
-		b[i] = "0123456789abcdefghjkmnpqrstvwxyz"[n&31]
-		n >>= 5
+		b[i] = '0' + byte(n%10)
+		n /= 10
 	}
 	return string(b[:])
 }
