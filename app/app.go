@@ -26,6 +26,7 @@ import (
 	"github.com/ospbox/ospbox/frontend"
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -144,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.server.RegisterOnShutdown(a.UI.Close)
 	a.server.RegisterOnShutdown(a.Sandbox.Drain) // agents' event streams and scenario hangs end too
-	go func() { a.served <- a.server.Serve(a.listener) }()
+	go func() { a.served <- a.server.Serve(kernel.OneWrite(a.server, a.listener)) }()
 	log.Info("sandbox host listening", "url", a.URL, "workspace", ws.Dir)
 	return a, nil
 }

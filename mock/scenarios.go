@@ -176,7 +176,7 @@ func (sc scenarios) network(w http.ResponseWriter, rec *recorder, r *http.Reques
 	switch e.Network {
 	case "reset":
 		if conn := hijack(w); conn != nil {
-			if tc, ok := conn.(*net.TCPConn); ok {
+			if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
 				tc.SetLinger(0) // close sends RST, not FIN
 			}
 			conn.Close()
@@ -192,7 +192,7 @@ func (sc scenarios) network(w http.ResponseWriter, rec *recorder, r *http.Reques
 	// The rest send (part of) the normal answer: make it first, off the wire.
 	buf := &memoryResponse{header: http.Header{}}
 	inner := &recorder{ResponseWriter: buf}
-	serve(inner, r)
+	serve(inner, r.WithContext(kernel.NotWhole(r.Context())))
 	if inner.status == 0 {
 		inner.WriteHeader(http.StatusOK)
 	}

@@ -174,6 +174,7 @@ func serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount str
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		kernel.SetLogBody(w, b)
+		kernel.SendWhole(r)
 		w.Write(b.Body)
 	}
 }

@@ -1,0 +1,288 @@
+package kernel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// countingListener counts the write calls its connections make: what reaches the kernel.
+type countingListener struct {
+	net.Listener
+	mu     sync.Mutex
+	writes int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, l: l}, nil
+}
+
+func (l *countingListener) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writes
+}
+
+type countingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.l.mu.Lock()
+	c.l.writes++
+	c.l.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// serveOneWrite serves h as the app does (OneWrite over the listener) and returns its address
+// and the write counter underneath.
+func serveOneWrite(t *testing.T, h http.HandlerFunc) (string, *countingListener) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingListener{Listener: l}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(OneWrite(srv, counted))
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String(), counted
+}
+
+// wholeBody answers body with a Content-Length, asking for one write when whole is set.
+func wholeBody(body []byte, whole bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if whole {
+			SendWhole(r)
+		}
+		w.Write(body)
+	}
+}
+
+// exchange sends n GET requests on one connection and returns the bodies, failing if an answer
+// does not arrive within two seconds (something held back).
+func exchange(t *testing.T, addr string, n int, closeLast bool) [][]byte {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	br := bufio.NewReader(c)
+	var bodies [][]byte
+	for i := range n {
+		conn := ""
+		if closeLast && i == n-1 {
+			conn = "Connection: close\r\n"
+		}
+		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n%s\r\n", addr, conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("answer %d body: %v", i+1, err)
+		}
+		bodies = append(bodies, b)
+	}
+	return bodies
+}
+
+func TestSendWholeAnswersInOneWrite(t *testing.T) {
+	for _, size := range []int{100, 5645, 12000, 40000} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			body := bytes.Repeat([]byte("a"), size)
+			addr, counted := serveOneWrite(t, wholeBody(body, true))
+			for _, b := range exchange(t, addr, 3, false) {
+				if !bytes.Equal(b, body) {
+					t.Fatalf("got %d bytes, want the %d sent", len(b), size)
+				}
+			}
+			if got := counted.count(); got != 3 {
+				t.Errorf("3 answers of %d bytes took %d writes, want one each", size, got)
+			}
+		})
+	}
+}
+
+// Without SendWhole (a stream, an answer that did not ask), writes are net/http's own: a 5.6 KB
+// answer takes two. This is what SendWhole saves, and it shows the counter can tell.
+func TestAnswersThatDoNotAskAreWrittenAsNetHTTPWrites(t *testing.T) {
+	body := bytes.Repeat([]byte("a"), 5645)
+	addr, counted := serveOneWrite(t, wholeBody(body, false))
+	exchange(t, addr, 1, false)
+	if got := counted.count(); got != 2 {
+		t.Errorf("an answer that did not ask took %d writes, want net/http's 2", got)
+	}
+}
+
+// An answer whose last write fills net/http's buffer exactly is held at that write; it must
+// still leave when the answer ends, on a kept-alive connection and on one that closes.
+func TestAnswerEndingOnAFullBufferIsNotHeld(t *testing.T) {
+	for _, closing := range []bool{false, true} {
+		head := headLength(t, closing) // with a one-digit Content-Length
+		for _, total := range []int{2 * fullBuffer, 3 * fullBuffer} {
+			size := total - head - (len(strconv.Itoa(total)) - 1) // the length's digits grow
+			body := bytes.Repeat([]byte("b"), size)
+			addr, counted := serveOneWrite(t, wholeBody(body, true))
+			for _, b := range exchange(t, addr, 2, closing) {
+				if !bytes.Equal(b, body) {
+					t.Fatalf("got %d bytes, want %d", len(b), size)
+				}
+			}
+			if got := counted.count(); got != 2 {
+				t.Errorf("%d-byte answers (closing: %v) took %d writes for 2, want one each", total, closing, got)
+			}
+		}
+	}
+}
+
+// headLength is the length of the head wholeBody answers a one-byte body with.
+func headLength(t *testing.T, closing bool) int {
+	t.Helper()
+	addr, _ := serveOneWrite(t, wholeBody([]byte("x"), false))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	conn := ""
+	if closing {
+		conn = "Connection: close\r\n"
+	}
+	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n%s\r\n", addr, conn)
+	br := bufio.NewReader(c)
+	n := 0
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(line)
+		if line == "\r\n" {
+			return n
+		}
+	}
+}
+
+// A stream flushes as it goes even if a handler under it asked for one write: NotWhole keeps a
+// fault that serves the answer into memory and then trickles it from arming the connection.
+func TestNotWholeLeavesTheConnectionAlone(t *testing.T) {
+	chunk := bytes.Repeat([]byte("c"), fullBuffer)
+	first := make(chan struct{})
+	addr, _ := serveOneWrite(t, func(w http.ResponseWriter, r *http.Request) {
+		SendWhole(r.WithContext(NotWhole(r.Context())))
+		w.Header().Set("Content-Length", strconv.Itoa(2*len(chunk)))
+		w.WriteHeader(200)
+		w.Write(chunk)
+		http.NewResponseController(w).Flush()
+		<-first
+		w.Write(chunk)
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(chunk))
+	if _, err := io.ReadFull(resp.Body, got); err != nil {
+		t.Fatalf("the flushed first half did not arrive before the second was written: %v", err)
+	}
+	close(first)
+	if rest, _ := io.ReadAll(resp.Body); len(rest) != len(chunk) {
+		t.Errorf("second half: %d bytes, want %d", len(rest), len(chunk))
+	}
+}
+
+// A hijacked connection is the wrapper: a reset fault still finds SetLinger on it.
+func TestHijackedConnectionCanReset(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		lc, ok := conn.(interface{ SetLinger(int) error })
+		if !ok {
+			t.Error("the hijacked connection has no SetLinger")
+		} else if err := lc.SetLinger(0); err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+	})}
+	go srv.Serve(OneWrite(srv, l))
+	defer srv.Close()
+	addr := l.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	_, err = io.ReadAll(c)
+	if err == nil || !strings.Contains(err.Error(), "reset") {
+		t.Errorf("read after a linger-0 close: %v, want connection reset", err)
+	}
+}
+
+// The hooks OneWrite adds run after the server's own.
+func TestOneWriteKeepsTheServersHooks(t *testing.T) {
+	var states []http.ConnState
+	var mu sync.Mutex
+	type key struct{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Context().Value(key{}) != "mine" {
+				t.Error("the server's ConnContext did not run")
+			}
+		}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, key{}, "mine") },
+		ConnState: func(c net.Conn, s http.ConnState) {
+			mu.Lock()
+			states = append(states, s)
+			mu.Unlock()
+		},
+	}
+	go srv.Serve(OneWrite(srv, l))
+	defer srv.Close()
+	exchange(t, l.Addr().String(), 1, true)
+	mu.Lock() // New and Active come before the handler runs, so before its answer
+	defer mu.Unlock()
+	if len(states) < 2 || states[0] != http.StateNew || states[1] != http.StateActive {
+		t.Errorf("the server's ConnState saw %v", states)
+	}
+}
