@@ -3,7 +3,8 @@
 # a bare net/http server that answers the same bytes (for discovery also one that answers with
 # ospbox's headers too), driven by testdata/loadgen in a separate process (32 connections);
 # provisioning also against testdata/sqlitebaseline (the SQLite write limit), and discovery also
-# under wrk when it is installed. Also ospbox's RSS idle and after 100,000 resources
+# under wrk when it is installed (with a third baseline that sends each answer in one write, as
+# ospbox does). Also ospbox's RSS idle and after 100,000 resources
 # (SKIP_100K=1 skips) and with 999 idle namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,9 @@ if command -v wrk >/dev/null; then
   echo "  ospbox:   $(wrkrate "$osp/providers/acmedb/.well-known/osp.json" "$osp_pid")"
   echo "  baseline: $(wrkrate "$base/x" "$base_pid")"
   echo "  baseline with ospbox's headers: $(wrkrate "$base_headers/x" "$base_headers_pid")"
+  # ospbox sends discovery in one write (kernel.OneWrite); so does this one: what is left is ospbox's own work.
+  launch bytes-one-write "$work/bytes" -file "$work/manifest.json" -headers "$work/manifest.head" -one-write
+  echo "  baseline with ospbox's headers, in one write: $(wrkrate "$addr/x" "$last_pid")"
 else
   echo "wrk is not installed (apt-get install wrk): the wrk figures are skipped"
 fi

@@ -5,6 +5,10 @@
 // writes it): the same bytes on the wire as ospbox, from a server that does nothing else. That
 // is the limit of net/http for the answer the spec requires (spec/osp.md §3.5 and §4.1 name
 // discovery's headers), as testdata/sqlitebaseline is the limit of SQLite for provisioning.
+//
+// With -one-write it also sends each answer in one write, as ospbox sends discovery
+// (kernel.OneWrite): the same wire and the same syscalls, so what is left between the two is
+// ospbox's own work.
 package main
 
 import (
@@ -20,6 +24,8 @@ import (
 	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/ospbox/ospbox/mock/kernel"
 )
 
 func main() {
@@ -27,6 +33,7 @@ func main() {
 	status := flag.Int("status", 200, "status to answer")
 	headers := flag.String("headers", "", "a response head (as curl -D writes it) whose headers to answer with")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run here (it ends on SIGTERM)")
+	oneWrite := flag.Bool("one-write", false, "send each answer in one write, as ospbox sends discovery")
 	flag.Parse()
 	body, err := os.ReadFile(*file)
 	if err != nil {
@@ -51,7 +58,7 @@ func main() {
 		profileUntilTerm(*cpuProfile)
 	}
 	var served atomic.Uint64
-	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		h := w.Header()
 		for name, values := range head {
@@ -61,8 +68,15 @@ func main() {
 			h["X-Request-Id"] = []string{requestID(served.Add(1))}
 		}
 		w.WriteHeader(*status)
+		if *oneWrite {
+			kernel.SendWhole(r)
+		}
 		w.Write(body)
-	}))
+	})}
+	if *oneWrite {
+		l = kernel.OneWrite(srv, l)
+	}
+	srv.Serve(l)
 }
 
 // profileUntilTerm profiles the process until SIGTERM, then exits: the baseline's side of a
