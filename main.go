@@ -81,6 +81,25 @@ func startCPUProfile() func() {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
+// writeAllocsProfile writes what the whole run allocated, where, to the file OSPBOX_ALLOCSPROFILE
+// names (go tool pprof -sample_index=alloc_space): garbage collection costs in proportion to it.
+func writeAllocsProfile() {
+	path := os.Getenv("OSPBOX_ALLOCSPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ospbox: OSPBOX_ALLOCSPROFILE:", err)
+	}
+}
+
 func main() {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -88,6 +107,7 @@ func main() {
 	stopProfile := startCPUProfile()
 	err := rootCommand().ExecuteContext(ctx)
 	stopProfile()
+	writeAllocsProfile()
 	if err != nil {
 		var code exitError
 		if errors.As(err, &code) {
