@@ -26,6 +26,9 @@ type fixture struct {
 	db  *storage.DB
 	dir string
 	srv *httptest.Server
+	// writes counts the server's write calls; the server's connections are the app's
+	// (kernel.OneWrite), so every test here goes over the same wire as the product.
+	writes *agenttest.WriteCounter
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -54,9 +57,12 @@ func newFixtureIn(t testing.TB, dir string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	srv := httptest.NewServer(sb)
+	srv := httptest.NewUnstartedServer(sb)
+	writes := agenttest.CountWrites(srv.Listener)
+	srv.Listener = kernel.OneWrite(srv.Config, writes)
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &fixture{sb: sb, db: db, dir: dir, srv: srv}
+	return &fixture{sb: sb, db: db, dir: dir, srv: srv, writes: writes}
 }
 
 func (f *fixture) do(t *testing.T, method, path string, hdr map[string]string, body io.Reader) (*http.Response, []byte) {
@@ -78,6 +84,28 @@ func decodeError(t *testing.T, b []byte) map[string]any {
 		}
 	}
 	return env.Error
+}
+
+// Discovery leaves in one write (kernel.SendWhole): the 5.6 KB manifest overflows net/http's
+// 4 KiB buffer, which would take two. HEAD and a 304 answer as before.
+func TestDiscoveryIsOneWrite(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, "GET", "/providers/acmedb/.well-known/osp.json", nil, nil) // the connection, kept alive
+	before := f.writes.Writes()
+	resp, body := f.do(t, "GET", "/providers/acmedb/.well-known/osp.json", nil, nil)
+	if resp.StatusCode != 200 || len(body) < 5<<10 || strconv.Itoa(len(body)) != resp.Header.Get("Content-Length") {
+		t.Fatalf("%d, %d bytes, Content-Length %s", resp.StatusCode, len(body), resp.Header.Get("Content-Length"))
+	}
+	if got := f.writes.Writes() - before; got != 1 {
+		t.Errorf("a %d-byte manifest took %d writes, want 1", len(body), got)
+	}
+	if resp, body := f.do(t, "HEAD", "/providers/acmedb/.well-known/osp.json", nil, nil); resp.StatusCode != 200 || len(body) != 0 {
+		t.Errorf("HEAD: %d with %d bytes", resp.StatusCode, len(body))
+	}
+	resp, _ = f.do(t, "GET", "/providers/acmedb/.well-known/osp.json", map[string]string{"If-None-Match": resp.Header.Get("Etag")}, nil)
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d, want 304", resp.StatusCode)
+	}
 }
 
 func TestWellKnownIsServedAtEveryMount(t *testing.T) {

@@ -13,50 +13,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ospbox/ospbox/mock/agenttest"
 )
-
-// countingListener counts the write calls its connections make: what reaches the kernel.
-type countingListener struct {
-	net.Listener
-	mu     sync.Mutex
-	writes int
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: c, l: l}, nil
-}
-
-func (l *countingListener) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.writes
-}
-
-type countingConn struct {
-	net.Conn
-	l *countingListener
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	c.l.mu.Lock()
-	c.l.writes++
-	c.l.mu.Unlock()
-	return c.Conn.Write(p)
-}
 
 // serveOneWrite serves h as the app does (OneWrite over the listener) and returns its address
 // and the write counter underneath.
-func serveOneWrite(t *testing.T, h http.HandlerFunc) (string, *countingListener) {
+func serveOneWrite(t *testing.T, h http.HandlerFunc) (string, *agenttest.WriteCounter) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	counted := &countingListener{Listener: l}
+	counted := agenttest.CountWrites(l)
 	srv := &http.Server{Handler: h}
 	go srv.Serve(OneWrite(srv, counted))
 	t.Cleanup(func() { srv.Close() })
@@ -116,7 +85,7 @@ func TestSendWholeAnswersInOneWrite(t *testing.T) {
 					t.Fatalf("got %d bytes, want the %d sent", len(b), size)
 				}
 			}
-			if got := counted.count(); got != 3 {
+			if got := counted.Writes(); got != 3 {
 				t.Errorf("3 answers of %d bytes took %d writes, want one each", size, got)
 			}
 		})
@@ -129,7 +98,7 @@ func TestAnswersThatDoNotAskAreWrittenAsNetHTTPWrites(t *testing.T) {
 	body := bytes.Repeat([]byte("a"), 5645)
 	addr, counted := serveOneWrite(t, wholeBody(body, false))
 	exchange(t, addr, 1, false)
-	if got := counted.count(); got != 2 {
+	if got := counted.Writes(); got != 2 {
 		t.Errorf("an answer that did not ask took %d writes, want net/http's 2", got)
 	}
 }
@@ -148,7 +117,7 @@ func TestAnswerEndingOnAFullBufferIsNotHeld(t *testing.T) {
 					t.Fatalf("got %d bytes, want %d", len(b), size)
 				}
 			}
-			if got := counted.count(); got != 2 {
+			if got := counted.Writes(); got != 2 {
 				t.Errorf("%d-byte answers (closing: %v) took %d writes for 2, want one each", total, closing, got)
 			}
 		}
