@@ -86,7 +86,7 @@ func decodeError(t *testing.T, b []byte) map[string]any {
 	return env.Error
 }
 
-// Discovery leaves in one write (kernel.SendWhole): the 5.6 KB manifest overflows net/http's
+// Discovery leaves in one write (kernel.WriteDocument): the 5.6 KB manifest overflows net/http's
 // 4 KiB buffer, which would take two. HEAD and a 304 answer as before.
 func TestDiscoveryIsOneWrite(t *testing.T) {
 	f := newFixture(t)
@@ -105,6 +105,17 @@ func TestDiscoveryIsOneWrite(t *testing.T) {
 	resp, _ = f.do(t, "GET", "/providers/acmedb/.well-known/osp.json", map[string]string{"If-None-Match": resp.Header.Get("Etag")}, nil)
 	if resp.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d, want 304", resp.StatusCode)
+	}
+	// BSP's and OAP's discovery are documents too: a length, not chunks, and one write.
+	for _, path := range []string{"/.well-known/bsp.json", "/.well-known/oap"} {
+		before := f.writes.Writes()
+		resp, body := f.do(t, "GET", path, nil, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) || resp.Header.Get("Etag") == "" {
+			t.Errorf("%s: %d, Content-Length %q for %d bytes, ETag %q", path, resp.StatusCode, resp.Header.Get("Content-Length"), len(body), resp.Header.Get("Etag"))
+		}
+		if got := f.writes.Writes() - before; got != 1 {
+			t.Errorf("%s took %d writes", path, got)
+		}
 	}
 }
 

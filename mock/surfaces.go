@@ -43,20 +43,8 @@ func (s *Sandbox) serveSurfaceDiscovery(w http.ResponseWriter, r *http.Request, 
 		case st.Serving.Surface.Generation == "0.6":
 			b = s.bsp.LiveDiscovery(r.Context(), st.Serving.Surface, origin)
 		}
-		h := w.Header()
-		h.Set("ETag", b.ETag)
-		h.Set("Cache-Control", "no-cache")
-		h.Set("Access-Control-Allow-Origin", "*")
-		if match := r.Header.Get("If-None-Match"); match != "" && kernel.ETagMatches(match, b.ETag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			kernel.SetLogBody(w, b)
-			w.Write(b.Body)
-		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		kernel.WriteDocument(w, r, b)
 	})
 }
 

@@ -37,6 +37,34 @@ func DocumentOf(body []byte) *Document {
 	return NewDocument(body, `"`+hex.EncodeToString(sum[:])[:16]+`"`)
 }
 
+// Header values WriteDocument sets, shared between answers: net/http never modifies a header's
+// values.
+var (
+	noCache         = []string{"no-cache"}
+	jsonContentType = []string{"application/json"}
+)
+
+// WriteDocument answers a GET or HEAD with d: its ETag and no-cache, a 304 when the client has
+// it, else its length and bytes, in one write (SendWhole), the request log keeping d by
+// reference.
+func WriteDocument(w http.ResponseWriter, r *http.Request, d *Document) {
+	h := w.Header()
+	h["Etag"] = d.ETagHeader
+	h["Cache-Control"] = noCache
+	if match := HeaderValue(r.Header, "If-None-Match"); match != "" && ETagMatches(match, d.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = d.LengthHeader
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		SetLogBody(w, d)
+		SendWhole(r)
+		w.Write(d.Body)
+	}
+}
+
 // ETagMatches reports whether an If-None-Match header names etag (or is "*").
 func ETagMatches(header, etag string) bool {
 	for _, t := range strings.Split(header, ",") {

@@ -37,10 +37,13 @@ func OneWrite(srv *http.Server, l net.Listener) net.Listener {
 		return ctx
 	}
 	// Once an answer is out (idle) or the connection ends, nothing may stay held: an answer
-	// whose last write filled the buffer exactly is sent here.
+	// whose last write filled the buffer exactly is sent here. The next answer starts afresh.
 	srv.ConnState = func(c net.Conn, state http.ConnState) {
 		if oc, ok := c.(*oneWriteConn); ok && state != http.StateActive && state != http.StateNew {
 			oc.release()
+			oc.mu.Lock()
+			oc.notWhole = false
+			oc.mu.Unlock()
 		}
 		if nextState != nil {
 			nextState(c, state)
@@ -52,17 +55,27 @@ func OneWrite(srv *http.Server, l net.Listener) net.Listener {
 // SendWhole asks that r's answer leave in one write. Call it only for an answer net/http writes
 // whole with no flush in between (a body in memory, a Content-Length): a stream must not.
 func SendWhole(r *http.Request) {
-	if oc, _ := r.Context().Value(oneWriteKey{}).(*oneWriteConn); oc != nil {
+	if oc := connOf(r); oc != nil {
 		oc.mu.Lock()
-		oc.armed = true
+		oc.armed = !oc.notWhole
 		oc.mu.Unlock()
 	}
 }
 
-// NotWhole returns ctx for serving an answer into memory (a fault that sends it otherwise): a
-// handler's SendWhole under it does not touch the connection.
-func NotWhole(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oneWriteKey{}, (*oneWriteConn)(nil))
+// NotWhole says r's answer does not leave as its handler writes it (a fault serves it into
+// memory, then trickles or cuts it): a SendWhole for r does nothing.
+func NotWhole(r *http.Request) {
+	if oc := connOf(r); oc != nil {
+		oc.mu.Lock()
+		oc.notWhole, oc.armed = true, false
+		oc.mu.Unlock()
+	}
+}
+
+// connOf is the connection r came on, when it is a OneWrite one.
+func connOf(r *http.Request) *oneWriteConn {
+	oc, _ := r.Context().Value(oneWriteKey{}).(*oneWriteConn)
+	return oc
 }
 
 type oneWriteKey struct{}
@@ -80,9 +93,10 @@ func (l oneWriteListener) Accept() (net.Conn, error) {
 // oneWriteConn is a connection that can hold the first parts of an answer.
 type oneWriteConn struct {
 	net.Conn
-	mu    sync.Mutex // the serving goroutine writes; Server.Close and Shutdown close from others
-	armed bool       // the answer being written asked to leave in one write
-	held  []byte
+	mu       sync.Mutex // the serving goroutine writes; Server.Close and Shutdown close from others
+	armed    bool       // the answer being written asked to leave in one write
+	notWhole bool       // the answer being written is not sent as written (NotWhole)
+	held     []byte
 }
 
 func (c *oneWriteConn) Write(p []byte) (int, error) {

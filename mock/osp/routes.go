@@ -26,10 +26,8 @@ var (
 // Header values set on most responses, shared between responses instead of allocated for each:
 // net/http never modifies a header's values, and the keys are in canonical form.
 var (
-	anyOrigin       = []string{"*"}
-	noCache         = []string{"no-cache"}
-	jsonContentType = []string{"application/json"}
-	versionHeaders  = map[string][]string{}
+	anyOrigin      = []string{"*"}
+	versionHeaders = map[string][]string{}
 )
 
 func init() {
@@ -161,22 +159,7 @@ func serveManifest(w http.ResponseWriter, r *http.Request, sv *Served, mount str
 			Details: map[string]any{"errors": []map[string]string{{"pointer": "endpoint_style", "message": "unknown style " + strconv.Quote(style)}}}})
 		return
 	}
-	b := sv.body(mount, style)
-	h := w.Header()
-	h["Etag"] = b.ETagHeader
-	h["Cache-Control"] = noCache
-	if match := kernel.HeaderValue(r.Header, "If-None-Match"); match != "" && kernel.ETagMatches(match, b.ETag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = b.LengthHeader
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		kernel.SetLogBody(w, b)
-		kernel.SendWhole(r)
-		w.Write(b.Body)
-	}
+	kernel.WriteDocument(w, r, sv.body(mount, style))
 }
 
 func (s *Engine) serveHealth(w http.ResponseWriter, p *ProviderState, detailed bool) {
