@@ -18,6 +18,7 @@ import (
 	"github.com/ospbox/ospbox/manifests"
 	"github.com/ospbox/ospbox/mock"
 	"github.com/ospbox/ospbox/mock/agenttest"
+	"github.com/ospbox/ospbox/mock/kernel"
 	"github.com/ospbox/ospbox/storage"
 )
 
@@ -74,7 +75,9 @@ func Open(t testing.TB, dir string) *Sandbox {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	srv := httptest.NewServer(sb)
+	srv := httptest.NewUnstartedServer(sb)
+	srv.Listener = kernel.OneWrite(srv.Config, srv.Listener) // the app's connections
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &Sandbox{Dir: dir, DB: db, URL: srv.URL, Sandbox: sb}
 }
