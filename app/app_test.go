@@ -21,6 +21,7 @@ func TestHostGuardRefusesNonLoopbackHosts(t *testing.T) {
 	h := hostGuard(ok, "127.0.0.1:7410")
 	for host, want := range map[string]int{
 		"127.0.0.1:7410": 204, "localhost:7410": 204, "[::1]:7410": 204, "acmedb.localhost:7410": 204, "127.0.0.2": 204,
+		"[::ffff:127.0.0.1]:7410": 204, "[fe80::1%lo]:7410": 403, "0.0.0.0:7410": 403, "[::]:7410": 403,
 		"evil.example": 403, "evil.example:7410": 403, "localhost.evil.example": 403, "192.168.1.5:7410": 403, "": 403,
 	} {
 		rec := httptest.NewRecorder()
