@@ -44,16 +44,24 @@ func wholeBody(body []byte, whole bool) http.HandlerFunc {
 	}
 }
 
-// exchange sends n GET requests on one connection and returns the bodies, failing if an answer
-// does not arrive within two seconds (something held back).
-func exchange(t *testing.T, addr string, n int, closeLast bool) [][]byte {
+// dial connects to addr; the connection gives up after two seconds (something held back) and
+// closes with the test.
+func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(2 * time.Second))
+	return c
+}
+
+// exchange sends n GET requests on one connection and returns the bodies, failing if an answer
+// does not arrive within two seconds (something held back).
+func exchange(t *testing.T, addr string, n int, closeLast bool) [][]byte {
+	t.Helper()
+	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	var bodies [][]byte
 	for i := range n {
@@ -78,17 +86,23 @@ func exchange(t *testing.T, addr string, n int, closeLast bool) [][]byte {
 func TestSendWholeAnswersInOneWrite(t *testing.T) {
 	for _, size := range []int{100, 5645, 12000, 40000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
-			body := bytes.Repeat([]byte("a"), size)
-			addr, counted := serveOneWrite(t, wholeBody(body, true))
-			for _, b := range exchange(t, addr, 3, false) {
-				if !bytes.Equal(b, body) {
-					t.Fatalf("got %d bytes, want the %d sent", len(b), size)
-				}
-			}
-			if got := counted.Writes(); got != 3 {
-				t.Errorf("3 answers of %d bytes took %d writes, want one each", size, got)
-			}
+			checkOneWriteEach(t, bytes.Repeat([]byte("a"), size), false)
 		})
+	}
+}
+
+// checkOneWriteEach serves body as a whole answer three times on one connection (the last one
+// closing it when closing is set) and checks each arrives intact in one write.
+func checkOneWriteEach(t *testing.T, body []byte, closing bool) {
+	t.Helper()
+	addr, counted := serveOneWrite(t, wholeBody(body, true))
+	for _, b := range exchange(t, addr, 3, closing) {
+		if !bytes.Equal(b, body) {
+			t.Fatalf("got %d bytes, want the %d sent", len(b), len(body))
+		}
+	}
+	if got := counted.Writes(); got != 3 {
+		t.Errorf("3 answers of %d bytes (closing: %v) took %d writes, want one each", len(body), closing, got)
 	}
 }
 
@@ -110,16 +124,7 @@ func TestAnswerEndingOnAFullBufferIsNotHeld(t *testing.T) {
 		head := headLength(t, closing) // with a one-digit Content-Length
 		for _, total := range []int{2 * fullBuffer, 3 * fullBuffer} {
 			size := total - head - (len(strconv.Itoa(total)) - 1) // the length's digits grow
-			body := bytes.Repeat([]byte("b"), size)
-			addr, counted := serveOneWrite(t, wholeBody(body, true))
-			for _, b := range exchange(t, addr, 2, closing) {
-				if !bytes.Equal(b, body) {
-					t.Fatalf("got %d bytes, want %d", len(b), size)
-				}
-			}
-			if got := counted.Writes(); got != 2 {
-				t.Errorf("%d-byte answers (closing: %v) took %d writes for 2, want one each", total, closing, got)
-			}
+			checkOneWriteEach(t, bytes.Repeat([]byte("b"), size), closing)
 		}
 	}
 }
@@ -128,12 +133,7 @@ func TestAnswerEndingOnAFullBufferIsNotHeld(t *testing.T) {
 func headLength(t *testing.T, closing bool) int {
 	t.Helper()
 	addr, _ := serveOneWrite(t, wholeBody([]byte("x"), false))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c := dial(t, addr)
 	conn := ""
 	if closing {
 		conn = "Connection: close\r\n"
@@ -174,12 +174,7 @@ func TestNotWholeLeavesTheConnectionAlone(t *testing.T) {
 		w.Write(second)
 	})
 	defer close(release)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c := dial(t, addr)
 	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -214,12 +209,7 @@ func TestHijackedConnectionCanReset(t *testing.T) {
 	go srv.Serve(OneWrite(srv, l))
 	defer srv.Close()
 	addr := l.Addr().String()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c := dial(t, addr)
 	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	_, err = io.ReadAll(c)
 	if err == nil || !strings.Contains(err.Error(), "reset") {
