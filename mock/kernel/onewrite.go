@@ -40,10 +40,7 @@ func OneWrite(srv *http.Server, l net.Listener) net.Listener {
 	// whose last write filled the buffer exactly is sent here. The next answer starts afresh.
 	srv.ConnState = func(c net.Conn, state http.ConnState) {
 		if oc, ok := c.(*oneWriteConn); ok && state != http.StateActive && state != http.StateNew {
-			oc.release()
-			oc.mu.Lock()
-			oc.notWhole = false
-			oc.mu.Unlock()
+			oc.answered()
 		}
 		if nextState != nil {
 			nextState(c, state)
@@ -114,44 +111,47 @@ func (c *oneWriteConn) Write(p []byte) (int, error) {
 		return c.Conn.Write(p)
 	}
 	c.held = append(c.held, p...)
-	_, err := c.sendHeld()
-	if err != nil {
+	if err := c.releaseLocked(); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// sendHeld writes what is held; c.mu is held.
-func (c *oneWriteConn) sendHeld() (int, error) {
-	n, err := c.Conn.Write(c.held)
+// releaseLocked sends anything held and disarms; c.mu is held.
+func (c *oneWriteConn) releaseLocked() error {
+	c.armed = false
+	if len(c.held) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.held)
 	if cap(c.held) > 2*maxHeld {
 		c.held = nil
 	} else {
 		c.held = c.held[:0]
 	}
-	return n, err
+	return err
 }
 
-// release sends anything held and disarms: the answer is over.
+// release sends anything held and disarms: what follows is not the answer that asked.
 func (c *oneWriteConn) release() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.armed = false
-	if len(c.held) == 0 {
-		return nil
-	}
-	_, err := c.sendHeld()
-	return err
+	return c.releaseLocked()
+}
+
+// answered ends an answer: anything held is sent, and the next answer starts afresh.
+func (c *oneWriteConn) answered() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.releaseLocked()
+	c.notWhole = false
 }
 
 // Close sends what is held when net/http closes after an answer. A Close from elsewhere
 // (Server.Close) while a write is blocked must not wait for it: it closes, which ends the write.
 func (c *oneWriteConn) Close() error {
 	if c.mu.TryLock() {
-		c.armed = false
-		if len(c.held) > 0 {
-			c.sendHeld()
-		}
+		c.releaseLocked()
 		c.mu.Unlock()
 	}
 	return c.Conn.Close()
